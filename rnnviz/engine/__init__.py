@@ -1,0 +1,20 @@
+"""The rnnviz engine: a NumPy RNN that records every value and every gradient, step by step.
+
+Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
+"""
+from .activations import ACTIVATIONS
+from .files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
+from .model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN, init_rnn, input_steps, target_steps
+from .optim import OPTIMIZERS, clip_grad_norm, make_optimizer
+from .rnn import jacobian_norms, prepare_inputs, prepare_targets, run
+from .tasks import DEFAULT_TASK, TASKS, Task, make_task
+from .trace import Trace
+from .trainer import NonFiniteError, StepResult, Trainer
+
+__all__ = [
+    "ACTIVATIONS", "ARCHITECTURES", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",
+    "FileFormatError", "NonFiniteError", "RNN", "StepResult", "Task", "Trace", "Trainer",
+    "clip_grad_norm", "init_rnn", "input_steps", "jacobian_norms", "load_any_model", "load_model",
+    "load_trace", "make_optimizer", "make_task", "prepare_inputs", "prepare_targets", "run",
+    "save_model", "save_trace", "target_steps",
+]

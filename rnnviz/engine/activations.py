@@ -1,0 +1,73 @@
+"""Hidden-state activations f and their derivatives, written in terms of the output h = f(a).
+
+Expressing f'(a) through h where possible (tanh, sigmoid, identity) saves a pass over `a`
+in BPTT; relu needs `a` itself because its derivative at exactly 0 must be 0 (as PyTorch).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+
+
+def _sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # Split by sign so that exp never overflows: 1/(1+e^-a) for a>=0, e^a/(1+e^a) for a<0.
+    out = np.empty_like(a) if out is None else out
+    pos = a >= 0
+    e = np.exp(-np.abs(a))
+    np.divide(1.0, 1.0 + e, out=out, where=pos)
+    np.divide(e, 1.0 + e, out=out, where=~pos)
+    return out
+
+
+def _relu(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(a, 0.0, out=out)
+
+
+def _identity(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        return a.copy()
+    out[...] = a
+    return out
+
+
+def _tanh(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.tanh(a, out=out)
+
+
+FORWARD: dict[str, Callable[..., np.ndarray]] = {
+    "tanh": _tanh,
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "identity": _identity,
+}
+
+
+def apply(name: str, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """h = f(a), elementwise; writes into `out` when given."""
+    return FORWARD[check_activation(name)](a, out)
+
+
+def derivative(name: str, a: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """f'(a) elementwise, given both a and h = f(a) (same shapes)."""
+    name = check_activation(name)
+    if name == "tanh":
+        return 1.0 - h * h
+    if name == "sigmoid":
+        return h * (1.0 - h)
+    if name == "relu":
+        return (a > 0).astype(a.dtype)
+    return np.ones_like(a)
+
+
+def formula(name: str) -> str:
+    """How the activation is written in formulas shown to people."""
+    return {"tanh": "tanh", "relu": "relu", "sigmoid": "σ", "identity": "id"}[check_activation(name)]
+
+
+def check_activation(name: str) -> str:
+    if name not in FORWARD:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return name

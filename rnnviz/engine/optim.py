@@ -1,0 +1,123 @@
+"""Optimizers with PyTorch's update rules, and clipping by global norm.
+
+Each optimizer updates a dict of parameter arrays in place from a dict of gradients with the
+same keys, so that a trainer can swap optimizers without knowing which one it has.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "adam", "adagrad")
+
+
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+    """Scale grads in place so their global L2 norm is at most max_norm, as
+    torch.nn.utils.clip_grad_norm_ (coefficient max_norm/(norm+1e-6), capped at 1).
+    Returns the norm before clipping."""
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads.values():
+            g *= coef
+    return total
+
+
+@dataclass
+class Optimizer:
+    lr: float = 0.01
+    state: dict = field(default_factory=dict)
+    steps: int = 0
+    name = "base"
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.steps += 1
+        for key, p in params.items():
+            self._update(key, p, grads[key])
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr}
+
+
+@dataclass
+class SGD(Optimizer):
+    """p ← p − lr·buf, buf ← momentum·buf + g (buf = g on the first step), as torch.optim.SGD."""
+
+    momentum: float = 0.0
+    name = "sgd"
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        if self.momentum:
+            buf = self.state.get(key)
+            if buf is None:
+                buf = self.state[key] = g.copy()
+            else:
+                buf *= self.momentum
+                buf += g
+            g = buf
+        p -= self.lr * g
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum}
+
+
+@dataclass
+class Adam(Optimizer):
+    """torch.optim.Adam with its defaults (betas 0.9/0.999, eps 1e-8, no weight decay)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    name = "adam"
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        if key not in self.state:
+            self.state[key] = (np.zeros_like(p), np.zeros_like(p))
+        m, v = self.state[key]
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g
+        bc1 = 1 - self.beta1**self.steps
+        bc2 = 1 - self.beta2**self.steps
+        denom = np.sqrt(v) / np.sqrt(bc2) + self.eps
+        p -= (self.lr / bc1) * m / denom
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+@dataclass
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad with its defaults (eps 1e-10, no decay, initial accumulator 0)."""
+
+    eps: float = 1e-10
+    name = "adagrad"
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        if key not in self.state:
+            self.state[key] = np.zeros_like(p)
+        s = self.state[key]
+        s += g * g
+        p -= self.lr * g / (np.sqrt(s) + self.eps)
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "eps": self.eps}
+
+
+def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> Optimizer:
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"the learning rate must be a positive number, got {lr}")
+    if name == "sgd":
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        return SGD(lr=lr, momentum=momentum)
+    if name == "adam":
+        return Adam(lr=lr)
+    if name == "adagrad":
+        return Adagrad(lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")

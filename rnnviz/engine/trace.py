@@ -1,0 +1,63 @@
+"""The record of one forward pass and one backpropagation through time.
+
+Everything the app draws comes from a `Trace`; nothing in the views recomputes the math.
+Arrays are time-major: T steps, B sequences in the batch, I inputs, H hidden units, O outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GRAD_NAMES = ("grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hy", "grad_b_y")
+
+
+@dataclass
+class Trace:
+    # what produced it
+    activation: str
+    architecture: str
+    loss_name: str
+    params: dict[str, np.ndarray]  # copies of W_xh (I,H), W_hh (H,H), b_h (H,), W_hy (H,O), b_y (O,)
+    # forward
+    x: np.ndarray  # (T, B, I)  inputs as fed (one-to-many: zeros after step 1)
+    targets: np.ndarray | None  # (T, B, O) float for mse, (T, B) int for cross-entropy; None = no loss
+    input_mask: np.ndarray  # (T,) bool: steps that receive an input
+    target_mask: np.ndarray  # (T,) bool: steps that carry an output and a target
+    a: np.ndarray  # (T, B, H)  pre-activations a_t
+    h: np.ndarray  # (T+1, B, H)  h[0] = h_0, h[t] = h_t
+    y: np.ndarray  # (T, B, O)  outputs (logits for cross-entropy)
+    probs: np.ndarray | None  # (T, B, O)  softmax(y) for cross-entropy, else None
+    loss: float  # mean over batch, target steps (and output units for mse), as PyTorch
+    loss_t: np.ndarray  # (T,)  mean loss at each step; 0 where the step has no target
+    # backward (all zero when there are no targets)
+    dL_dy: np.ndarray  # (T, B, O)
+    dL_dh_out: np.ndarray  # (T, B, H)  the part of dL/dh_t that comes from y_t: dL/dy_t·W_hyᵀ
+    dL_dh: np.ndarray  # (T, B, H)  total dL/dh_t for h_1..h_T (from y_t and from the future)
+    dL_da: np.ndarray  # (T, B, H)  dL/da_t = dL/dh_t ⊙ f'(a_t)
+    grads: dict[str, np.ndarray]  # grad_W_xh ... grad_b_y: totals over steps and batch
+    step_grad_norms: dict[str, np.ndarray]  # name -> (T,) ‖contribution of step t to that gradient‖
+    grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), batch mean
+    tbptt: int | None = None  # truncation window k, None for full BPTT
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def B(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.h.shape[2]
+
+    @property
+    def dL_dh_future(self) -> np.ndarray:
+        """(T, B, H): the part of dL/dh_t that arrives from step t+1 through W_hh."""
+        return self.dL_dh - self.dL_dh_out
+
+    def grad_norm(self) -> float:
+        """Global L2 norm over all parameter gradients (what clipping looks at)."""
+        return float(np.sqrt(sum(float(np.sum(g * g)) for g in self.grads.values())))
