@@ -1,0 +1,253 @@
+"""Engine benchmark: rnnviz forward + BPTT (recording everything) against PyTorch on the CPU.
+
+What is timed, per grid cell (B sequences, T steps, H hidden units; I = O = 1; tanh;
+many-to-many; MSE loss; float64):
+
+* rnnviz: ``rnnviz.engine.run(model, x, targets)`` — the forward pass, the loss, BPTT and the
+  full ``Trace`` (every a_t, h_t, y_t, dL/dh_t, dL/da_t, the gradients, the per-step gradient
+  norms and the gradient-gain probe).
+* PyTorch: ``nn.RNN`` + ``nn.Linear`` forward, ``nn.MSELoss`` and ``loss.backward()``, with the
+  gradients reset (``zero_grad(set_to_none=True)``) before each pass.  PyTorch records nothing
+  beyond what autograd needs, so this is the lean reference.
+
+Each side runs in its own subprocess, one after the other (never at the same time): NumPy's
+OpenBLAS pool and PyTorch's OpenMP pool fight over the cores when they share a process.
+
+Threads: by default both sides run with their libraries' defaults, as a user would run them
+(NumPy: OpenBLAS uses one thread per core; PyTorch: ``torch.get_num_threads()``, also one per
+physical core).  ``--threads N`` pins both sides to N threads (OPENBLAS/OMP/MKL_NUM_THREADS in
+the environment of both subprocesses and ``torch.set_num_threads(N)``).  The thread counts in
+effect are printed with the table.
+
+Timing: per cell, a few warm-up passes, then as many timed passes as fit a time budget
+(``--budget`` seconds per cell and side, at least ``--min-repeats``), and the median.  A
+benchmark, not a test: it never asserts on time.
+
+    .venv/bin/python bench/bench_engine.py             # the full grid, a few minutes
+    .venv/bin/python bench/bench_engine.py --threads 1 # both sides pinned to one thread
+    .venv/bin/python bench/bench_engine.py --quick     # smaller budget, for a rough look
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+B_GRID = (1, 32)
+T_GRID = (25, 100, 500)
+H_GRID = (8, 32, 128)
+I_SIZE = 1
+O_SIZE = 1
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def grid() -> list[tuple[int, int, int]]:
+    return [(B, T, H) for B in B_GRID for T in T_GRID for H in H_GRID]
+
+
+# --------------------------------------------------------------------------------------
+# timing, shared by both workers
+
+
+def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
+    """Median wall time of fn() in ms, after warm-up; the repeat count adapts to the budget."""
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()  # first call: caches, lazy initialisation
+    first = time.perf_counter() - t0
+    warm = 2 if first < 0.05 else 1
+    for _ in range(warm):
+        fn()
+    est = max(first, 1e-6)
+    repeats = int(min(max_repeats, max(min_repeats, budget / est)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    n = len(times)
+    median = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
+    return {"ms": 1e3 * median, "min_ms": 1e3 * times[0], "repeats": n}
+
+
+def inputs(B: int, T: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, B, I_SIZE))
+    y = rng.normal(size=(T, B, O_SIZE))
+    return x, y
+
+
+# --------------------------------------------------------------------------------------
+# workers (each runs in its own process)
+
+
+def worker_rnnviz(args) -> dict:
+    import numpy as np
+
+    from rnnviz.engine import init_rnn, run
+
+    out = {}
+    for B, T, H in grid():
+        x, y = inputs(B, T)
+        model = init_rnn(I_SIZE, H, O_SIZE, activation="tanh", architecture="many-to-many",
+                         loss="mse", seed=0, dtype=np.float64)
+        out[f"{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats)
+    try:
+        import threadpoolctl  # optional: only to report the pool size
+
+        info = threadpoolctl.threadpool_info()
+        threads = max((p["num_threads"] for p in info if p["user_api"] == "blas"), default=None)
+    except ImportError:
+        threads = _openblas_threads()
+    return {"results": out, "threads": threads, "version": np.__version__}
+
+
+def _openblas_threads():
+    """OpenBLAS pool size via its C API (NumPy wheels ship scipy-openblas), None if unknown."""
+    import ctypes
+    import glob
+
+    import numpy as np
+
+    libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in glob.glob(os.path.join(libs_dir, "*openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                     "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                return int(fn())
+    return None
+
+
+def worker_torch(args) -> dict:
+    import torch
+    from torch import nn
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    out = {}
+    for B, T, H in grid():
+        x, y = inputs(B, T)
+        xt = torch.from_numpy(x)
+        yt = torch.from_numpy(y)
+        rnn = nn.RNN(I_SIZE, H, nonlinearity="tanh", dtype=torch.float64)
+        lin = nn.Linear(H, O_SIZE, dtype=torch.float64)
+        mse = nn.MSELoss()
+        params = [*rnn.parameters(), *lin.parameters()]
+
+        def step():
+            for p in params:
+                p.grad = None
+            hs, _ = rnn(xt)  # (T, B, H), h_0 = 0
+            loss = mse(lin(hs), yt)
+            loss.backward()
+
+        out[f"{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
+    return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
+
+
+# --------------------------------------------------------------------------------------
+# driver
+
+
+def run_side(side: str, args) -> dict:
+    env = dict(os.environ)
+    if args.threads:
+        for var in THREAD_VARS:
+            env[var] = str(args.threads)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side,
+           "--budget", str(args.budget), "--min-repeats", str(args.min_repeats),
+           "--max-repeats", str(args.max_repeats)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"the {side} worker failed (exit code {proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+def report(rv: dict, tc: dict, args) -> str:
+    lines = [
+        f"rnnviz (NumPy {rv['version']}, BLAS threads: {rv['threads'] if rv['threads'] is not None else 'library default'}) "
+        f"vs PyTorch {tc['version']} (threads: {tc['threads']}), CPU float64, "
+        f"I={I_SIZE}, O={O_SIZE}, tanh, many-to-many, MSE; "
+        f"{'threads pinned to ' + str(args.threads) + ' on both sides' if args.threads else 'library default threads'}; "
+        f"{platform.machine()}, {os.cpu_count()} logical CPUs.",
+        "",
+        "| B | T | H | rnnviz ms | torch ms | ratio torch/rnnviz |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    worst, worst_fast = float("inf"), float("inf")
+    worst_cell = worst_fast_cell = None
+    for B, T, H in grid():
+        key = f"{B},{T},{H}"
+        r, t = rv["results"][key]["ms"], tc["results"][key]["ms"]
+        ratio = t / r
+        lines.append(f"| {B} | {T} | {H} | {r:.3f} | {t:.3f} | {ratio:.2f} |")
+        if ratio < worst:
+            worst, worst_cell = ratio, (B, T, H)
+        if B == 1 and T <= 100 and H <= 32 and ratio < worst_fast:
+            worst_fast, worst_fast_cell = ratio, (B, T, H)
+    everywhere = worst >= 1.0
+    small = worst_fast >= 4.0
+    lines += [
+        "",
+        f"Verdict: {'PASS' if everywhere and small else 'SHORT'} — "
+        f"rnnviz {'is' if everywhere else 'is NOT'} at least as fast as PyTorch on every cell "
+        f"(lowest ratio {worst:.2f} at B,T,H={worst_cell}); "
+        f"{'at least' if small else 'NOT at least'} 4x faster at B=1, T<=100, H<=32 "
+        f"(lowest ratio there {worst_fast:.2f} at B,T,H={worst_fast_cell}).  "
+        f"Medians of {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
+        f"{min(x['repeats'] for x in tc['results'].values())}+ (torch) timed passes per cell; "
+        f"took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=0,
+                   help="pin BOTH sides to this many threads (default: each library's default)")
+    p.add_argument("--budget", type=float, default=2.0, help="seconds of timed passes per cell and side")
+    p.add_argument("--min-repeats", type=int, default=7)
+    p.add_argument("--max-repeats", type=int, default=2000)
+    p.add_argument("--quick", action="store_true", help="budget 0.3 s, at least 5 repeats")
+    p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--worker", choices=("rnnviz", "torch"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.budget, args.min_repeats = 0.3, 5
+    if args.worker:
+        fn = worker_rnnviz if args.worker == "rnnviz" else worker_torch
+        print(json.dumps(fn(args)))
+        return
+    # Sequentially, each in its own process: never two thread pools at once.
+    rv = run_side("rnnviz", args)
+    tc = run_side("torch", args)
+    print(report(rv, tc, args))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rnnviz": rv, "torch": tc, "threads": args.threads}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
