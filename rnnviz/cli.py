@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 import numpy as np
 
@@ -43,15 +43,24 @@ def _unit_float(text: str) -> float:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr, `rnnviz train: error: ...`, exit 2
+    (argparse's own error() prints the whole usage block first). Subparsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .engine import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TASKS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rnnviz",
         description="See, step by step, what a recurrent neural network computes. "
         "With no command, opens the app on the default demo (the sine task).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices  # name -> subparser, so main() can report errors as "rnnviz <cmd>: error:"
 
     app = sub.add_parser("app", help="open the desktop app (the default)")
     app.add_argument("--task", choices=list(TASKS), default="sine")
@@ -91,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--float32", action="store_true", help="train in float32 instead of float64")
     t.add_argument("--out", help="where to write the trained model .npz")
 
+    sh = sub.add_parser("screenshot", help="render the app's main window to a PNG, headlessly",
+                        description="Render the whole main window (view, transport, panels) to a PNG without a display.")
+    sh.add_argument("--task", choices=list(TASKS), default="sine")
+    sh.add_argument("--step", type=int, help="active time step (default: the end of the forward pass)")
+    sh.add_argument("--mode", choices=("forward", "backward"), default="forward")
+    sh.add_argument("--out", required=True, help="where to write the .png")
+    sh.add_argument("--width", type=_positive_int, default=1600)
+    sh.add_argument("--height", type=_positive_int, default=1000)
+    sh.add_argument("--theme", choices=("light", "dark", "contrast"), default="light")
+    sh.add_argument("--presentation", action="store_true", help="presentation mode: large, high contrast")
+    sh.add_argument("--hide-controls", action="store_true", help="with --presentation: only the network and the inspector")
+    sh.add_argument("--architecture", choices=ARCHITECTURES)
+    sh.add_argument("--activation", choices=ACTIVATIONS)
+    sh.add_argument("--hidden", type=_positive_int, help="hidden units (default 8)")
+    sh.add_argument("--steps", type=_positive_int, help="sequence length T")
+    sh.add_argument("--seed", type=int, default=0)
+    sh.add_argument("--select", metavar="KIND:STEP[:UNIT]", help="select a node or weight copy, e.g. W_hh:3, h:2, y:4:0")
+    sh.add_argument("--rolled", action="store_true", help="show the rolled (folded) network")
+
     g = sub.add_parser("gradcheck", help="compare BPTT with finite differences on a random small model")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--activation", choices=ACTIVATIONS)
@@ -105,8 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("--task"):
         argv = ["app", *argv]
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse already printed one line of usage error
+        args, unknown = parser.parse_known_args(argv)
+        command_parser = parser.commands.get(args.command, parser)
+        if unknown:  # argparse would report these from the top-level parser, without the command
+            command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if args.command is None:
+            parser.error(f"choose a command: {', '.join(parser.commands)}")
+    except SystemExit as e:  # argparse already printed its one-line error (or --help)
         return int(e.code or 0)
     from .engine import FileFormatError, NonFiniteError
 
@@ -114,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (CliError, FileFormatError, NonFiniteError, ValueError) as e:
         print(f"rnnviz {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. --out in a folder that does not exist, or a full disk
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"rnnviz {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
@@ -126,6 +163,26 @@ def cmd_app(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise CliError(f"the desktop app is not available ({e})") from None
     return run_app(task=args.task)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    if not args.out.lower().endswith(".png"):
+        raise CliError(f"--out must be a .png file, got {args.out!r}")
+    if args.width > 8000 or args.height > 8000:
+        raise CliError(f"--width and --height must be at most 8000, got {args.width}×{args.height}")
+    try:
+        from .app.screenshot import ScreenshotSpec, render_screenshot
+    except ImportError as e:
+        raise CliError(f"the desktop app is not available ({e})") from None
+    spec = ScreenshotSpec(
+        out=args.out, task=args.task, step=args.step, mode=args.mode, width=args.width, height=args.height,
+        theme=args.theme, presentation=args.presentation, architecture=args.architecture,
+        activation=args.activation, hidden=args.hidden, steps=args.steps, seed=args.seed, select=args.select,
+        rolled=args.rolled, hide_controls=args.hide_controls,
+    )
+    out = render_screenshot(spec)
+    print(f"wrote {out} ({args.width}×{args.height})")
+    return 0
 
 
 def _load_inputs(path: str, what: str) -> np.ndarray:
@@ -163,8 +220,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         x, y = _load_inputs(args.inputs, "inputs"), _load_inputs(args.targets, "targets")
         if x.ndim == 2:
             x = x[:, None, :]
-        if model.architecture == "many-to-one" and y.ndim in (1, 2) and y.shape[0] == x.shape[1] and y.shape[0] != x.shape[0]:
-            pass  # one target per sequence, laid out by prepare_targets
         defaults = dict(optimizer="adam", lr=0.01, iterations=500)
         x_val = y_val = None
         label = args.model
@@ -251,4 +306,5 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if worst < 1e-6 else 1
 
 
-COMMANDS = {"app": cmd_app, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck}
+COMMANDS = {"app": cmd_app, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck,
+            "screenshot": cmd_screenshot}

@@ -197,6 +197,12 @@ class Session(QObject):
         self.recompute()
 
     @property
+    def data(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(inputs (T, N, I), targets or None): the data the watched sequence comes from, which
+        is also what training uses. Read-only for callers."""
+        return self._x, self._y
+
+    @property
     def sequence_count(self) -> int:
         return 0 if self._x is None else self._x.shape[1]
 

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,14 @@ def _check_file(path: str | os.PathLike) -> Path:
     return p
 
 
-def _check_header_size(p: Path, name: str, shape: tuple[int, ...]) -> None:
+def _check_header_size(p: Path, name: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> None:
     n = 1
     for d in shape:
         n *= int(d)
     if n > MAX_ELEMENTS:
         raise FileFormatError(p, f"array {name!r} claims shape {shape} ({n:,} values), too large to be real")
+    if dtype is not None and n * dtype.itemsize > 8 * MAX_ELEMENTS:
+        raise FileFormatError(p, f"array {name!r} claims {n:,} values of {dtype.itemsize:,} bytes each, too large to be real")
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -72,12 +75,12 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
                                        else np.lib.format.read_array_header_2_0(f))
                     if dtype.hasobject:
                         raise FileFormatError(p, f"array {info.filename[:-4]!r} holds Python objects, which rnnviz never unpickles")
-                    _check_header_size(p, info.filename[:-4], shape)
+                    _check_header_size(p, info.filename[:-4], shape, dtype)
         with np.load(p, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except FileFormatError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, RuntimeError) as e:
         raise FileFormatError(p, f"is damaged or not a valid .npz archive ({_short(e)})") from None
 
 
@@ -96,7 +99,7 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
                                else np.lib.format.read_array_header_2_0(f))
             if dtype.hasobject:
                 raise FileFormatError(p, "holds Python objects, which rnnviz never unpickles")
-            _check_header_size(p, "array", shape)
+            _check_header_size(p, "array", shape, dtype)
         return np.load(p, allow_pickle=False)
     except FileFormatError:
         raise
@@ -125,7 +128,10 @@ def write_atomic(path: str | os.PathLike, write: Any) -> None:
     """Call write(file) on a temporary file in the same folder, then replace `path` with it, so
     a failure midway leaves any previous file untouched."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # name the file asked for, not the temporary one
+        raise OSError(e.errno, e.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -173,6 +179,10 @@ def load_model(path: str | os.PathLike, **overrides: str | None) -> RNN:
         if len(got) != len(shape) or any(s is not None and g != s for g, s in zip(got, shape)):
             want = "(" + ", ".join("O" if s is None else str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
             raise FileFormatError(p, f"{k!r} has shape {got}; with W_xh {arrays['W_xh'].shape} it must be {want}")
+    O = arrays["W_hy"].shape[1]
+    if 0 in (I, H, O):
+        raise FileFormatError(p, f"'W_xh' {arrays['W_xh'].shape} and 'W_hy' {arrays['W_hy'].shape} give sizes I={I}, H={H}, O={O}; "
+                                 "each must be at least 1")
     h0 = np.zeros(H, dtype=dtype)
     if "h0" in data:
         h0 = _numeric(p, "h0", data["h0"], ndim=1).astype(dtype)
@@ -252,10 +262,11 @@ def model_from_torch_state_dict(
     head_prefix = head[0][: -len("weight")]
     arr = {k: _numeric(p, k, np.asarray(v)) for k, v in data.items() if k != "meta"}
     w_ih, w_hh = arr[rnn_keys["weight_ih_l0"]], arr[rnn_keys["weight_hh_l0"]]
-    if w_ih.shape[0] != w_hh.shape[0]:
-        if w_ih.shape[0] in (3 * w_hh.shape[1], 4 * w_hh.shape[1]):
-            raise FileFormatError(p, "holds an LSTM or GRU (stacked gate weights); this version reads nn.RNN")
-    if w_ih.ndim != 2 or w_hh.ndim != 2 or w_hh.shape[0] != w_hh.shape[1] or w_ih.shape[0] != w_hh.shape[0]:
+    if w_ih.ndim == 2 and w_hh.ndim == 2 and w_hh.shape[1] > 0 and w_ih.shape[0] == w_hh.shape[0] \
+            and w_hh.shape[0] in (3 * w_hh.shape[1], 4 * w_hh.shape[1]):
+        # nn.LSTM / nn.GRU stack their 4 / 3 gates: weight_hh_l0 is (4H, H) / (3H, H)
+        raise FileFormatError(p, "holds an LSTM or GRU (stacked gate weights); this version reads nn.RNN")
+    if w_ih.ndim != 2 or w_hh.ndim != 2 or w_hh.shape[0] != w_hh.shape[1] or w_ih.shape[0] != w_hh.shape[0] or 0 in w_ih.shape:
         raise FileFormatError(p, f"weight_ih_l0 {w_ih.shape} and weight_hh_l0 {w_hh.shape} do not form an nn.RNN (expect (H, I) and (H, H))")
     H = w_hh.shape[0]
     b = np.zeros(H, dtype=w_hh.dtype)
@@ -267,6 +278,8 @@ def model_from_torch_state_dict(
     w_out = arr[head[0]]
     if w_out.ndim != 2 or w_out.shape[1] != H:
         raise FileFormatError(p, f"{head[0]} has shape {w_out.shape}; expected (O, {H})")
+    if w_out.shape[0] == 0:
+        raise FileFormatError(p, f"{head[0]} has shape {w_out.shape}: the Linear head has no outputs")
     b_out = arr.get(head_prefix + "bias", np.zeros(w_out.shape[0], dtype=w_out.dtype))
     if b_out.shape != (w_out.shape[0],):
         raise FileFormatError(p, f"{head_prefix}bias has shape {b_out.shape}; expected ({w_out.shape[0]},)")
@@ -309,7 +322,16 @@ def load_torch_pt(path: str | os.PathLike, **overrides: str | None) -> RNN:
         sd = sd.state_dict()
     if not isinstance(sd, dict) or not all(hasattr(v, "detach") for v in sd.values()):
         raise FileFormatError(p, "does not hold a state dict of tensors")
-    return model_from_torch_state_dict({k: v.detach().cpu().numpy() for k, v in sd.items()}, p, **overrides)
+    arrays = {}
+    for k, v in sd.items():
+        t = v.detach().cpu()
+        if t.is_floating_point() and t.dtype not in (torch.float16, torch.float32, torch.float64):
+            t = t.to(torch.float32)  # bfloat16, float8: NumPy has no such dtype; float32 holds them exactly
+        try:
+            arrays[k] = t.numpy()
+        except (TypeError, RuntimeError) as e:
+            raise FileFormatError(p, f"{k!r} is a tensor NumPy cannot read ({_short(e)})") from None
+    return model_from_torch_state_dict(arrays, p, **overrides)
 
 
 def load_any_model(path: str | os.PathLike, **overrides: str | None) -> RNN:

@@ -83,8 +83,10 @@ class Snapshots:
         if iteration % self.every:
             return
         if len(self.items) >= self.capacity:
-            self.items = self.items[::2]
             self.every *= 2
+            # keep the snapshots on the doubled interval's grid (every second one), so that
+            # they stay evenly spaced and the newest on that grid is not the one dropped
+            self.items = [item for item in self.items if item[0] % self.every == 0]
             if iteration % self.every:
                 return
         self.items.append((iteration, {k: v.copy() for k, v in params.items()}))

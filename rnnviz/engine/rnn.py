@@ -29,6 +29,10 @@ def prepare_inputs(model: RNN, x: np.ndarray, steps: int | None = None) -> np.nd
         raise ValueError(f"inputs have {x.shape[2]} features but the model takes {model.input_size}")
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
+    if x.shape[0] < 1:
+        raise ValueError("inputs hold no time steps")
+    if x.shape[1] < 1:
+        raise ValueError("inputs hold no sequences (the batch dimension B is 0)")
     x = x.astype(model.dtype, copy=True)
     if model.architecture == "one-to-many" and steps is not None and steps != x.shape[0]:
         if steps < 1:
@@ -36,8 +40,6 @@ def prepare_inputs(model: RNN, x: np.ndarray, steps: int | None = None) -> np.nd
         full = np.zeros((steps, x.shape[1], x.shape[2]), dtype=model.dtype)
         full[0] = x[0]
         x = full
-    if x.shape[0] < 1:
-        raise ValueError("inputs hold no time steps")
     if model.architecture == "one-to-one" and x.shape[0] != 1:
         raise ValueError(f"a one-to-one network runs exactly one step, but the inputs have {x.shape[0]}")
     x[~input_steps(model.architecture, x.shape[0])] = 0.0

@@ -7,6 +7,7 @@ hand copies of what it reads to other threads.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +43,10 @@ class StepResult:
 def first_nonfinite_step(trace: Trace, backward: bool = False) -> tuple[str, int | None]:
     """Where a non-finite value first appears in a trace: (array name, 1-based step).
 
-    Forward: the earliest step in a, h, y.  Backward: the first step the backward pass
-    reached, i.e. the latest t, in dL/dy, dL/dh, dL/da."""
-    names = ("dL_dy", "dL_dh", "dL_da") if backward else ("a", "h", "y")
+    Forward: the earliest step in a, h, y and the per-step loss (an mse whose square
+    overflows while y is still finite).  Backward: the first step the backward pass reached,
+    i.e. the latest t, in dL/dy, dL/dh, dL/da."""
+    names = ("dL_dy", "dL_dh", "dL_da") if backward else ("a", "h", "y", "loss_t")
     best: tuple[str, int | None] = (names[0], None)
     best_t = None
     for name in names:
@@ -150,7 +152,7 @@ class Trainer:
         trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt)
         if not np.isfinite(trace.loss):
             what, t = first_nonfinite_step(trace)
-            raise NonFiniteError(it, f"the forward pass ({what})" if t else "the loss", t)
+            raise NonFiniteError(it, "the loss" if t is None or what == "loss_t" else f"the forward pass ({what})", t)
         grads = {name[5:]: g.copy() for name, g in trace.grads.items()}  # grad_W_xh -> W_xh
         if not all(np.all(np.isfinite(g)) for g in grads.values()):
             what, t = first_nonfinite_step(trace, backward=True)
@@ -158,10 +160,14 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             norm = clip_grad_norm(grads, self.clip) if self.clip else trace.grad_norm()
             before = {k: v.copy() for k, v in self.model.params().items()}
+            # the optimizer's buffers and step count too, so that after a failed update it
+            # carries on (say with a lower rate) as if the step had never been tried
+            optimizer_before = (copy.deepcopy(self.optimizer.state), self.optimizer.steps)
             self.optimizer.step(self.model.params(), grads)
         for name, p in self.model.params().items():
             if not np.all(np.isfinite(p)):
                 self.model.set_params(before)
+                self.optimizer.state, self.optimizer.steps = optimizer_before
                 raise NonFiniteError(it, f"the updated weights ({name})", None)
         self.iteration = it
         clipped = bool(self.clip and norm > self.clip)

@@ -1,0 +1,402 @@
+"""The main window: a composition root. It builds the views, wires actions to the session and
+holds no logic of its own beyond showing messages and switching the window's look.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSizePolicy,
+    QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
+)
+
+from .appearance import apply_appearance, icon
+from .inspector import Inspector
+from .session import Session
+from .setup_panel import SetupPanel
+from .theme import font_scale, theme_for
+from .transport import TransportBar
+
+SHORTCUTS = [
+    ("Space", "play / pause"),
+    ("→ / ←", "step forward / back (one position of the timeline)"),
+    ("Home / End", "to the start / to the end"),
+    ("+ / −", "faster / slower"),
+    ("B", "switch between the forward and the backward pass"),
+    ("L", "loop on / off"),
+    ("R", "rolled / unrolled view"),
+    ("Ctrl+0", "fit the network to the window"),
+    ("Ctrl++ / Ctrl+−", "zoom in / out"),
+    ("F11", "presentation mode (full screen, large, high contrast)"),
+    ("H", "hide / show the controls"),
+    ("Esc", "leave presentation mode, or clear the selection"),
+    ("Ctrl+O", "open a model file"),
+    ("Ctrl+I", "open an inputs file"),
+    ("Ctrl+S", "save a screenshot"),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, parent: QWidget | None = None, *, allow_fullscreen: bool = True) -> None:
+        super().__init__(parent)
+        from .unrolled_view import UnrolledView  # written in parallel; imported where it is used
+
+        self.session = session
+        self.allow_fullscreen = allow_fullscreen  # off for headless screenshots: keep the asked size
+        self.error_dialogs = True  # tests turn this off: errors then only reach the status bar
+        self.last_error: str | None = None
+        self._error_box: QMessageBox | None = None
+        self._shortcuts_dialog: QDialog | None = None
+        self._normal_geometry = None
+        self._shown_once = False
+        self._was_presenting = False
+        self._setup_was_visible = True
+        self.setWindowTitle("rnnviz")
+        self.resize(1360, 840)
+
+        # centre: header, view, transport ----------------------------------------------------------
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.header = self._build_header(central)
+        column.addWidget(self.header)
+        self.view = UnrolledView(session, central)
+        self.view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+        # the transport spans the whole window, under the side panels: the timeline gets room
+        self.transport = TransportBar(session)
+        self.transport_bar = QToolBar("Playback", self)
+        self.transport_bar.setObjectName("transportBar")
+        self.transport_bar.setMovable(False)
+        self.transport_bar.setFloatable(False)
+        self.transport_bar.addWidget(self.transport)
+        self.addToolBar(Qt.BottomToolBarArea, self.transport_bar)
+
+        # side panels ------------------------------------------------------------------------------
+        self.setup_panel = SetupPanel(session)
+        self.setup_dock = self._dock("Setup", "setupDock", self.setup_panel, Qt.LeftDockWidgetArea)
+        self.inspector = Inspector(session)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
+
+        # status bar -------------------------------------------------------------------------------
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("statusError")
+        self.statusBar().addPermanentWidget(self.error_label)
+
+        self._build_actions()
+        self._build_menus()
+
+        session.networkChanged.connect(self._network_changed)
+        session.traceChanged.connect(self._network_changed)
+        session.appearanceChanged.connect(self._appearance_changed)
+        session.message.connect(self.show_message)
+        session.error.connect(self.show_error)
+        self._network_changed()
+        self._appearance_changed()
+
+    # building ---------------------------------------------------------------------------------------
+    def _build_header(self, parent: QWidget) -> QFrame:
+        header = QFrame(parent)
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(10, 6, 8, 6)
+        row.setSpacing(4)
+        self.title_label = QLabel(header)
+        self.title_label.setObjectName("title")
+        self.subtitle_label = QLabel(header)
+        self.subtitle_label.setObjectName("muted")
+        # the labels may shrink (clip) rather than push the side panels off the window
+        self.subtitle_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        row.addWidget(self.title_label)
+        row.addSpacing(12)
+        row.addWidget(self.subtitle_label, 1)
+
+        def tool(text: str, name: str, tip: str) -> QToolButton:
+            b = QToolButton(header)
+            b.setText(text)
+            b.setObjectName(name)
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.NoFocus)
+            row.addWidget(b)
+            return b
+
+        self.zoom_out_button = tool("−", "zoomOut", "Zoom out (Ctrl+−)")
+        self.zoom_in_button = tool("+", "zoomIn", "Zoom in (Ctrl++)")
+        self.fit_button = tool("Fit", "fit", "Fit the network to the window (Ctrl+0)")
+        row.addSpacing(8)
+        self.rolled_button = tool("Rolled", "rolled", "Show the network rolled up (one cell with a loop) or unrolled in time (R)")
+        self.rolled_button.setCheckable(True)
+        return header
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        title_label = QLabel(title, dock)  # a plain label: its font follows presentation mode
+        title_label.setObjectName("dockTitle")
+        dock.setTitleBarWidget(title_label)
+        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.BottomDockWidgetArea) -> QDockWidget:
+        """Add another panel (e.g. training) as a dock, listed in View ▸ Panels."""
+        dock = self._dock(title, f"{title.lower()}Dock", widget, area)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _action(self, text: str, slot, shortcuts: list[str] | str | None = None, *, checkable: bool = False,
+                tip: str | None = None) -> QAction:
+        a = QAction(text, self)
+        if shortcuts:
+            a.setShortcuts([QKeySequence(s) for s in ([shortcuts] if isinstance(shortcuts, str) else shortcuts)])
+            a.setShortcutContext(Qt.WindowShortcut)
+        a.setCheckable(checkable)
+        if tip:
+            a.setStatusTip(tip)
+        (a.toggled if checkable else a.triggered).connect(slot)
+        self.addAction(a)  # shortcuts work even when the menu bar is hidden
+        return a
+
+    def _build_actions(self) -> None:
+        s, v = self.session, self.view
+        self.play_action = self._action("Play / pause", lambda: s.toggle_play(), "Space")
+        self.step_forward_action = self._action("Step forward", lambda: s.step_forward(), "Right")
+        self.step_back_action = self._action("Step back", lambda: s.step_back(), "Left")
+        self.to_start_action = self._action("To the start", lambda: s.to_start(), "Home")
+        self.to_end_action = self._action("To the end", lambda: s.to_end(), "End")
+        self.faster_action = self._action("Faster", lambda: s.faster(), ["+", "=", "Shift++"])
+        self.slower_action = self._action("Slower", lambda: s.slower(), ["-", "_"])
+        self.mode_action = self._action("Forward / backward pass", self.toggle_mode, "B")
+        self.loop_action = self._action("Loop", lambda: s.set_loop(not s.loop), "L")
+        self.zoom_in_action = self._action("Zoom in", lambda: v.zoom_in(), ["Ctrl++", "Ctrl+="])
+        self.zoom_out_action = self._action("Zoom out", lambda: v.zoom_out(), "Ctrl+-")
+        self.fit_action = self._action("Fit to window", lambda: v.fit_to_window(), "Ctrl+0")
+        self.rolled_action = self._action("Rolled view", self.set_rolled, "R", checkable=True)
+        self.presentation_action = self._action("Presentation mode", s.set_presentation, "F11", checkable=True)
+        self.controls_action = self._action("Hide controls", self.set_controls_hidden, "H", checkable=True)
+        self.escape_action = self._action("Leave presentation mode", self.escape, "Esc")
+        self.open_model_action = self._action("Open model…", self.open_model_dialog, "Ctrl+O")
+        self.open_inputs_action = self._action("Open inputs…", self.open_inputs_dialog, "Ctrl+I")
+        self.screenshot_action = self._action("Save screenshot…", self.save_screenshot_dialog, "Ctrl+S")
+        self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
+        self.about_action = self._action("About rnnviz", self.show_about)
+        self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, text in (("light", "Light"), ("dark", "Dark"), ("contrast", "High contrast")):
+            a = QAction(text, self, checkable=True)
+            a.triggered.connect(lambda _=False, n=name: s.set_theme(n))
+            self.theme_group.addAction(a)
+            self.theme_actions[name] = a
+        self.zoom_in_button.clicked.connect(self.zoom_in_action.trigger)
+        self.zoom_out_button.clicked.connect(self.zoom_out_action.trigger)
+        self.fit_button.clicked.connect(self.fit_action.trigger)
+        self.rolled_button.toggled.connect(self.rolled_action.setChecked)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        for a in (self.open_model_action, self.open_inputs_action):
+            f.addAction(a)
+        f.addSeparator()
+        f.addAction(self.screenshot_action)
+        f.addSeparator()
+        f.addAction(self.quit_action)
+        p = bar.addMenu("&Playback")
+        for a in (self.play_action, self.step_back_action, self.step_forward_action, self.to_start_action,
+                  self.to_end_action, self.mode_action, self.faster_action, self.slower_action, self.loop_action):
+            p.addAction(a)
+        v = bar.addMenu("&View")
+        themes = v.addMenu("Theme")
+        for a in self.theme_actions.values():
+            themes.addAction(a)
+        v.addAction(self.presentation_action)
+        v.addAction(self.controls_action)
+        v.addSeparator()
+        self.panels_menu = v.addMenu("Panels")
+        self.panels_menu.addAction(self.setup_dock.toggleViewAction())
+        self.panels_menu.addAction(self.inspector_dock.toggleViewAction())
+        v.addSeparator()
+        for a in (self.rolled_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            v.addAction(a)
+        h = bar.addMenu("&Help")
+        h.addAction(self.shortcuts_action)
+        h.addAction(self.about_action)
+
+    # session -> window ------------------------------------------------------------------------------
+    def _network_changed(self) -> None:
+        s = self.session
+        label = s.source_label or (s.task.title if s.task else "")
+        self.setWindowTitle(f"rnnviz — {label}" if label else "rnnviz")
+        self.title_label.setText(label)
+        m, tr = s.model, s.trace
+        if m is not None and tr is not None:
+            loss = f" · loss {tr.loss:.4g}" if tr.targets is not None else ""
+            self.subtitle_label.setText(f"{m.architecture} · {m.activation} · H = {m.hidden_size} · T = {tr.T}{loss}")
+        self._sync_rolled()
+
+    def _appearance_changed(self) -> None:
+        s = self.session
+        theme = theme_for(s.theme, s.presentation)
+        scale = font_scale(s.presentation)
+        apply_appearance(self, theme, scale)
+        for name, a in self.theme_actions.items():
+            a.setChecked(name == s.theme)
+        if self.presentation_action.isChecked() != s.presentation:
+            self.presentation_action.blockSignals(True)
+            self.presentation_action.setChecked(s.presentation)
+            self.presentation_action.blockSignals(False)
+        self.subtitle_label.setVisible(not s.presentation)
+        if s.presentation != self._was_presenting:
+            # on a projector the network and the inspector get the room; the setup comes back after
+            self._was_presenting = s.presentation
+            if s.presentation:
+                self._setup_was_visible = self.setup_dock.isVisible() or not self.isVisible()
+                self.setup_dock.hide()
+            elif self._setup_was_visible:
+                self.setup_dock.show()
+        self.fit_button.setIcon(icon("fit", theme.text))
+        self.fit_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        side = self.fontMetrics().height()
+        self.fit_button.setIconSize(QSize(side, side))
+        self._size_docks()
+        if self.allow_fullscreen:
+            if s.presentation and not self.isFullScreen():
+                self._normal_geometry = self.saveGeometry()
+                self.showFullScreen()
+            elif not s.presentation and self.isFullScreen():
+                self.showNormal()
+                if self._normal_geometry is not None:
+                    self.restoreGeometry(self._normal_geometry)
+        if not s.presentation and self.controls_action.isChecked():
+            self.controls_action.setChecked(False)
+
+    def _size_docks(self) -> None:
+        """Side panels in proportion to the font (so presentation mode and 2× screens keep the
+        text unwrapped) and to the window, leaving the network most of the width."""
+        em = self.fontMetrics().horizontalAdvance("M")
+        self.setup_panel.setMinimumWidth(round(em * 15))
+        self.inspector.setMinimumWidth(round(em * 22))
+        width = max(self.width(), 1)
+        setup = max(round(em * 20), round(width * 0.19))
+        inspector = max(round(em * 27), round(width * 0.27))
+        self.resizeDocks([self.setup_dock, self.inspector_dock], [setup, inspector], Qt.Horizontal)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self._size_docks()
+
+    def show_message(self, text: str) -> None:
+        self.error_label.clear()
+        self.statusBar().showMessage(text, 10000)
+
+    def show_error(self, text: str) -> None:
+        """Errors reach the person: the status bar, and a dialog that does not block."""
+        self.last_error = text
+        self.error_label.setText(text if len(text) < 140 else text[:137] + "…")
+        self.error_label.setToolTip(text)
+        if not self.error_dialogs:
+            return
+        if self._error_box is None:
+            self._error_box = QMessageBox(QMessageBox.Warning, "rnnviz", "", QMessageBox.Ok, self)
+        self._error_box.setText(text)
+        self._error_box.open()
+
+    # window actions ---------------------------------------------------------------------------------
+    def toggle_mode(self) -> None:
+        self.session.set_mode("backward" if self.session.mode == "forward" else "forward")
+
+    def set_rolled(self, rolled: bool) -> None:
+        if self.view.is_rolled() != rolled:
+            self.view.set_rolled(rolled)
+        self._sync_rolled()
+
+    def _sync_rolled(self) -> None:
+        rolled = self.view.is_rolled()
+        for w in (self.rolled_button, self.rolled_action):
+            if w.isChecked() != rolled:
+                w.blockSignals(True)
+                w.setChecked(rolled)
+                w.blockSignals(False)
+
+    def set_controls_hidden(self, hidden: bool) -> None:
+        """Presentation: only the network (and the inspector) on screen."""
+        for w in (self.header, self.transport_bar, self.menuBar(), self.statusBar()):
+            w.setVisible(not hidden)
+        self.setup_dock.setVisible(not hidden)
+        if self.controls_action.isChecked() != hidden:
+            self.controls_action.setChecked(hidden)
+
+    def escape(self) -> None:
+        if self.session.presentation:
+            self.session.set_presentation(False)
+        elif self.controls_action.isChecked():
+            self.set_controls_hidden(False)
+        else:
+            self.session.select(None)
+
+    # files ------------------------------------------------------------------------------------------
+    def open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open model", "", "Models (*.npz *.pt *.pth);;rnnviz or PyTorch .npz (*.npz);;PyTorch state dict (*.pt *.pth);;All files (*)")
+        if path:
+            self.session.load_model_file(path)
+
+    def open_inputs_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open inputs (.npy: (T, I) or (T, N, I))", "", "NumPy arrays (*.npy);;All files (*)")
+        if not path:
+            return
+        targets, _ = QFileDialog.getOpenFileName(self, "Targets for these inputs (optional: Cancel to skip)",
+                                                 str(Path(path).parent), "NumPy arrays (*.npy);;All files (*)")
+        self.session.load_inputs_file(path, targets or None)
+
+    def save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "rnnviz.png", "PNG images (*.png)")
+        if path:
+            self.save_screenshot(path)
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        ok = self.grab().save(str(path), "PNG")
+        if ok:
+            self.show_message(f"Saved {path}")
+        else:
+            self.show_error(f"Could not write {path}")
+        return ok
+
+    # help -------------------------------------------------------------------------------------------
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About rnnviz",
+            "<p><b>rnnviz</b>: see, step by step, what a recurrent neural network computes, "
+            "forward and backward through time.</p>"
+            "<p>Every number on screen comes from one recorded forward pass and one BPTT pass "
+            "of a NumPy RNN.</p>")
+
+    def shortcuts_html(self) -> str:
+        rows = "".join(f"<tr><td style='padding-right:16px;'><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        return f"<table cellpadding='3'>{rows}</table>"
+
+    def show_shortcuts(self) -> None:
+        if self._shortcuts_dialog is None:
+            d = QDialog(self)
+            d.setWindowTitle("Keyboard shortcuts")
+            lay = QVBoxLayout(d)
+            text = QTextBrowser(d)
+            text.setHtml(self.shortcuts_html())
+            lay.addWidget(text)
+            em = self.fontMetrics().horizontalAdvance("M")
+            d.resize(round(em * 36), round(self.fontMetrics().height() * 24))
+            self._shortcuts_dialog = d
+        self._shortcuts_dialog.show()
+        self._shortcuts_dialog.raise_()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.session.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,47 @@
+"""Live plots of the session's trace and of the training run, each in a dock that can be
+closed, moved or torn off (floated)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDockWidget, QWidget
+
+from ..session import Session
+from ..training import TrainingController
+from .base import PlotPanel, minmax_decimate
+from .gradients import GradientFlowPlot
+from .hidden import HiddenTimePlot, HiddenTrainingPlot
+from .loss import LossPlot
+from .predictions import PredictionPlot
+from .weights import WeightsPlot
+
+PLOTS: tuple[tuple[str, type[PlotPanel]], ...] = (
+    ("loss", LossPlot),
+    ("hidden-time", HiddenTimePlot),
+    ("hidden-training", HiddenTrainingPlot),
+    ("gradients", GradientFlowPlot),
+    ("predictions", PredictionPlot),
+    ("weights", WeightsPlot),
+)
+
+__all__ = [
+    "PLOTS", "GradientFlowPlot", "HiddenTimePlot", "HiddenTrainingPlot", "LossPlot", "PlotPanel",
+    "PredictionPlot", "WeightsPlot", "make_plot_docks", "make_plots", "minmax_decimate",
+]
+
+
+def make_plots(session: Session, controller: TrainingController, parent: QWidget | None = None) -> dict[str, PlotPanel]:
+    return {key: cls(session, controller, parent) for key, cls in PLOTS}
+
+
+def make_plot_docks(session: Session, controller: TrainingController, parent: QWidget | None = None) -> list[QDockWidget]:
+    """One dock per plot (objectName "plot-<key>", for saveState), closable, movable and
+    floatable. The plot widget is dock.widget()."""
+    docks = []
+    for key, cls in PLOTS:
+        dock = QDockWidget(cls.title, parent)
+        dock.setObjectName(f"plot-{key}")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setWidget(cls(session, controller, dock))
+        docks.append(dock)
+    return docks

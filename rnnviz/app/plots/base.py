@@ -1,0 +1,244 @@
+"""What every plot shares: the widget frame, the theme, the cursor line, decimation for display.
+
+A plot takes (session, controller), creates its pyqtgraph items once (again only when the
+network's layout changes) and pushes new arrays into them. A plot that is not visible (a
+closed dock, a tab behind another) only notes that it is stale and draws when shown.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from .. import colors
+from ..session import Session
+from ..theme import Theme, font_scale, theme_for
+from ..training import TrainingController
+
+# Okabe–Ito: a qualitative palette that stays distinct under colour-vision deficiencies
+UNIT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+MAX_LINES = 32  # unit lines drawn at most (the heatmap shows every unit)
+DISPLAY_BINS = 1500  # long histories are min–max decimated to about twice this many points
+SEQUENTIAL_LUT = colors.LUT[len(colors.LUT) // 2 :]  # white → dark red, for probabilities (0..1)
+
+
+def unit_color(i: int, theme: Theme) -> str:
+    c = UNIT_COLORS[i % len(UNIT_COLORS)]
+    return theme.text if c == "#000000" else c
+
+
+def minmax_decimate(x: np.ndarray, y: np.ndarray, bins: int = DISPLAY_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~2·bins points that keep every bin's minimum and maximum (so spikes stay
+    visible), in order. Shorter inputs come back as they are. For display only: the data
+    itself is never truncated."""
+    n = len(x)
+    if n <= 2 * bins:
+        return x, y
+    k = n // bins
+    m = k * bins
+    yy = y[:m].reshape(bins, k)
+    base = np.arange(bins) * k
+    lo = base + np.argmin(yy, axis=1)
+    hi = base + np.argmax(yy, axis=1)
+    idx = np.unique(np.concatenate([[0, n - 1], lo, hi, np.arange(m, n)]))  # sorted, the ends kept
+    return x[idx], y[idx]
+
+
+class RatchetLevels:
+    """A symmetric colour range ±m that only grows (rounded to 1/2/5·10^k), so colours keep
+    their meaning from frame to frame; reset when the network changes."""
+
+    def __init__(self, fixed: float | None = None) -> None:
+        self.fixed = fixed
+        self.limit = fixed or 0.0
+
+    def reset(self, fixed: float | None = None) -> None:
+        self.fixed = fixed
+        self.limit = fixed or 0.0
+
+    def update(self, *arrays: np.ndarray) -> float:
+        if self.fixed:
+            return self.fixed
+        m = colors.nice_limit(colors.symmetric_limit(*arrays))
+        self.limit = max(self.limit, m)
+        return self.limit
+
+
+class PlotPanel(QWidget):
+    """A plot: optional controls above a pyqtgraph GraphicsLayoutWidget."""
+
+    title = ""
+
+    def __init__(self, session: Session, controller: TrainingController | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.controller = controller
+        self.theme = theme_for(session.theme, session.presentation)
+        self._stale = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        self.controls = QHBoxLayout()
+        self.controls.setContentsMargins(4, 0, 4, 0)
+        layout.addLayout(self.controls)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.ci.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.canvas, 1)
+        self.setMinimumSize(280, 200)
+        self._plots: list[pg.PlotItem] = []
+        session.networkChanged.connect(self._on_network)
+        session.traceChanged.connect(self._on_trace)
+        session.positionChanged.connect(self._on_position)
+        session.appearanceChanged.connect(self._on_appearance)
+        if controller is not None:
+            controller.updated.connect(self._on_history)
+
+    # building -----------------------------------------------------------------------------------
+    def add_plot(self, row: int, col: int, title: str = "", xlabel: str = "", ylabel: str = "", **kw) -> pg.PlotItem:
+        p = self.canvas.addPlot(row=row, col=col, **kw)
+        p.setMenuEnabled(False)
+        p.hideButtons()
+        for name in ("left", "bottom"):
+            p.getAxis(name).enableAutoSIPrefix(False)
+        p._rnnviz_labels = (title, xlabel, ylabel)
+        self._plots.append(p)
+        self._style(p)
+        return p
+
+    def cursor_line(self, plot: pg.PlotItem) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.highlight, width=2))
+        line.setZValue(20)
+        plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def set_title(self, plot: pg.PlotItem, title: str) -> None:
+        plot._rnnviz_labels = (title, *plot._rnnviz_labels[1:])
+        scale = font_scale(self.session.presentation)
+        plot.setTitle(title, color=self.theme.text, size=f"{int(10 * scale)}pt")
+
+    def _style(self, p: pg.PlotItem) -> None:
+        t = self.theme
+        scale = font_scale(self.session.presentation)
+        font = QFont()
+        font.setPointSizeF(8.5 * scale)
+        for name in ("left", "bottom"):
+            ax = p.getAxis(name)
+            ax.setPen(pg.mkPen(t.muted))
+            ax.setTextPen(pg.mkPen(t.text))
+            ax.setTickFont(font)
+        title, xlabel, ylabel = p._rnnviz_labels
+        style = {"color": t.text, "font-size": f"{int(9 * scale)}pt"}
+        if xlabel:
+            p.setLabel("bottom", xlabel, **style)
+        if ylabel:
+            p.setLabel("left", ylabel, **style)
+        if title:
+            p.setTitle(title, color=t.text, size=f"{int(10 * scale)}pt")
+
+    # updating -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        self.draw()
+
+    def draw(self) -> None:
+        self.draw_trace()
+        self.draw_history()
+
+    def draw_trace(self) -> None:
+        """New values in session.trace (same layout)."""
+
+    def draw_history(self) -> None:
+        """A new training snapshot in controller.snapshot."""
+
+    def _on_trace(self) -> None:
+        if self.isVisible():
+            self.draw_trace()
+        else:
+            self._stale = True
+
+    def _on_history(self) -> None:
+        if self.isVisible():
+            self.draw_history()
+        else:
+            self._stale = True
+
+    def rebuild(self) -> None:
+        """The network's layout changed (sizes, loss kind): adjust items, then draw."""
+
+    def move_cursor(self) -> None:
+        """The animation cursor moved (session.frame.active)."""
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.draw()
+            self.move_cursor()
+
+    def _on_network(self) -> None:
+        self.rebuild()
+        self.refresh()
+        self.move_cursor()
+
+    def _on_position(self, _position: int) -> None:
+        if self.isVisible():
+            self.move_cursor()
+        else:
+            self._stale = True
+
+    def _on_appearance(self) -> None:
+        self.theme = theme_for(self.session.theme, self.session.presentation)
+        self.canvas.setBackground(QColor(self.theme.background))
+        for p in self._plots:
+            self._style(p)
+        self.apply_theme()
+        self.refresh()
+
+    def apply_theme(self) -> None:
+        """Recolour items that carry theme colours (plots override)."""
+
+    def finish_init(self) -> None:
+        """Call at the end of a subclass's __init__: colours, items, first draw."""
+        self.canvas.setBackground(QColor(self.theme.background))
+        self.rebuild()
+        self.apply_theme()
+        self.draw()
+        self.move_cursor()
+
+
+def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 16) -> list[list[tuple[float, str]]]:
+    """Tick labels for matrix rows/units: a major level (at most max_labels, always drawn) and
+    the rest as a minor level, which pyqtgraph labels only where the text has room."""
+    step = max(1, int(np.ceil(n / max_labels)))
+    off = 1 if one_based else 0
+    major = [(i + off, f"{prefix}{i + off}") for i in range(0, n, step)]
+    minor = [(i + off, f"{prefix}{i + off}") for i in range(n) if i % step]
+    if n > 4 and step == 1:  # few enough to label all when there is room, else every other
+        major = [(i + off, f"{prefix}{i + off}") for i in range(0, n, 2)]
+        minor = [(i + off, f"{prefix}{i + off}") for i in range(1, n, 2)]
+    return [major, minor]
+
+
+def integer_ticks(plot: pg.PlotItem, n: int, axis: str = "bottom") -> None:
+    """Whole-number ticks on a step axis (no t = 2.5) when there are few steps."""
+    ax = plot.getAxis(axis)
+    if n <= 12:
+        ax.setTickSpacing(1, 1)
+    elif n <= 30:
+        ax.setTickSpacing(5, 1)
+    else:
+        ax.setTickSpacing()  # pyqtgraph's automatic spacing
+
+
+def image_item() -> pg.ImageItem:
+    item = pg.ImageItem(axisOrder="col-major")
+    item.setLookupTable(colors.LUT)
+    return item
+
+
+ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft

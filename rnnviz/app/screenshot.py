@@ -1,0 +1,112 @@
+"""Render the whole main window headlessly to a PNG (`rnnviz screenshot`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ScreenshotSpec:
+    out: str
+    task: str = "sine"
+    step: int | None = None  # None: where the app opens (the finished forward pass)
+    mode: str = "forward"
+    width: int = 1600
+    height: int = 1000
+    theme: str = "light"
+    presentation: bool = False
+    architecture: str | None = None
+    activation: str | None = None
+    hidden: int | None = None
+    steps: int | None = None
+    seed: int = 0
+    select: str | None = None  # "W_hh:3", "h:2", "h:2:1" (kind:step[:unit])
+    rolled: bool = False
+    hide_controls: bool = False
+
+
+def parse_selection(text: str, T: int):
+    """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message."""
+    from .session import Selection
+
+    kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy")
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in kinds:
+        raise ValueError(f"--select expects KIND:STEP[:UNIT] with KIND one of {', '.join(kinds)}, got {text!r}")
+    try:
+        t = int(parts[1])
+        unit = int(parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        raise ValueError(f"--select expects whole numbers for STEP and UNIT, got {text!r}") from None
+    lo = 0 if parts[0] == "h" else 1
+    if not lo <= t <= T:
+        raise ValueError(f"--select step must lie in {lo}..{T} for {parts[0]}, got {t}")
+    return Selection(parts[0], t, unit)
+
+
+def render_screenshot(spec: ScreenshotSpec) -> Path:
+    """Build the session and window for `spec`, lay it out at the asked size, grab it, save it."""
+    from .main import make_application
+
+    app = make_application()
+    from PySide6.QtCore import QSize
+
+    from .main_window import MainWindow
+    from .session import NetworkConfig, Session
+
+    if spec.mode not in ("forward", "backward"):
+        raise ValueError(f"--mode must be forward or backward, got {spec.mode!r}")
+    config = NetworkConfig(task=spec.task, architecture=spec.architecture, seed=spec.seed, steps=spec.steps)
+    changes = {}
+    if spec.hidden is not None:
+        changes["hidden"] = spec.hidden
+    if spec.activation is not None:
+        changes["activation"] = spec.activation
+    from dataclasses import replace
+
+    config = replace(config, **changes)
+    session = Session(config)
+    errors: list[str] = []
+    session.error.connect(errors.append)
+    window = MainWindow(session, allow_fullscreen=False)
+    window.error_dialogs = False
+    try:
+        session.set_theme(spec.theme)
+        session.set_presentation(spec.presentation)
+        if spec.step is not None:
+            if not 0 <= spec.step <= session.T:
+                raise ValueError(f"--step must lie in 0..{session.T} for this sequence, got {spec.step}")
+            session.go_to(spec.mode, spec.step)
+        elif spec.mode == "backward":
+            session.set_mode("backward")
+        if spec.select:
+            session.select(parse_selection(spec.select, session.T))
+        window.resize(QSize(spec.width, spec.height))
+        window.show()
+        if spec.hide_controls:
+            window.set_controls_hidden(True)
+        for _ in range(3):
+            app.processEvents()
+        window._appearance_changed()  # dock sizes for the final window size
+        app.processEvents()
+        if spec.rolled:
+            window.view.set_rolled(True, animate=False)
+            window._sync_rolled()
+        window.view.fit_to_window()
+        app.processEvents()
+        image = window.grab().toImage()
+        if image.width() != spec.width or image.height() != spec.height:
+            from PySide6.QtCore import Qt
+
+            image = image.scaled(spec.width, spec.height, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+        out = Path(spec.out)
+        if not image.save(str(out), "PNG"):
+            raise OSError(f"could not write {out}")
+        if errors:
+            raise ValueError(errors[-1])
+        return out
+    finally:
+        window.close()
+        session.shutdown()
+        window.deleteLater()
+        app.processEvents()
