@@ -428,6 +428,10 @@ def trace_arrays(tmp_path):
     (lambda a: a.update(x=a["x"].astype(str)), "'x' has dtype <U"),
     (lambda a: a.update(x=a["x"][0]), "'x' has shape (2, 2); expected (T, B, I)"),
     (lambda a: a.update(meta=np.array(json.dumps({"activation": "tanh"}))), "does not say the architecture"),
+    (lambda a: a.update(grad_gain=np.ones(3)), "'grad_gain' has shape (3,); expected (4,)"),
+    (lambda a: a.update(dL_dh_out=a["dL_dh_out"][:, :1]), "'dL_dh_out' has shape (4, 1, 3)"),
+    (lambda a: a.update(targets=a["targets"][..., 0]), "'targets' has shape (4, 2); expected (4, 2, 2)"),
+    (lambda a: a.update(targets=a["targets"].astype(str)), "'targets' has dtype <U"),
 ])
 def test_malformed_trace_file(tmp_path, trace_arrays, change, problem):
     change(trace_arrays)

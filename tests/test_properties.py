@@ -231,3 +231,18 @@ def test_model_and_trace_files_round_trip_exactly(tmp_path_factory, problem):
         np.testing.assert_array_equal(back.step_grad_norms[name], tr.step_grad_norms[name])
     assert back.loss == tr.loss or (np.isnan(back.loss) and np.isnan(tr.loss))
     assert (back.activation, back.architecture, back.loss_name) == (tr.activation, tr.architecture, tr.loss_name)
+
+
+@FAST
+@given(problems(), st.integers(0, 2**31 - 1))
+def test_steps_without_target_or_input_hold_zeros_whatever_the_arrays_say(problem, seed):
+    model, x, _ = problem
+    T, B, _ = x.shape
+    rng = np.random.default_rng(seed)
+    O = model.output_size
+    full = rng.normal(size=(T, B, O)) + 5.0 if model.loss == "mse" else rng.integers(1, max(O, 2), size=(T, B)) % O
+    tr = run(model, x, full)
+    masked = ~tr.target_mask
+    assert not np.any(tr.targets[masked])
+    assert not np.any(tr.x[~tr.input_mask])
+    np.testing.assert_array_equal(tr.targets[~masked], full[~masked].astype(tr.targets.dtype))

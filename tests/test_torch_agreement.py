@@ -172,6 +172,15 @@ def test_one_to_many_with_steps_matches_torch_on_zero_inputs_after_step_one():
     assert_trace_matches_torch(trace, torch_reference(model, x, y))
 
 
+def test_relu_gradient_at_exactly_zero_is_zero_as_in_torch():
+    model, x, y = random_problem("relu", "many-to-many", "mse", seed=19)
+    model.W_xh[:, 0] = model.W_hh[:, 0] = model.b_h[0] = 0.0  # a_t = 0 exactly for unit 0
+    trace = run(model, x, y)
+    assert not np.any(trace.a[:, :, 0])
+    assert not np.any(trace.dL_da[:, :, 0]) and np.any(trace.dL_dh[:, :, 0])
+    assert_trace_matches_torch(trace, torch_reference(model, x, y))
+
+
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 6, 10])
 @pytest.mark.parametrize("architecture", ["many-to-many", "many-to-one", "one-to-many"])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])

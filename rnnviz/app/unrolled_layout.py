@@ -82,6 +82,11 @@ class UnrolledLayout:
     def row_top(self, r: int | np.ndarray, unroll: float | None = None):
         """Top of row r's strips. Rolled, rows 1..T sit on row 1 and h_0 fades in above it."""
         u = self.unroll if unroll is None else unroll
+        if isinstance(r, (int, np.integer)):  # the common scalar case, without NumPy overhead
+            r = int(r)
+            if r >= 1:
+                return self.top + self.pitch + (r - 1) * self.pitch * u
+            return self.top + self.pitch * (1 - u)
         r = np.asarray(r, dtype=float)
         y = np.where(r >= 1, self.top + self.pitch + (r - 1) * self.pitch * u, self.top + self.pitch * (1 - u))
         return float(y) if y.ndim == 0 else y

@@ -42,11 +42,19 @@ def _pen(color: QColor, width: float, cosmetic: bool = True) -> QPen:
     return p
 
 
+_FONTS: dict[tuple[int, bool, bool], QFont] = {}
+
+
 def _font(px: float, bold: bool = False, italic: bool = False) -> QFont:
-    f = QFont()
-    f.setPixelSize(max(1, int(round(px))))
-    f.setBold(bold)
-    f.setItalic(italic)
+    """A font of px logical pixels (cached: building fonts is slow compared to drawing)."""
+    key = (max(1, int(round(px))), bold, italic)
+    f = _FONTS.get(key)
+    if f is None:
+        f = QFont()
+        f.setPixelSize(key[0])
+        f.setBold(bold)
+        f.setItalic(italic)
+        _FONTS[key] = f
     return f
 
 
@@ -73,16 +81,24 @@ def _squeezed(painter: QPainter) -> bool:
     return abs(t.m11() - t.m22()) > 0.03 * max(abs(t.m22()), 1e-9)
 
 
+_SUB_METRICS: dict[tuple, tuple[float, float, float]] = {}
+
+
 def draw_sub(painter: QPainter, x: float, y: float, base: str, sub: str = "", size: float = 12.0,
              align: str = "center", bold: bool = False) -> float:
     """Draw `base` with subscript `sub` (W_xh, h_t) with its baseline-middle at (x, y);
     align is "left", "center" or "right". Returns the width drawn."""
     f1, f2 = _font(size, bold, italic=len(base) == 1), _font(size * 0.72, bold)
-    painter.setFont(f1)
-    w1 = painter.fontMetrics().horizontalAdvance(base)
-    asc = painter.fontMetrics().ascent() - painter.fontMetrics().descent()
-    painter.setFont(f2)
-    w2 = painter.fontMetrics().horizontalAdvance(sub) if sub else 0.0
+    key = (base, sub, f1.pixelSize(), bold)
+    m = _SUB_METRICS.get(key)
+    if m is None:
+        painter.setFont(f1)
+        fm = painter.fontMetrics()
+        w1, asc = fm.horizontalAdvance(base), fm.ascent() - fm.descent()
+        painter.setFont(f2)
+        w2 = painter.fontMetrics().horizontalAdvance(sub) if sub else 0.0
+        m = _SUB_METRICS[key] = (w1, w2, asc)
+    w1, w2, asc = m
     w = w1 + w2 + (size * 0.08 if sub else 0.0)
     x0 = x - w / 2 if align == "center" else (x - w if align == "right" else x)
     yb = y + asc / 2
@@ -171,7 +187,7 @@ class _ColumnItem(_Item):
         painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
         empty = _qc(th.panel)
         outline = _pen(_qc(th.text, 70 if th.name == "light" else 110), 1.0)
-        empty_pen = _pen(_qc(th.grid if th.name == "light" else th.muted, 255 if th.name == "light" else 120), 1.0)
+        empty_pen = _pen(_qc(th.muted, 110 if th.name == "light" else 120), 1.0)
         faded = source == "faded"
 
         if u < 0.999:  # rolling: every row of the column, the active one last and opaque
@@ -192,7 +208,7 @@ class _ColumnItem(_Item):
             painter.setOpacity(0.35)
         screen_h = sh * lod
         contiguous = bool(col.rows[max(r0, 1):r1 + 1].all()) and (r1 - r0) > 2
-        if screen_h < 5.0 and contiguous:
+        if screen_h < 6.0 and contiguous:
             # far out: the coloured rows as one heat map, the empty ones as one grey block
             a, b = max(r0, lo), min(r1, hi)
             first = r0 if col.rows[r0] else r0 + 1
@@ -203,10 +219,28 @@ class _ColumnItem(_Item):
                 if ea <= eb:
                     y0, y1 = L.row_top(ea), L.row_top(eb) + sh
                     painter.fillRect(QRectF(col.left, y0, col.width, y1 - y0), empty)
-        else:
+        elif screen_h >= 9:  # close up: cell borders, numbers, class marks, row by row
             for r in range(r0, r1 + 1):
                 if col.rows[r]:
                     self._strip(painter, col, r, L.row_top(r), img, lo <= r <= hi, empty, outline, empty_pen, lod, vals, source, vis)
+        else:  # middle distance: one image call per coloured row, the frames batched
+            rs = np.arange(r0, r1 + 1)
+            rs = rs[col.rows[r0:r1 + 1]]
+            tops = L.row_top(rs)
+            coloured = (rs >= lo) & (rs <= hi) & (img is not None)
+            left, width, units = col.left, col.width, col.units
+            for r, y in zip(rs[coloured].tolist(), tops[coloured].tolist()):
+                painter.drawImage(QRectF(left, y, width, sh), img, QRectF(0, r, units, 1))
+            blank = [QRectF(left, y, width, sh) for y in tops[~coloured].tolist()]
+            if blank:  # not computed yet: outlines only
+                painter.setPen(empty_pen)
+                painter.setBrush(Qt.NoBrush)
+                painter.drawRects(blank)
+            framed = [QRectF(left, y, width, sh) for y in tops[coloured].tolist()]
+            if framed and screen_h >= 3:
+                painter.setPen(outline)
+                painter.setBrush(Qt.NoBrush)
+                painter.drawRects(framed)
         painter.setOpacity(1.0)
         self._selection(painter, col, lod)
 
@@ -217,19 +251,19 @@ class _ColumnItem(_Item):
         if filled and img is not None:
             painter.drawImage(rect, img, QRectF(0, r, col.units, 1))
             detail = sh * lod >= 9
-            if detail and col.cell_w * lod >= 5 and col.units > 1:
+            if detail and col.cell_w * lod >= 12 and col.units > 1:
                 painter.setPen(_pen(_qc(self._v._theme.background), 1.0))
-                xs = col.left + col.cell_w * np.arange(1, col.units)
-                for x in xs:
-                    painter.drawLine(QPointF(x, y), QPointF(x, y + sh))
+                painter.translate(0, y)
+                painter.drawPath(self._grid(col))
+                painter.translate(0, -y)
             painter.setPen(outline)
             painter.setBrush(Qt.NoBrush)
             painter.drawRect(rect)
             if detail and vals is not None:
                 self._numbers(painter, col, r, y, vals, lod, source, vis)
-        else:
-            painter.setPen(empty_pen if sh * lod >= 3 else Qt.NoPen)
-            painter.setBrush(empty)
+        else:  # not computed yet: outline only
+            painter.setPen(empty_pen)
+            painter.setBrush(Qt.NoBrush)
             painter.drawRect(rect)
         if filled and self.kind == "y" and self._v._data.true_class is not None and sh * lod >= 6:
             k = int(self._v._data.true_class[r])
@@ -245,6 +279,18 @@ class _ColumnItem(_Item):
                 painter.setRenderHint(QPainter.Antialiasing, True)
                 painter.fillPath(path, _qc(th.text))
                 painter.setRenderHint(QPainter.Antialiasing, False)
+
+    def _grid(self, col) -> QPainterPath:
+        """The cell borders of one strip at y = 0 (cached per layout)."""
+        key = (id(self._v._layout), col.kind)
+        if getattr(self, "_grid_key", None) != key:
+            path = QPainterPath()
+            sh = self._v._layout.strip_h
+            for x in (col.left + col.cell_w * np.arange(1, col.units)).tolist():
+                path.moveTo(x, 0)
+                path.lineTo(x, sh)
+            self._grid_path, self._grid_key = path, key
+        return self._grid_path
 
     def _numbers(self, painter, col, r, y, vals, lod, source, vis) -> None:
         v = self._v
@@ -302,7 +348,7 @@ class _ArrowItem(_Item):
         L, fr, th, fs = v._layout, v._frame, v._theme, v._fs
         paths = v._arrow_paths()
         lod = _lod(painter)
-        small = L.strip_h * lod < 5
+        small = L.strip_h * lod < 6
         painter.setRenderHint(QPainter.Antialiasing, not small)
         u = L.unroll
         arrow, muted = _qc(th.arrow), _qc(th.grid if th.name == "light" else th.muted, 255 if th.name == "light" else 150)
@@ -746,7 +792,9 @@ class UnrolledView(QGraphicsView):
                     continue
                 rgba = np.ascontiguousarray(colors.rgba(a, d.limits[(mode, kind)]))  # (T+1, n, 4)
                 h, w = rgba.shape[:2]
-                img = QImage(rgba.data, w, h, w * 4, QImage.Format_RGBA8888).copy()
+                # converted once to the raster engine's native format (else every draw converts)
+                img = QImage(rgba.data, w, h, w * 4, QImage.Format_RGBA8888).convertToFormat(
+                    QImage.Format_ARGB32_Premultiplied)
                 self._images[(mode, kind)] = img
         self._paths_key = None  # flow widths may have changed
 
@@ -790,9 +838,6 @@ class UnrolledView(QGraphicsView):
         self._content = QRectF(x, y, w, h)
         pad = self._band_h()  # room to scroll the first row out from under the header band
         self.setSceneRect(QRectF(x, y - pad, w, h + pad))
-
-    def _header_scene_h(self) -> float:
-        return 0.0
 
     def _vocab(self) -> str | None:
         """The characters of one-hot inputs / classes, when the units are characters."""

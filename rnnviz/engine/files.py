@@ -387,6 +387,12 @@ def load_trace(path: str | os.PathLike) -> Trace:
     shapes = {"a": (T, B, H), "y": (T, B, O), "loss": (), "loss_t": (T,), "dL_dy": (T, B, O), "dL_dh": (T, B, H),
               "dL_da": (T, B, H), "grad_W_xh": (I, H), "grad_W_hh": (H, H), "grad_b_h": (H,), "grad_W_hy": (H, O),
               "grad_b_y": (O,), "W_xh": (I, H), "W_hh": (H, H), "b_h": (H,), "W_hy": (H, O), "b_y": (O,)}
+    # the optional arrays too, when present (the app draws them)
+    shapes.update({k: s for k, s in {"dL_dh_out": (T, B, H), "probs": (T, B, O), "grad_gain": (T,),
+                                     **{f"step_norm_{n}": (T,) for n in PARAM_NAMES}}.items() if k in data})
+    if "targets" in data:
+        _numeric(p, "targets", data["targets"])
+        shapes["targets"] = (T, B, O) if settings["loss"] == "mse" else (T, B)
     for k, shape in shapes.items():
         if data[k].shape != shape:
             raise FileFormatError(p, f"{k!r} has shape {data[k].shape}; expected {shape}")

@@ -211,7 +211,7 @@ def test_weights_plot_shows_the_matrices_and_eigenvalues(qtbot, setup):
     ev = np.linalg.eigvals(session.model.W_hh)
     np.testing.assert_allclose(np.sort_complex(plot.eigenvalues), np.sort_complex(ev))
     assert plot.spectral_radius == pytest.approx(np.abs(ev).max())
-    assert f"{plot.spectral_radius:.3f}" in plot.eig_plot.titleLabel.text
+    assert f"ρ = {plot.spectral_radius:.3f}" in plot.rho_note.textItem.toPlainText()
 
 
 def test_plots_follow_training_in_the_background(qtbot, setup):

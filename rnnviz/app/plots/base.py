@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
@@ -88,6 +88,7 @@ class PlotPanel(QWidget):
         layout.addWidget(self.canvas, 1)
         self.setMinimumSize(280, 200)
         self._plots: list[pg.PlotItem] = []
+        self._overlays: list[pg.TextItem] = []
         session.networkChanged.connect(self._on_network)
         session.traceChanged.connect(self._on_trace)
         session.positionChanged.connect(self._on_position)
@@ -107,6 +108,24 @@ class PlotPanel(QWidget):
         self._style(p)
         return p
 
+    def overlay_text(self, plot: pg.PlotItem) -> pg.TextItem:
+        """A label fixed to the top-left corner of a plot's view (pixels, not data): changing
+        its text repaints only itself."""
+        item = pg.TextItem(anchor=(0, 0))
+        item.setParentItem(plot.getViewBox())
+        item.setPos(4, 2)
+        item.setZValue(40)
+        self._overlays.append(item)
+        self._style_overlay(item)
+        return item
+
+    def _style_overlay(self, item: pg.TextItem) -> None:
+        item.setColor(self.theme.text)
+        item.fill = pg.mkBrush(pg.mkColor(self.theme.background))
+        font = QFont()
+        font.setPointSizeF(8.5 * font_scale(self.session.presentation))
+        item.setFont(font)
+
     def cursor_line(self, plot: pg.PlotItem) -> pg.InfiniteLine:
         line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.highlight, width=2))
         line.setZValue(20)
@@ -114,6 +133,11 @@ class PlotPanel(QWidget):
         return line
 
     def set_title(self, plot: pg.PlotItem, title: str) -> None:
+        """Change a plot's title. A new title text re-lays out the whole canvas (every axis
+        redraws), so it is skipped when unchanged; numbers that change every frame go in an
+        `overlay_text` instead."""
+        if plot._rnnviz_labels[0] == title and plot.titleLabel.isVisible():
+            return
         plot._rnnviz_labels = (title, *plot._rnnviz_labels[1:])
         scale = font_scale(self.session.presentation)
         plot.setTitle(title, color=self.theme.text, size=f"{int(10 * scale)}pt")
@@ -196,6 +220,8 @@ class PlotPanel(QWidget):
         self.canvas.setBackground(QColor(self.theme.background))
         for p in self._plots:
             self._style(p)
+        for item in self._overlays:
+            self._style_overlay(item)
         self.apply_theme()
         self.refresh()
 
@@ -235,10 +261,19 @@ def integer_ticks(plot: pg.PlotItem, n: int, axis: str = "bottom") -> None:
         ax.setTickSpacing()  # pyqtgraph's automatic spacing
 
 
-def image_item() -> pg.ImageItem:
+def image_item(lut: np.ndarray = colors.LUT) -> pg.ImageItem:
     item = pg.ImageItem(axisOrder="col-major")
-    item.setLookupTable(colors.LUT)
+    item.setLookupTable(lut)
     return item
+
+
+def place_image(item: pg.ImageItem, rect: QRectF) -> None:
+    """Put an image's pixels on a data rectangle; only when it moved (a new rect makes the
+    view re-range and every axis redraw)."""
+    key = (rect.x(), rect.y(), rect.width(), rect.height(), item.width(), item.height())
+    if getattr(item, "_rnnviz_rect", None) != key:
+        item.setRect(rect)
+        item._rnnviz_rect = key
 
 
 ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft

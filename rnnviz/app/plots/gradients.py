@@ -28,6 +28,7 @@ class GradientFlowPlot(PlotPanel):
         self.norm_plot.setLogMode(False, True)
         self.steps_curve = self.steps_plot.plot(connect="finite")
         self.setMinimumHeight(340)
+        self.steps_note = self.overlay_text(self.steps_plot)
         self.norm_curve = self.norm_plot.plot()
         self.clip_line = pg.InfiniteLine(angle=0, movable=False, label="clip {value}")
         self.norm_plot.addItem(self.clip_line, ignoreBounds=True)
@@ -61,9 +62,9 @@ class GradientFlowPlot(PlotPanel):
             return
         norms = np.sqrt(np.sum(tr.dL_dh[:, 0, :] ** 2, axis=1))  # (T,) for h_1..h_T
         self.dl_dh_norm = norms
-        self.steps_curve.setData(np.arange(1, tr.T + 1), _positive(norms))
         it = self.controller.iteration if self.controller is not None else 0
-        self.set_title(self.steps_plot, f"‖dL/dh_t‖ along the sequence, iteration {it}")
+        self.steps_note.setText(f"weights of iteration {it}")
+        self.steps_curve.setData(np.arange(1, tr.T + 1), _positive(norms))
 
     def draw_history(self) -> None:
         snap = self.controller.snapshot

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 
 from ..session import Session
 from ..training import TrainingController
-from .base import MAX_LINES, PlotPanel, RatchetLevels, image_item, integer_ticks, unit_axis_ticks, unit_color
+from .base import MAX_LINES, PlotPanel, RatchetLevels, image_item, integer_ticks, place_image, unit_axis_ticks, unit_color
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 
@@ -77,7 +77,7 @@ class HiddenTimePlot(PlotPanel):
             line.setData(t, h[:, i])
         lim = self.levels.update(h)
         self.image.setImage(h, autoLevels=False, levels=(-lim, lim))
-        self.image.setRect(QRectF(-0.5, 0.5, h.shape[0], h.shape[1]))  # pixel (t, i) centred on (t, i+1)
+        place_image(self.image, QRectF(-0.5, 0.5, h.shape[0], h.shape[1]))  # pixel (t, i) centred on (t, i+1)
         self.set_title(self.map_plot, f"units × time (colour ±{lim:g})")
 
     def move_cursor(self) -> None:
@@ -98,6 +98,8 @@ class HiddenTrainingPlot(PlotPanel):
         self.map_plot.getViewBox().invertY(True)
         self.pca_plot = self.add_plot(0, 1, "", "PC 1", "PC 2")
         self.pca_plot.setAspectLocked(True)
+        self.set_title(self.pca_plot, "h_0..h_T on its 2 main axes (PCA)")
+        self.pca_note = self.overlay_text(self.pca_plot)
         self.canvas.ci.layout.setColumnStretchFactor(0, 3)
         self.canvas.ci.layout.setColumnStretchFactor(1, 2)
         self.image = image_item()
@@ -163,7 +165,7 @@ class HiddenTrainingPlot(PlotPanel):
             img, width, x0 = cols, 1.0, lo - 0.5
         lim = self.levels.update(cols)
         self.image.setImage(img, autoLevels=False, levels=(-lim, lim))
-        self.image.setRect(QRectF(x0, 0.5, width, H))
+        place_image(self.image, QRectF(x0, 0.5, width, H))
         self.set_title(self.map_plot, f"h at t={t} over training (±{lim:g})")
 
     def _draw_pca(self) -> None:
@@ -198,7 +200,7 @@ class HiddenTrainingPlot(PlotPanel):
             self.start_ghost.setData(first[:, 0], first[:, 1])
         else:
             self.start_ghost.setData([], [])
-        self.set_title(self.pca_plot, f"PCA of h_0..h_T ({self.explained[0] + self.explained[1]:.0%} of variance)")
+        self.pca_note.setText(f"{self.explained[0] + self.explained[1]:.0%} of the variance")
         self._place_head()
 
     def _place_head(self) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from ..session import Session
 from ..training import TrainingController
-from .base import SEQUENTIAL_LUT, PlotPanel, integer_ticks, unit_color
+from .base import SEQUENTIAL_LUT, PlotPanel, integer_ticks, place_image, unit_color
 
 
 class PredictionPlot(PlotPanel):
@@ -137,7 +137,7 @@ class PredictionPlot(PlotPanel):
         self.outputs = probs.copy()
         O = probs.shape[1]
         self.image.setImage(probs, autoLevels=False, levels=(0.0, 1.0))
-        self.image.setRect(QRectF(0.5, -0.5, T, O))
+        place_image(self.image, QRectF(0.5, -0.5, T, O))
         if has_targets:
             cls = tr.targets[mask, 0].astype(np.int64)  # (n,) true class at target steps
             self.true_class = cls

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from ..session import Session
 from ..training import TrainingController
-from .base import PlotPanel, RatchetLevels, image_item, unit_axis_ticks
+from .base import PlotPanel, RatchetLevels, image_item, place_image, unit_axis_ticks
 
 MATRICES = ("W_xh", "W_hh", "W_hy")
 ROW_COL = {"W_xh": ("x", "h"), "W_hh": ("h", "h"), "W_hy": ("h", "y")}
@@ -36,6 +36,8 @@ class WeightsPlot(PlotPanel):
         self.axes_lines = [pg.InfiniteLine(angle=0, pos=0), pg.InfiniteLine(angle=90, pos=0)]
         for ln in self.axes_lines:
             self.eig_plot.addItem(ln, ignoreBounds=False)
+        self.set_title(self.eig_plot, "eigenvalues of W_hh")
+        self.rho_note = self.overlay_text(self.eig_plot)
         self.eig = pg.ScatterPlotItem(size=9)
         self.eig_plot.addItem(self.eig)
         self.levels = RatchetLevels()
@@ -72,7 +74,7 @@ class WeightsPlot(PlotPanel):
             W = params[name].copy()  # (rows, cols)
             self.plotted[name] = W
             self.images[name].setImage(W.T, autoLevels=False, levels=(-lim, lim))  # image[x=col, y=row]
-            self.images[name].setRect(QRectF(0.5, 0.5, W.shape[1], W.shape[0]))  # cell (r, c) centred on (c+1, r+1)
+            place_image(self.images[name], QRectF(0.5, 0.5, W.shape[1], W.shape[0]))  # cell (r, c) centred on (c+1, r+1)
             self.set_title(self.mats[name], f"{name} {W.shape[0]}×{W.shape[1]}")
         W_hh = params["W_hh"]
         with np.errstate(all="ignore"):
@@ -80,5 +82,5 @@ class WeightsPlot(PlotPanel):
         self.eigenvalues = ev
         self.spectral_radius = float(np.max(np.abs(ev))) if ev.size else float("nan")
         self.eig.setData(ev.real, ev.imag)
-        self.set_title(self.eig_plot, f"eigenvalues of W_hh, ρ = {self.spectral_radius:.3f}")
+        self.rho_note.setText(f"spectral radius ρ = {self.spectral_radius:.3f}")
         self.set_title(self.mats["W_hh"], f"W_hh {W_hh.shape[0]}×{W_hh.shape[1]} (colour ±{lim:g})")
