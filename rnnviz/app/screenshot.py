@@ -23,6 +23,7 @@ class ScreenshotSpec:
     select: str | None = None  # "W_hh:3", "h:2", "h:2:1" (kind:step[:unit])
     rolled: bool = False
     hide_controls: bool = False
+    fit: bool = False  # fit the whole network into the view instead of the app's readable default
 
 
 def parse_selection(text: str, T: int):
@@ -92,7 +93,8 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
         if spec.rolled:
             window.view.set_rolled(True, animate=False)
             window._sync_rolled()
-        window.view.fit_to_window()
+        if spec.fit:
+            window.view.fit_to_window()
         app.processEvents()
         image = window.grab().toImage()
         if image.width() != spec.width or image.height() != spec.height:

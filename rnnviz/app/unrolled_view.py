@@ -897,10 +897,10 @@ class UnrolledView(QGraphicsView):
                 self._follow_active()
 
     def _auto_scale(self, vw: float, vh: float) -> float:
-        fit = self._fit_scale(vw, vh)
-        if fit >= 0.8:
-            return min(fit, 1.4)
-        return min(1.0, (vw - self._legend_w()) / self._content.width())
+        """The readable default: the diagram as wide as the view allows (so cells are big
+        enough for their numbers, also on a projector), at most 2.5× its natural size; a
+        sequence too long for that height scrolls and follows the active step."""
+        return max(0.3, min(2.5, (vw - self._legend_w()) / self._content.width()))
 
     def _source_rect(self, width: int, height: int) -> tuple[QRectF, float, float]:
         """The scene rectangle a width × height picture shows, and its scales (kx, ky)."""
@@ -1063,7 +1063,7 @@ class UnrolledView(QGraphicsView):
     def _paint_headers(self, painter: QPainter, area: QRectF, t: QTransform) -> None:
         th, fs, L, fr = self._theme, self._fs, self._layout, self._frame
         band_h = self._band_h()
-        bg = _qc(th.background, 235)
+        bg = _qc(th.background)  # opaque: rows scrolling under the band must not show through
         painter.fillRect(QRectF(area.left(), area.top(), area.width(), band_h), bg)
         painter.setPen(_pen(_qc(th.grid if th.name == "light" else th.muted), 1.0))
         painter.drawLine(QPointF(area.left(), area.top() + band_h), QPointF(area.right(), area.top() + band_h))
