@@ -26,6 +26,11 @@ benchmark, not a test: it never asserts on time.
     .venv/bin/python bench/bench_engine.py             # the full grid, a few minutes
     .venv/bin/python bench/bench_engine.py --threads 1 # both sides pinned to one thread
     .venv/bin/python bench/bench_engine.py --quick     # smaller budget, for a rough look
+    .venv/bin/python bench/bench_engine.py --gated-only  # only the LSTM / GRU table
+
+A second table times the gated cells the same way on a smaller grid (GATED_GRID): rnnviz
+``run`` on an LSTM / GRU (every gate, the cell state, every gradient recorded) against
+``nn.LSTM`` / ``nn.GRU`` + ``nn.Linear`` with ``loss.backward()``; ``--no-gated`` skips it.
 """
 from __future__ import annotations
 
@@ -48,6 +53,14 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 def grid() -> list[tuple[int, int, int]]:
     return [(B, T, H) for B in B_GRID for T in T_GRID for H in H_GRID]
+
+
+GATED_CELLS = ("lstm", "gru")
+GATED_T_GRID = (25, 100)
+
+
+def gated_grid() -> list[tuple[str, int, int, int]]:
+    return [(cell, B, T, H) for cell in GATED_CELLS for B in B_GRID for T in GATED_T_GRID for H in H_GRID]
 
 
 # --------------------------------------------------------------------------------------
@@ -159,6 +172,64 @@ def worker_torch(args) -> dict:
     return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
 
 
+def worker_rnnviz_gated(args) -> dict:
+    import numpy as np
+
+    from rnnviz.engine import run
+    from rnnviz.engine.gated import init_model
+
+    out = {}
+    for cell, B, T, H in gated_grid():
+        x, y = inputs(B, T)
+        model = init_model(cell, I_SIZE, H, O_SIZE, architecture="many-to-many", loss="mse", seed=0, dtype=np.float64)
+        out[f"{cell},{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats)
+    return {"results": out, "threads": _openblas_threads(), "version": np.__version__}
+
+
+def worker_torch_gated(args) -> dict:
+    import torch
+    from torch import nn
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    out = {}
+    for cell, B, T, H in gated_grid():
+        x, y = inputs(B, T)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(I_SIZE, H, dtype=torch.float64)
+        lin = nn.Linear(H, O_SIZE, dtype=torch.float64)
+        mse = nn.MSELoss()
+        params = [*rnn.parameters(), *lin.parameters()]
+
+        def step():
+            for p in params:
+                p.grad = None
+            hs, _ = rnn(xt)
+            loss = mse(lin(hs), yt)
+            loss.backward()
+
+        out[f"{cell},{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
+    return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
+
+
+def report_gated(rv: dict, tc: dict, args) -> str:
+    lines = [
+        f"Gated cells: rnnviz run() on an LSTM / GRU (all gates, cell state, all gradients recorded) vs PyTorch "
+        f"nn.LSTM / nn.GRU + nn.Linear + MSE backward; float64, I={I_SIZE}, O={O_SIZE}, many-to-many; "
+        f"{'threads pinned to ' + str(args.threads) if args.threads else 'library default threads'}.",
+        "",
+        "| cell | B | T | H | rnnviz ms | torch ms | ratio torch/rnnviz |",
+        "|:---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell, B, T, H in gated_grid():
+        key = f"{cell},{B},{T},{H}"
+        r, t = rv["results"][key]["ms"], tc["results"][key]["ms"]
+        lines.append(f"| {cell.upper()} | {B} | {T} | {H} | {r:.3f} | {t:.3f} | {t / r:.2f} |")
+    lines += ["", f"Took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s."]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------------------
 # driver
 
@@ -232,21 +303,32 @@ def main(argv=None) -> None:
     p.add_argument("--max-repeats", type=int, default=2000)
     p.add_argument("--quick", action="store_true", help="budget 0.3 s, at least 5 repeats")
     p.add_argument("--json", help="also write the raw results to this file")
-    p.add_argument("--worker", choices=("rnnviz", "torch"), help=argparse.SUPPRESS)
+    p.add_argument("--no-gated", action="store_true", help="skip the LSTM / GRU table")
+    p.add_argument("--gated-only", action="store_true", help="only the LSTM / GRU table")
+    p.add_argument("--worker", choices=("rnnviz", "torch", "rnnviz-gated", "torch-gated"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.budget, args.min_repeats = 0.3, 5
     if args.worker:
-        fn = worker_rnnviz if args.worker == "rnnviz" else worker_torch
+        fn = {"rnnviz": worker_rnnviz, "torch": worker_torch, "rnnviz-gated": worker_rnnviz_gated,
+              "torch-gated": worker_torch_gated}[args.worker]
         print(json.dumps(fn(args)))
         return
     # Sequentially, each in its own process: never two thread pools at once.
-    rv = run_side("rnnviz", args)
-    tc = run_side("torch", args)
-    print(report(rv, tc, args))
+    raw: dict = {"threads": args.threads}
+    if not args.gated_only:
+        rv = run_side("rnnviz", args)
+        tc = run_side("torch", args)
+        print(report(rv, tc, args))
+        raw.update(rnnviz=rv, torch=tc)
+    if not args.no_gated:
+        rvg = run_side("rnnviz-gated", args)
+        tcg = run_side("torch-gated", args)
+        print(("\n\n" if not args.gated_only else "") + report_gated(rvg, tcg, args))
+        raw.update(rnnviz_gated=rvg, torch_gated=tcg)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rnnviz": rv, "torch": tc, "threads": args.threads}, f, indent=1)
+            json.dump(raw, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -93,10 +93,22 @@ def build_window():
 
 
 def pump(app, until, max_seconds: float) -> None:
+    """Run the Qt event loop (as the app does: idle waits, no busy polling) until `until()`."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
     t0 = time.perf_counter()
-    while not until() and time.perf_counter() - t0 < max_seconds:
-        app.processEvents()
-        time.sleep(0.001)
+
+    def check() -> None:
+        if until() or time.perf_counter() - t0 >= max_seconds:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
 
 
 def main() -> None:
@@ -104,6 +116,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="seconds each side trains for the speed ratio")
     ap.add_argument("--iterations", type=int, default=100_000, help="length of the memory run")
     ap.add_argument("--warmup", type=int, default=5_000, help="iterations before the first RSS reading")
+    ap.add_argument("--ui-share", type=float, default=None,
+                    help="TrainingController.ui_share: the share of a core drawing may take (default: the app's)")
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -115,6 +129,8 @@ def main() -> None:
 
     session, controller, window, docks, central = build_window()
     visible = sum(d.widget().isVisible() for d in docks)
+    if args.ui_share is not None:
+        controller.ui_share = args.ui_share
     pump(app, lambda: False, 0.5)  # first paint
     controller.set_budget(None)
     # live speed: iterations counted by the worker between two snapshots, over wall time
@@ -154,7 +170,8 @@ def main() -> None:
     print(f"\nrnnviz training benchmark — Python {platform.python_version()}, NumPy {np.__version__}, "
           f"{os.cpu_count()} CPUs, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
     print(f"sine task, H=8, T=25, 32 training sequences, Adam, full batch; live window: training panel, "
-          f"{central}, {visible}/{len(docks)} plot docks visible; UI updates {fps:.1f}/s\n")
+          f"{central}, {visible}/{len(docks)} plot docks visible; UI updates {fps:.1f}/s "
+          f"(controller.ui_share = {controller.ui_share:g})\n")
     print("| measure | value | target |")
     print("|---|---|---|")
     print(f"| headless `Trainer.step()` loop | {rate_headless:,.0f} it/s ({n_headless:,} it in {args.seconds:g} s) | |")

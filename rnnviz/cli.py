@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="where to write the trace .npz")
 
     t = sub.add_parser("train", help="train on a built-in task or on your own data",
-                       description="Train a vanilla RNN and write the trained model. Either --task, or --model with --inputs and --targets.")
+                       description="Train an RNN (vanilla, LSTM or GRU) and write the trained model. Either --task, or --model with --inputs and --targets.")
+    t.add_argument("--cell", choices=("rnn", "lstm", "gru"), help="with --task: the cell (default rnn, the vanilla cell); "
+                   "with --model: the file decides (an LSTM/GRU state dict or model file is one)")
     t.add_argument("--task", choices=list(TASKS), help="built-in task (default sine unless --model is given)")
     t.add_argument("--model", help="start from this model file instead of a task")
     t.add_argument("--inputs", help="inputs .npy (T,N,I) for --model")
@@ -124,8 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gradcheck", help="compare BPTT with finite differences on a random small model")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--activation", choices=ACTIVATIONS)
+    g.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn",
+                   help="the cell to check (lstm, gru: fixed nonlinearities, --activation does not apply)")
     g.add_argument("--architecture", choices=ARCHITECTURES)
     g.add_argument("--loss", choices=LOSSES)
+
+    from .cli_export import add_export_parser  # `rnnviz export view|animation|trace|history|plot`
+
+    add_export_parser(sub, _positive_int, _positive_float)
     return parser
 
 
@@ -211,7 +219,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .engine import Trainer, init_rnn, load_any_model, make_task, save_model
+    from .engine import Trainer, load_any_model, make_task, save_model
 
     if args.model:
         if args.task:
@@ -219,6 +227,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not (args.inputs and args.targets):
             raise CliError("--model needs --inputs and --targets")
         model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
+        if args.cell and getattr(model, "cell", "rnn") != args.cell:
+            raise CliError(f"--cell {args.cell}, but {args.model} holds a {getattr(model, 'cell', 'rnn')!r} model")
         x, y = _load_inputs(args.inputs, "inputs"), _load_inputs(args.targets, "targets")
         if x.ndim == 2:
             x = x[:, None, :]
@@ -230,9 +240,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError("--inputs and --targets go with --model")
         task = make_task(args.task or "sine", steps=args.steps, seed=args.seed, lag=args.lag)
         defaults = task.defaults
-        model = init_rnn(task.input_size, args.hidden or defaults["hidden"], task.output_size,
-                         activation=args.activation or defaults["activation"], architecture=task.architecture,
-                         loss=task.loss, seed=args.seed, dtype=np.float32 if args.float32 else np.float64)
+        from .engine.gated import init_model
+
+        cell = args.cell or "rnn"
+        model = init_model(cell, task.input_size, args.hidden or defaults["hidden"], task.output_size,
+                           activation=args.activation or (defaults["activation"] if cell == "rnn" else "tanh"),
+                           architecture=task.architecture, loss=task.loss, seed=args.seed,
+                           dtype=np.float32 if args.float32 else np.float64)
         model.extra_meta["task"] = task.name
         x, y, x_val, y_val = task.x_train, task.y_train, task.x_val, task.y_val
         label = f"task {task.name}"
@@ -257,7 +271,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     assert result is not None and first is not None
-    print(f"{label}: {model.hidden_size} hidden units, {iterations} iterations of {trainer.optimizer_name}")
+    cell = getattr(model, "cell", "rnn")
+    print(f"{label}: {model.hidden_size} hidden units{'' if cell == 'rnn' else ' (' + cell.upper() + ')'}, "
+          f"{iterations} iterations of {trainer.optimizer_name}")
     print(f"first loss {first:.6g}")
     print(f"last loss  {result.loss:.6g}")
     if trainer.x_val is not None:
@@ -296,10 +312,17 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     worst = 0.0
     rows = []
-    for act in [args.activation] if args.activation else ACTIVATIONS:
+    cell = getattr(args, "cell", "rnn")
+    if cell != "rnn" and args.activation not in (None, "tanh"):
+        raise CliError(f"{'an' if cell == 'lstm' else 'a'} {cell.upper()} has fixed nonlinearities; --activation {args.activation} applies to --cell rnn")
+    acts = [args.activation] if args.activation else ACTIVATIONS
+    for act in acts if cell == "rnn" else [cell]:
         for arch in [args.architecture] if args.architecture else ARCHITECTURES:
             for loss in [args.loss] if args.loss else LOSSES:
-                errs = random_check(seed=args.seed, activation=act, architecture=arch, loss=loss)
+                if cell == "rnn":
+                    errs = random_check(seed=args.seed, activation=act, architecture=arch, loss=loss)
+                else:
+                    errs = random_check(seed=args.seed, architecture=arch, loss=loss, cell=cell, T=4, B=2, I=2, H=3, O=2)
                 w = max(errs.values())
                 worst = max(worst, w)
                 rows.append(f"{act:9s} {arch:13s} {loss:14s} worst {w:.2e} ({max(errs, key=errs.get)})")
@@ -310,3 +333,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 COMMANDS = {"app": cmd_app, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck,
             "screenshot": cmd_screenshot}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .cli_export import cmd_export as run_export
+
+    return run_export(args)
+
+
+COMMANDS["export"] = cmd_export

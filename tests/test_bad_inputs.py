@@ -330,8 +330,9 @@ def torch_sd(module, I=2, H=3, O=1):
 
 
 @pytest.mark.parametrize("kind, problem", [
-    ("lstm", "LSTM or GRU"),
-    ("gru", "LSTM or GRU"),
+    ("lstm_bias_wrong", "rnn.bias_hh_l0 has shape (3,); expected (12,)"),
+    ("gru_head_wrong_width", "fc.weight has shape (1, 5)"),
+    ("lstm_meta_relu", "fixed nonlinearities"),
     ("two_layers", "multi-layer or bidirectional"),
     ("bidirectional", "multi-layer or bidirectional"),
     ("hidden_weights_1d", "do not form an nn.RNN"),
@@ -342,9 +343,9 @@ def torch_sd(module, I=2, H=3, O=1):
 ])
 def test_malformed_pytorch_state_dict_npz(tmp_path, kind, problem):
     torch.manual_seed(0)
-    if kind == "lstm":
+    if kind.startswith("lstm"):  # LSTM / GRU state dicts load (test_gated_cells.py); broken ones do not
         sd = torch_sd(torch.nn.LSTM(2, 3))
-    elif kind == "gru":
+    elif kind.startswith("gru"):
         sd = torch_sd(torch.nn.GRU(2, 3))
     elif kind == "two_layers":
         sd = torch_sd(torch.nn.RNN(2, 3, num_layers=2))
@@ -353,7 +354,13 @@ def test_malformed_pytorch_state_dict_npz(tmp_path, kind, problem):
     else:
         sd = torch_sd(torch.nn.RNN(2, 3))
     sd = {k: v.detach().numpy() for k, v in sd.items()}
-    if kind == "hidden_weights_1d":
+    if kind == "lstm_bias_wrong":
+        sd["rnn.bias_hh_l0"] = np.zeros(3)
+    elif kind == "gru_head_wrong_width":
+        sd["fc.weight"] = np.zeros((1, 5))
+    elif kind == "lstm_meta_relu":
+        sd["meta"] = np.array(json.dumps({"activation": "relu"}))
+    elif kind == "hidden_weights_1d":
         sd["rnn.weight_hh_l0"] = np.zeros(5)
     elif kind == "no_head":
         del sd["fc.weight"], sd["fc.bias"]
@@ -374,7 +381,7 @@ def test_malformed_pytorch_state_dict_npz(tmp_path, kind, problem):
     (b"", "empty"),
     ("list", "does not hold a state dict of tensors"),
     ("nested", "does not hold a state dict of tensors"),
-    ("lstm", "LSTM or GRU"),
+    ("lstm_no_head", "nn.Linear head"),
     ("complex", "dtype complex64"),
 ])
 def test_malformed_pt_file(tmp_path, content, problem):
@@ -385,8 +392,8 @@ def test_malformed_pt_file(tmp_path, content, problem):
         torch.save([torch.zeros(3)], path)
     elif content == "nested":
         torch.save({"model": torch_sd(torch.nn.RNN(2, 3)), "epoch": 3}, path)
-    elif content == "lstm":
-        torch.save(torch_sd(torch.nn.LSTM(2, 3)), path)
+    elif content == "lstm_no_head":
+        torch.save({"rnn." + k: v for k, v in torch.nn.LSTM(2, 3).state_dict().items()}, path)
     else:
         sd = torch_sd(torch.nn.RNN(2, 3))
         sd["rnn.weight_hh_l0"] = sd["rnn.weight_hh_l0"].to(torch.complex64)

@@ -80,6 +80,11 @@ def run_app(task: str = "sine", argv: Sequence[str] | None = None) -> int:
     if os.environ.get(EXIT_AFTER_FIRST_PAINT):
         _quit_after_first_paint(app, window)
     window.show()
+    window.files.start()  # restore the window's layout, start autosaving
+    from PySide6.QtCore import QTimer
+
+    if not os.environ.get(EXIT_AFTER_FIRST_PAINT):  # a benchmark run must never wait on a question
+        QTimer.singleShot(0, window.files.offer_recovery)  # after an unclean exit: offer the autosave
     try:
         return app.exec()
     finally:

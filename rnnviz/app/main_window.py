@@ -8,15 +8,18 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSizePolicy,
+    QDialog, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy,
     QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
 from .appearance import apply_appearance, icon
 from .inspector import Inspector
+from .plots import make_plot_docks
 from .session import Session
 from .setup_panel import SetupPanel
 from .theme import font_scale, theme_for
+from .training import TrainingController
+from .training_panel import TrainingPanel
 from .transport import TransportBar
 
 SHORTCUTS = [
@@ -36,6 +39,17 @@ SHORTCUTS = [
     ("Ctrl+I", "open an inputs file"),
     ("Ctrl+S", "save a screenshot"),
 ]
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """The widget in a frameless scroll area, so that a panel's minimum height does not set the
+    window's: on a 768-pixel laptop or a 1080p projector every panel still fits, scrolling."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -78,23 +92,63 @@ class MainWindow(QMainWindow):
 
         # side panels ------------------------------------------------------------------------------
         self.setup_panel = SetupPanel(session)
-        self.setup_dock = self._dock("Setup", "setupDock", self.setup_panel, Qt.LeftDockWidgetArea)
+        self.setup_dock = self._dock("Setup", "setupDock", _scrollable(self.setup_panel), Qt.LeftDockWidgetArea)
         self.inspector = Inspector(session)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
+        # the side panels run the full height; the plots sit under the network only
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        # training: a controller (off the UI thread), its panel under the setup, plots as docks
+        self.training = TrainingController(session, parent=self)
+        self.training_panel = TrainingPanel(self.training)
+        self.training_dock = self._dock("Training", "trainingDock", _scrollable(self.training_panel), Qt.LeftDockWidgetArea)
+        self.plot_docks = make_plot_docks(session, self.training, self)
+        self.plots = {dock.objectName(): dock.widget() for dock in self.plot_docks}
+        for dock in self.plot_docks:
+            self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        for dock in self.plot_docks[1:]:
+            self.tabifyDockWidget(self.plot_docks[0], dock)
+        self._raise_first_plot()
 
         # status bar -------------------------------------------------------------------------------
         self.error_label = QLabel(self)
         self.error_label.setObjectName("statusError")
         self.statusBar().addPermanentWidget(self.error_label)
+        self.status_progress = QProgressBar(self)  # training's iteration budget
+        self.status_progress.setRange(0, 1000)
+        self.status_progress.setMaximumWidth(160)
+        self.status_progress.setTextVisible(True)
+        self.status_progress.hide()
+        self.statusBar().addPermanentWidget(self.status_progress)
 
         self._build_actions()
         self._build_menus()
+        # learning: guided lessons (hidden until asked for: Help ▸ Lessons) and the AR baseline
+        from . import baseline_panel, lessons_panel
+
+        baseline_panel.install(self, self.training)
+        self.baseline_dock.setWidget(_scrollable(self.baseline_dock.widget()))
+        lessons_panel.install(self, self.training)
+        self.lessons_dock.hide()
+        lessons = self.lessons_dock.toggleViewAction()
+        lessons.setText("Lessons")
+        lessons.setShortcut(QKeySequence("Ctrl+L"))
+        self.help_menu.insertAction(self.help_menu.actions()[0], lessons)
+        self._raise_first_plot()
+        from .file_actions import FileActions  # import, sessions, autosave, recent files, layout
+
+        self.files = FileActions(self)
 
         session.networkChanged.connect(self._network_changed)
         session.traceChanged.connect(self._network_changed)
         session.appearanceChanged.connect(self._appearance_changed)
         session.message.connect(self.show_message)
         session.error.connect(self.show_error)
+        session.may_replace = self.may_discard_training
+        self.ask_discard = None  # tests: a callable(text) -> bool answering instead of a dialog
+        self.training.progressed.connect(self._training_progressed)
+        self.training.failed.connect(lambda msg, _step: self.show_error(msg))
+        self.training.stateChanged.connect(self._training_state)
         self._network_changed()
         self._appearance_changed()
 
@@ -205,6 +259,9 @@ class MainWindow(QMainWindow):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.screenshot_action)
+        from .export_dialog import add_export_menu  # File ▸ Export: view, animation, trace, history
+
+        self.export_actions = add_export_menu(self, f)
         f.addSeparator()
         f.addAction(self.quit_action)
         p = bar.addMenu("&Playback")
@@ -221,10 +278,13 @@ class MainWindow(QMainWindow):
         self.panels_menu = v.addMenu("Panels")
         self.panels_menu.addAction(self.setup_dock.toggleViewAction())
         self.panels_menu.addAction(self.inspector_dock.toggleViewAction())
+        self.panels_menu.addAction(self.training_dock.toggleViewAction())
+        for dock in self.plot_docks:
+            self.panels_menu.addAction(dock.toggleViewAction())
         v.addSeparator()
         for a in (self.rolled_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
             v.addAction(a)
-        h = bar.addMenu("&Help")
+        h = self.help_menu = bar.addMenu("&Help")
         h.addAction(self.shortcuts_action)
         h.addAction(self.about_action)
 
@@ -281,17 +341,55 @@ class MainWindow(QMainWindow):
         text unwrapped) and to the window, leaving the network most of the width."""
         em = self.fontMetrics().horizontalAdvance("M")
         self.setup_panel.setMinimumWidth(round(em * 15))
+        for dock in (self.setup_dock, self.training_dock):  # the scroll areas must not squeeze them
+            dock.widget().setMinimumWidth(round(em * 15) + dock.widget().verticalScrollBar().sizeHint().width())
         self.inspector.setMinimumWidth(round(em * 22))
         width = max(self.width(), 1)
         setup = max(round(em * 20), round(width * 0.19))
         inspector = max(round(em * 27), round(width * 0.27))
         self.resizeDocks([self.setup_dock, self.inspector_dock], [setup, inspector], Qt.Horizontal)
+        if self.plot_docks:  # the network keeps most of the height; plots get about a third
+            self.resizeDocks([self.plot_docks[0]], [max(round(self.height() * 0.27), 160)], Qt.Vertical)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
             self._size_docks()
+
+    def may_discard_training(self, what: str) -> bool:
+        """Before a structural change: a training run with progress is only thrown away when
+        the person says so."""
+        if not self.training.has_progress():
+            return True
+        text = (f"To {what}, the current training run ({self.training.iteration:,} iterations) "
+                "will be discarded. Go ahead?")
+        if self.ask_discard is not None:
+            return bool(self.ask_discard(text))
+        if not self.isVisible():
+            return True
+        answer = QMessageBox.question(self, "Discard the training run?", text,
+                                      QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel)
+        return answer == QMessageBox.Discard
+
+    def _raise_first_plot(self) -> None:
+        """Before any training the loss plot is empty: open on the hidden states, which the
+        trace already has."""
+        hidden = [d for d in self.plot_docks if d.objectName() == "plot-hidden-time"]
+        if hidden or self.plot_docks:
+            (hidden or self.plot_docks)[0].raise_()
+
+    def _training_progressed(self, iteration: int, loss: float, rate: float) -> None:
+        budget = self.training.progress
+        self.status_progress.setVisible(budget is not None)
+        if budget is not None:
+            self.status_progress.setValue(round(1000 * budget))
+            self.status_progress.setFormat(f"{budget:.0%}")
+        self.statusBar().showMessage(f"iteration {iteration:,} · loss {loss:.4g} · {rate:,.0f} it/s")
+
+    def _training_state(self, state: str) -> None:
+        if state == "running":
+            self.error_label.clear()
 
     def show_message(self, text: str) -> None:
         self.error_label.clear()
@@ -398,5 +496,7 @@ class MainWindow(QMainWindow):
         self._shortcuts_dialog.raise_()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.training.shutdown()
+        self.files.on_close()
         self.session.shutdown()
         super().closeEvent(event)

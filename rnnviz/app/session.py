@@ -5,6 +5,7 @@ compute the math. Signals fire only when something really changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +57,17 @@ class Session(QObject):
     appearanceChanged = Signal()  # theme or presentation mode
     message = Signal(str)  # a short status line
     error = Signal(str)  # something the user must be told
+    replaceDeclined = Signal()  # the person kept the current network (e.g. to keep a training run)
 
     def __init__(self, config: NetworkConfig | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.config = config or NetworkConfig()
+        # Asked before anything replaces the network (a structural change, a new task, a file):
+        # the window answers "may the current training run be discarded?". Tests set their own.
+        self.may_replace: Callable[[str], bool] = lambda what: True
         self.task: Task | None = None
+        self.imported: Task | None = None  # a task built from the user's data (File ▸ Import), kept across rebuilds
+        self.last_model_report: list[str] = []  # what a PyTorch state dict's arrays were mapped to
         self.model: RNN | None = None
         self.source = "task"  # "task" or "file"
         self.source_label = ""
@@ -106,18 +113,22 @@ class Session(QObject):
         new = replace(self.config, **changes)
         if new == self.config and self.source == "task":
             return
-        old = self.config
+        if not self._may_replace("change the network"):
+            return
+        old, old_imported = self.config, self.imported
+        if new.task != old.task:
+            self.imported = None  # another built-in task replaces imported data
         self.config = new
         try:
             self.rebuild()
         except ValueError as e:
-            self.config = old
+            self.config, self.imported = old, old_imported
             self.error.emit(str(e))
 
     def rebuild(self) -> None:
         """A fresh network for the current config (its seed), on the task's data."""
         c = self.config
-        task = make_task(c.task, steps=c.steps, seed=c.seed, lag=c.lag)
+        task = self.imported if self.imported is not None else make_task(c.task, steps=c.steps, seed=c.seed, lag=c.lag)
         arch = c.architecture or task.architecture
         if arch != task.architecture:
             task = _rearrange(task, arch)
@@ -132,15 +143,22 @@ class Session(QObject):
     def reinitialise(self, seed: int | None = None) -> None:
         if seed is not None and seed != self.config.seed:
             self.set_config(seed=seed)
-        else:
+        elif self._may_replace("re-initialise the weights"):
             self.rebuild()
+
+    def _may_replace(self, what: str) -> bool:
+        if self.may_replace(what):
+            return True
+        self.replaceDeclined.emit()
+        return False
 
     def load_model_file(self, path: str | Path) -> None:
         """Show exactly the network in a model file (rnnviz .npz or PyTorch state dict).
         Keeps the current inputs when their size fits, else asks for inputs. Errors leave
         everything as it was."""
+        report: list[str] = []
         try:
-            model = load_any_model(path)
+            model = load_any_model(path, report=report)
         except (FileFormatError, ValueError) as e:
             self.error.emit(str(e))
             return
@@ -156,11 +174,62 @@ class Session(QObject):
         except ValueError as e:
             self.error.emit(f"{path}: {e}")
             return
+        if not self._may_replace(f"open {Path(path).name}"):
+            return
         self.model, self.source, self.source_label = model, "file", Path(path).name
         self._x, self._y, self.watched = x, y, 0
         self._new_network(trace)
         self.message.emit(f"Loaded {Path(path).name}: I={model.input_size}, H={model.hidden_size}, "
-                          f"O={model.output_size}, {model.activation}, {model.architecture}; {note}")
+                          f"O={model.output_size}, {model.activation}, {model.architecture}; {note}"
+                          + (f". PyTorch mapping: {'; '.join(report)}" if report else ""))
+        self.last_model_report = list(report)
+
+    def use_task(self, task: Task, summary: str = "") -> None:
+        """Show and train on an imported task (engine.importers): a fresh network for it that
+        keeps the hidden size and activation. Errors leave everything as it was."""
+        c = self.config
+        try:
+            model = init_rnn(task.input_size, c.hidden, task.output_size, activation=c.activation,
+                             architecture=task.architecture, loss=task.loss, seed=c.seed)
+            trace = run(model, task.x_train[:, :1], task.y_train[:, :1])
+        except ValueError as e:
+            self.error.emit(f"Cannot use {task.title}: {e}")
+            return
+        if not self._may_replace(f"use {task.title}"):
+            return
+        self.imported, self.task, self.model, self.source = task, task, model, "task"
+        self.config = replace(c, architecture=None, steps=None)
+        self.source_label = task.title
+        self._x, self._y, self.watched = task.x_train, task.y_train, 0
+        self._new_network(trace)
+        self.message.emit(f"{task.title}: {summary}" if summary else task.title)
+
+    def restore(self, *, config: NetworkConfig, task: Task | None, imported: Task | None, model: RNN,
+                x: np.ndarray, y: np.ndarray | None, source: str, source_label: str, watched: int,
+                view: dict) -> None:
+        """Put back a saved session (app.session_store checks everything before calling this;
+        the trace is computed first, so a failure leaves the session as it was)."""
+        i = watched
+        trace = run(model, x[:, i : i + 1], None if y is None else y[:, i : i + 1])
+        self.pause()
+        self.config, self.task, self.imported, self.model = config, task, imported, model
+        self.source, self.source_label = source, source_label
+        self._x, self._y, self.watched = x, y, watched
+        self._new_network(trace)
+        self.set_position(int(view.get("position", self.position)))
+        sel = view.get("selection")
+        self.select(Selection(sel["kind"], int(sel["t"]), sel.get("unit")) if sel else None)
+        self.set_theme(view.get("theme", self.theme))
+        self.set_presentation(bool(view.get("presentation", False)))
+        self.set_speed(float(view.get("speed", self.speed)))
+        self.set_loop(bool(view.get("loop", self.loop)))
+
+    def view_state(self) -> dict:
+        """What the person is looking at, for a session file (plain JSON values)."""
+        sel = self.selection
+        return {"position": int(self.position), "watched": int(self.watched), "theme": self.theme,
+                "presentation": bool(self.presentation), "speed": float(self.speed), "loop": bool(self.loop),
+                "selection": None if sel is None else {"kind": sel.kind, "t": int(sel.t), "unit": sel.unit}}
 
     def load_inputs_file(self, path: str | Path, targets_path: str | Path | None = None) -> None:
         """Feed the current network the inputs (and targets) in .npy files."""
@@ -177,6 +246,8 @@ class Session(QObject):
             trace = run(self.model, x[:, :1], None if y is None else y[:, :1])
         except (FileFormatError, ValueError) as e:
             self.error.emit(str(e) if isinstance(e, FileFormatError) else f"{path}: {e}")
+            return
+        if not self._may_replace(f"feed the network {Path(path).name}"):
             return
         self._x, self._y, self.watched = x, y, 0
         self.source_label = f"{self.source_label} on {Path(path).name}"

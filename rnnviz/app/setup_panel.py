@@ -121,6 +121,7 @@ class SetupPanel(QWidget):
         outer.addStretch(1)
 
         session.networkChanged.connect(self.refresh)
+        session.replaceDeclined.connect(self.refresh)  # show the settings that stayed
         session.traceChanged.connect(self._refresh_summary)
         self.refresh()
 

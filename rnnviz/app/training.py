@@ -17,7 +17,7 @@ import threading
 import time
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from ..engine import NonFiniteError, Trainer, make_optimizer, run
 from .session import Session
@@ -39,6 +39,8 @@ __all__ = ["OPTIMIZERS", "STATES", "TrainingController", "TrainingSettings"]
 
 STATES = ("idle", "running", "paused", "failed")
 UPDATE_MS = 33  # the UI pulls the newest snapshot this often while training runs
+UI_SHARE = 0.2  # at most this share of a core for drawing updates; slower frames, fewer of them
+MAX_GAP = 0.5  # s: however slow drawing is, the views update at least twice a second
 
 
 class TrainingController(QObject):
@@ -52,7 +54,7 @@ class TrainingController(QObject):
     discarded = Signal()  # a run with progress was thrown away (new network)
 
     def __init__(self, session: Session, settings: TrainingSettings | None = None,
-                 parent: QObject | None = None, update_ms: int = UPDATE_MS) -> None:
+                 parent: QObject | None = None, update_ms: int = UPDATE_MS, ui_share: float = UI_SHARE) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = settings or self._task_settings(TrainingSettings())
@@ -69,11 +71,21 @@ class TrainingController(QObject):
         self._box: Mailbox | None = None
         self._thread: threading.Thread | None = None
         self._had_progress = False
+        # frame pacing: the UI thread's CPU time per update (applying + the repaints it causes)
+        # sets the gap between updates so drawing takes at most `ui_share` of the time and the
+        # worker keeps the rest (both need Python's GIL). Never more often than update_ms.
+        self.ui_share = ui_share
+        self.min_gap = update_ms / 1000
+        self.gap = self.min_gap
+        self._frame_mark: tuple[float, float] | None = None  # (wall, main-thread CPU) at the last update
         self._timer = QTimer(self)
         self._timer.setInterval(update_ms)
         self._timer.timeout.connect(self._pull)
         session.networkChanged.connect(self._on_network_changed)
         session.traceChanged.connect(self._on_trace_changed)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # never leave a worker running at exit
         self._record_hidden()
 
     # what the status bar shows ---------------------------------------------------------------
@@ -122,6 +134,8 @@ class TrainingController(QObject):
             return
         self._box = Mailbox(budget)
         self._rate_mark = (time.perf_counter(), trainer.iteration)
+        self._frame_mark = None
+        self.gap = self.min_gap
         self._thread = threading.Thread(target=run_loop, args=(trainer, self.smoothed, self._box),
                                         name="rnnviz-training", daemon=True)
         self.message = ""
@@ -274,10 +288,20 @@ class TrainingController(QObject):
         if box is None:
             self._timer.stop()
             return
+        done = box.done.is_set()
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._frame_mark is not None and not done:
+            wall0, cpu0 = self._frame_mark
+            if now - wall0 < self.gap:
+                return  # not due: the worker keeps replacing the snapshot meanwhile
+            cost = cpu - cpu0  # UI CPU since the last update: that update's drawing and more
+            want = min(MAX_GAP, max(self.min_gap, cost / self.ui_share))
+            self.gap = 0.6 * self.gap + 0.4 * want
         snap = box.take()
         if snap is not None:
+            self._frame_mark = (now, cpu)
             self._apply(snap)
-        if box.done.is_set():
+        if done:
             self._finish(box)
 
     def _finish(self, box: Mailbox) -> None:

@@ -860,7 +860,9 @@ class UnrolledView(QGraphicsView):
     def _show(self, kx: float, ky: float, center: QPointF) -> None:
         """Scale and centre the view; the scene rect grows to hold what is shown, so a small
         diagram can sit beside the legend rather than in the middle of the viewport."""
-        vw, vh = self.viewport().width(), self.viewport().height()
+        # 2 px short of the viewport: a scene rect that overshoots it by a rounding error would
+        # bring in the scroll bars, which shrink the viewport, which refits... (a resize loop)
+        vw, vh = self.viewport().width() - 2, self.viewport().height() - 2
         want = QRectF(center.x() - vw / 2 / kx, center.y() - vh / 2 / ky, vw / kx, vh / ky)
         x, y, w, h = self._layout.scene_rect()
         base = QRectF(x, y - self._band_h(), w, h + self._band_h())
@@ -889,7 +891,11 @@ class UnrolledView(QGraphicsView):
             kx, ky = self._fit_scales(vw, vh)
             self._show(kx, ky, c.center() + QPointF(self._legend_w() / 2 / kx, -self._band_h() / 2 / ky))
         elif self._view_mode == "auto":
-            k = self._auto_scale(vw, vh)
+            # Scale from the width the viewport has *with* a vertical scroll bar, whether one
+            # shows or not: scaling from the current viewport width would add the bar, shrink the
+            # scale, remove the bar, grow the scale... a resize loop.
+            bar = self.verticalScrollBar().sizeHint().width()
+            k = self._auto_scale(self.contentsRect().width() - bar, vh)
             if c.height() * k <= vh - self._band_h():
                 self._show(k, k, c.center() + QPointF(self._legend_w() / 2 / k, -self._band_h() / 2 / k))
             else:

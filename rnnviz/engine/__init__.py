@@ -3,6 +3,7 @@
 Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
 """
 from .activations import ACTIVATIONS
+from .gated import CELLS, GRU, LSTM, init_gru, init_lstm, init_model
 from .files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
 from .model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN, init_rnn, input_steps, target_steps
 from .optim import OPTIMIZERS, clip_grad_norm, make_optimizer
@@ -12,7 +13,7 @@ from .trace import Trace
 from .trainer import NonFiniteError, StepResult, Trainer
 
 __all__ = [
-    "ACTIVATIONS", "ARCHITECTURES", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",
+    "ACTIVATIONS", "ARCHITECTURES", "CELLS", "GRU", "LSTM", "init_gru", "init_lstm", "init_model", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",
     "FileFormatError", "NonFiniteError", "RNN", "StepResult", "Task", "Trace", "Trainer",
     "clip_grad_norm", "init_rnn", "input_steps", "jacobian_norms", "load_any_model", "load_model",
     "load_trace", "make_optimizer", "make_task", "prepare_inputs", "prepare_targets", "run",

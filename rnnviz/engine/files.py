@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -21,6 +22,8 @@ from .model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN
 from .activations import ACTIVATIONS
 from .trace import GRAD_NAMES, Trace
 
+# a damaged .npy header is parsed by NumPy with Python's tokenizer: these escape as well
+_HEADER_ERRORS = (SyntaxError, tokenize.TokenError, TypeError, OverflowError, MemoryError)
 MAX_ELEMENTS = 50_000_000  # no array in a file we read may claim more than this (400 MB of float64)
 MAX_FILE_BYTES = 2_000_000_000
 
@@ -80,7 +83,8 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except FileFormatError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, RuntimeError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, RuntimeError,
+            *_HEADER_ERRORS) as e:
         raise FileFormatError(p, f"is damaged or not a valid .npz archive ({_short(e)})") from None
 
 
@@ -103,7 +107,7 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
         return np.load(p, allow_pickle=False)
     except FileFormatError:
         raise
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, *_HEADER_ERRORS) as e:
         raise FileFormatError(p, f"is not a valid .npy file ({_short(e)})") from None
 
 
@@ -133,6 +137,15 @@ def write_atomic(path: str | os.PathLike, write: Any) -> None:
     except OSError as e:  # name the file asked for, not the temporary one
         raise OSError(e.errno, e.strerror, str(path)) from None
     try:
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would
+        # (an existing file keeps its own), so a saved model is as readable as any other file.
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -152,18 +165,27 @@ def _savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
 
 # model files -------------------------------------------------------------------------------------
 def save_model(model: RNN, path: str | os.PathLike) -> None:
-    arrays = {name: getattr(model, name) for name in PARAM_NAMES}
-    arrays["h0"] = model.h0
+    arrays = dict(model.params())  # any cell: vanilla, LSTM, GRU (their own parameter names)
+    for name in getattr(model, "STATE_NAMES", ("h0",)):  # h0, and an LSTM's c0
+        arrays[name] = getattr(model, name)
     arrays["meta"] = np.array(json.dumps(model.meta()))
     _savez(path, arrays)
 
 
-def load_model(path: str | os.PathLike, **overrides: str | None) -> RNN:
-    """A model from an rnnviz model file; `overrides` (activation, architecture, loss) win over meta."""
+def load_model(path: str | os.PathLike, report: list[str] | None = None, **overrides: str | None) -> RNN:
+    """A model from an rnnviz model file; `overrides` (activation, architecture, loss) win over meta.
+    A PyTorch state dict adds to `report` (if given) what was mapped to what."""
     p = Path(path)
     data = read_npz(p)
     if is_torch_state_dict(data):
-        return model_from_torch_state_dict(data, p, **overrides)
+        return model_from_torch_state_dict(data, p, report=report, **overrides)
+    if "meta" in data:
+        try:
+            cell = _read_meta(p, data).get("cell")
+        except FileFormatError:
+            cell = None  # reported below, after the arrays
+        if cell in ("lstm", "gru"):
+            return _load_gated_model(p, data, overrides)
     missing = [k for k in PARAM_NAMES if k not in data]
     if missing:
         raise FileFormatError(p, f"missing array{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
@@ -195,6 +217,34 @@ def load_model(path: str | os.PathLike, **overrides: str | None) -> RNN:
     extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss",
                                                           "input_size", "hidden_size", "output_size")}
     return RNN(**arrays, h0=h0, extra_meta=extra, **settings)
+
+
+def _load_gated_model(p: Path, data: dict[str, np.ndarray], overrides: dict):
+    """An LSTM / GRU model file: its parameter names (engine/gated.py), h0 (and c0), meta."""
+    from .gated import GRU, LSTM
+
+    meta = _read_meta(p, data)
+    cls = LSTM if meta["cell"] == "lstm" else GRU
+    missing = [k for k in cls.PARAM_NAMES if k not in data]
+    if missing:
+        raise FileFormatError(p, f"meta says cell {meta['cell']!r} but the file lacks {', '.join(missing)} "
+                                 f"(its model file holds {', '.join(cls.PARAM_NAMES)})")
+    arrays = {k: _numeric(p, k, data[k], ndim=2 if k.startswith("W") else 1) for k in cls.PARAM_NAMES}
+    dtype = np.result_type(*[a.dtype for a in arrays.values()], np.float32)
+    arrays = {k: v.astype(dtype) for k, v in arrays.items()}
+    I, H = arrays[cls.PARAM_NAMES[0]].shape
+    O = arrays["W_hy"].shape[1]
+    if 0 in (I, H, O):
+        raise FileFormatError(p, f"sizes I={I}, H={H}, O={O}; each must be at least 1")
+    for k in cls.STATE_NAMES:
+        arrays[k] = _numeric(p, k, data[k], ndim=1).astype(dtype) if k in data else np.zeros(H, dtype=dtype)
+    settings = _settings(p, {**meta, "activation": meta.get("activation", "tanh")}, overrides)
+    extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss",
+                                                          "input_size", "hidden_size", "output_size")}
+    try:
+        return cls(**arrays, extra_meta=extra, **settings)
+    except ValueError as e:
+        raise FileFormatError(p, str(e)) from None
 
 
 def _read_meta(p: Path, data: dict[str, np.ndarray]) -> dict:
@@ -265,7 +315,7 @@ def model_from_torch_state_dict(
     if w_ih.ndim == 2 and w_hh.ndim == 2 and w_hh.shape[1] > 0 and w_ih.shape[0] == w_hh.shape[0] \
             and w_hh.shape[0] in (3 * w_hh.shape[1], 4 * w_hh.shape[1]):
         # nn.LSTM / nn.GRU stack their 4 / 3 gates: weight_hh_l0 is (4H, H) / (3H, H)
-        raise FileFormatError(p, "holds an LSTM or GRU (stacked gate weights); this version reads nn.RNN")
+        return _gated_from_torch(p, data, arr, rnn_keys, head, head_prefix, report, overrides)
     if w_ih.ndim != 2 or w_hh.ndim != 2 or w_hh.shape[0] != w_hh.shape[1] or w_ih.shape[0] != w_hh.shape[0] or 0 in w_ih.shape:
         raise FileFormatError(p, f"weight_ih_l0 {w_ih.shape} and weight_hh_l0 {w_hh.shape} do not form an nn.RNN (expect (H, I) and (H, H))")
     H = w_hh.shape[0]
@@ -307,7 +357,61 @@ def model_from_torch_state_dict(
     )
 
 
-def load_torch_pt(path: str | os.PathLike, **overrides: str | None) -> RNN:
+def _gated_from_torch(p: Path, data: dict, arr: dict, rnn_keys: dict, head: list, head_prefix: str,
+                      report: list[str] | None, overrides: dict):
+    """nn.LSTM / nn.GRU (1 layer) + nn.Linear in PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n):
+    W_x* = weight_ih_l0[gate]ᵀ, W_h* = weight_hh_l0[gate]ᵀ, b_* = bias_ih + bias_hh of the gate,
+    except the GRU's n gate: b_xn = bias_ih_n, b_hn = bias_hh_n (r multiplies only b_hn)."""
+    from .gated import GRU, GRU_GATES, LSTM, LSTM_GATES
+
+    w_ih, w_hh = arr[rnn_keys["weight_ih_l0"]], arr[rnn_keys["weight_hh_l0"]]
+    H = w_hh.shape[1]
+    lstm = w_hh.shape[0] == 4 * H
+    gates, cls, kind = (LSTM_GATES, LSTM, "nn.LSTM") if lstm else (GRU_GATES, GRU, "nn.GRU")
+    n = len(gates)
+    if w_ih.shape[1] == 0:
+        raise FileFormatError(p, f"{rnn_keys['weight_ih_l0']} has shape {w_ih.shape}: the {kind} has no inputs")
+    biases = {}
+    for s in ("bias_ih_l0", "bias_hh_l0"):
+        key = rnn_keys[s]
+        if key is not None and arr[key].shape != (n * H,):
+            raise FileFormatError(p, f"{key} has shape {arr[key].shape}; expected ({n * H},) for an {kind} with H={H}")
+        biases[s] = arr[key] if key is not None else np.zeros(n * H, dtype=w_hh.dtype)
+    w_out = arr[head[0]]
+    if w_out.ndim != 2 or w_out.shape[1] != H or w_out.shape[0] == 0:
+        raise FileFormatError(p, f"{head[0]} has shape {w_out.shape}; expected (O, {H}) with O at least 1")
+    b_out = arr.get(head_prefix + "bias", np.zeros(w_out.shape[0], dtype=w_out.dtype))
+    if b_out.shape != (w_out.shape[0],):
+        raise FileFormatError(p, f"{head_prefix}bias has shape {b_out.shape}; expected ({w_out.shape[0]},)")
+    dtype = np.result_type(w_ih.dtype, w_hh.dtype, w_out.dtype, np.float32)
+    meta = _read_meta(p, data) if "meta" in data else {}
+    overrides = {k: v for k, v in overrides.items() if v}
+    settings = _settings(p, {"activation": meta.get("activation", "tanh"), "architecture": meta.get("architecture", "many-to-many"),
+                             "loss": meta.get("loss", "mse")}, overrides)
+    if settings["activation"] != "tanh":
+        raise FileFormatError(p, f"{'an' if lstm else 'a'} {kind} has fixed nonlinearities (σ and tanh), not the activation {settings['activation']!r}")
+    params, lines = {}, []
+    for k, g in enumerate(gates):
+        sl = slice(k * H, (k + 1) * H)
+        params["W_x" + g] = np.ascontiguousarray(w_ih[sl].T, dtype=dtype)
+        params["W_h" + g] = np.ascontiguousarray(w_hh[sl].T, dtype=dtype)
+        lines.append(f"W_x{g}, W_h{g} ← rows {k * H}..{(k + 1) * H - 1} of {rnn_keys['weight_ih_l0']}, {rnn_keys['weight_hh_l0']} (ᵀ)")
+        if g == "n":
+            params["b_xn"], params["b_hn"] = biases["bias_ih_l0"][sl].astype(dtype), biases["bias_hh_l0"][sl].astype(dtype)
+            lines.append(f"b_xn ← bias_ih_l0[{k * H}:{(k + 1) * H}], b_hn ← bias_hh_l0[{k * H}:{(k + 1) * H}] (kept apart)")
+        else:
+            params["b_" + g] = (biases["bias_ih_l0"][sl] + biases["bias_hh_l0"][sl]).astype(dtype)
+            lines.append(f"b_{g} ← bias_ih_l0 + bias_hh_l0 [{k * H}:{(k + 1) * H}]")
+    params["W_hy"] = np.ascontiguousarray(w_out.T, dtype=dtype)
+    params["b_y"] = b_out.astype(dtype)
+    if report is not None:
+        report += [f"{kind} (gates {', '.join(gates)}), H={H}", *lines, f"W_hy {w_out.T.shape} ← {head[0]}ᵀ",
+                   f"b_y ({w_out.shape[0]},) ← " + (head_prefix + "bias" if head_prefix + "bias" in arr else "zeros (no Linear bias)")]
+    states = {s: np.zeros(H, dtype=dtype) for s in cls.STATE_NAMES}
+    return cls(**params, **states, extra_meta={"imported_from": "pytorch"}, **settings)
+
+
+def load_torch_pt(path: str | os.PathLike, report: list[str] | None = None, **overrides: str | None) -> RNN:
     """A .pt state dict, read with torch.load(weights_only=True) (needs torch installed)."""
     p = _check_file(path)
     try:
@@ -331,14 +435,14 @@ def load_torch_pt(path: str | os.PathLike, **overrides: str | None) -> RNN:
             arrays[k] = t.numpy()
         except (TypeError, RuntimeError) as e:
             raise FileFormatError(p, f"{k!r} is a tensor NumPy cannot read ({_short(e)})") from None
-    return model_from_torch_state_dict(arrays, p, **overrides)
+    return model_from_torch_state_dict(arrays, p, report=report, **overrides)
 
 
-def load_any_model(path: str | os.PathLike, **overrides: str | None) -> RNN:
-    """rnnviz model .npz, PyTorch state dict .npz, or .pt."""
+def load_any_model(path: str | os.PathLike, report: list[str] | None = None, **overrides: str | None) -> RNN:
+    """rnnviz model .npz, PyTorch state dict .npz, or .pt (`report`: see load_model)."""
     if str(path).endswith((".pt", ".pth")):
-        return load_torch_pt(path, **overrides)
-    return load_model(path, **overrides)
+        return load_torch_pt(path, report=report, **overrides)
+    return load_model(path, report=report, **overrides)
 
 
 # trace files ---------------------------------------------------------------------------------
@@ -361,6 +465,14 @@ def save_trace(trace: Trace, path: str | os.PathLike) -> None:
         arrays["probs"] = trace.probs
     meta = {"activation": trace.activation, "architecture": trace.architecture, "loss": trace.loss_name,
             "tbptt": trace.tbptt, "format": "rnnviz-trace", "version": 1}
+    if trace.cell != "rnn":  # LSTM / GRU: every gate, the cell state and the extra arrays too
+        meta["cell"] = trace.cell
+        for g in trace.gates:
+            arrays[f"gate_{g}"], arrays[f"pre_{g}"] = trace.gates[g], trace.gate_pre[g]
+            arrays[f"dL_dpre_{g}"] = trace.dL_dgate_pre[g]
+        if trace.c is not None:
+            arrays["c"], arrays["dL_dc"] = trace.c, trace.dL_dc
+        arrays.update({f"extra_{k}": v for k, v in trace.extra.items() if isinstance(v, np.ndarray)})
     arrays["meta"] = np.array(json.dumps(meta))
     _savez(path, arrays)
 
@@ -368,6 +480,13 @@ def save_trace(trace: Trace, path: str | os.PathLike) -> None:
 def load_trace(path: str | os.PathLike) -> Trace:
     p = Path(path)
     data = read_npz(p)
+    if "meta" in data:
+        try:
+            cell = _read_meta(p, data).get("cell", "rnn")
+        except FileFormatError:
+            cell = "rnn"  # reported below
+        if cell in ("lstm", "gru"):
+            return _load_gated_trace(p, data)
     missing = [k for k in (*TRACE_ARRAYS, *PARAM_NAMES, "meta") if k not in data]
     if missing:
         raise FileFormatError(p, f"not an rnnviz trace: missing {', '.join(missing)}")
@@ -408,6 +527,57 @@ def load_trace(path: str | os.PathLike) -> Trace:
         dL_da=data["dL_da"], grads={k: data[k] for k in GRAD_NAMES},
         step_grad_norms={k: get(f"step_norm_{k}", np.zeros(T)) for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")},
         grad_gain=get("grad_gain", np.ones(T)), tbptt=meta.get("tbptt"),
+    )
+
+
+def _load_gated_trace(p: Path, data: dict[str, np.ndarray]) -> Trace:
+    """An LSTM / GRU trace file (save_trace of a gated cell's trace)."""
+    from .gated import GRU, LSTM
+    from .model import input_steps, target_steps
+
+    meta = _read_meta(p, data)
+    cls = LSTM if meta["cell"] == "lstm" else GRU
+    gate_keys = [f"{w}_{g}" for g in cls.GATES for w in ("gate", "pre", "dL_dpre")]
+    need = ["x", "a", "h", "y", "loss", "loss_t", "dL_dy", "dL_dh", "dL_da", *cls.PARAM_NAMES,
+            *("grad_" + n for n in cls.PARAM_NAMES), *gate_keys, *(["c", "dL_dc"] if cls is LSTM else [])]
+    missing = [k for k in need if k not in data]
+    if missing:
+        raise FileFormatError(p, f"not an rnnviz {meta['cell'].upper()} trace: missing {', '.join(missing)}")
+    settings = _settings(p, {**meta, "activation": "tanh"}, {})
+    for k in data:
+        if k not in ("meta", "targets", "input_mask", "target_mask"):
+            _numeric(p, k, data[k], finite=k != "loss")
+    x, h = data["x"], data["h"]
+    if x.ndim != 3 or h.ndim != 3 or h.shape[:2] != (x.shape[0] + 1, x.shape[1]):
+        raise FileFormatError(p, f"'x' {x.shape} and 'h' {h.shape} are not (T, B, I) and (T+1, B, H)")
+    (T, B, I), H = x.shape, h.shape[2]
+    O = data["W_hy"].shape[-1] if data["W_hy"].ndim == 2 else -1
+    shapes = {"y": (T, B, O), "loss": (), "loss_t": (T,), "dL_dy": (T, B, O), "c": (T + 1, B, H),
+              **{k: (T, B, H) for k in ("a", "dL_dh", "dL_da", "dL_dc", "dL_dh_out", *gate_keys)}}
+    for n in cls.PARAM_NAMES:
+        shapes[n] = shapes["grad_" + n] = ((I, H) if n.startswith("W_x") else (H, O) if n == "W_hy" else
+                                           (H, H) if n.startswith("W_h") else (O,) if n == "b_y" else (H,))
+    shapes.update({f"step_norm_{n}": (T,) for n in cls.PARAM_NAMES})
+    shapes.update({"probs": (T, B, O), "grad_gain": (T,)})
+    if "targets" in data:
+        _numeric(p, "targets", data["targets"])
+        shapes["targets"] = (T, B, O) if settings["loss"] == "mse" else (T, B)
+    for k, shape in shapes.items():
+        if k in data and data[k].shape != shape:
+            raise FileFormatError(p, f"{k!r} has shape {data[k].shape}; expected {shape}")
+    get = lambda k, default=None: data[k] if k in data else default  # noqa: E731
+    return Trace(
+        activation="tanh", architecture=settings["architecture"], loss_name=settings["loss"],
+        params={k: data[k] for k in cls.PARAM_NAMES}, x=x, targets=get("targets"),
+        input_mask=input_steps(settings["architecture"], T), target_mask=target_steps(settings["architecture"], T),
+        a=data["a"], h=h, y=data["y"], probs=get("probs"), loss=float(data["loss"]), loss_t=data["loss_t"],
+        dL_dy=data["dL_dy"], dL_dh_out=get("dL_dh_out", np.zeros_like(data["dL_dh"])), dL_dh=data["dL_dh"],
+        dL_da=data["dL_da"], grads={"grad_" + k: data["grad_" + k] for k in cls.PARAM_NAMES},
+        step_grad_norms={k: get(f"step_norm_{k}", np.zeros(T)) for k in cls.PARAM_NAMES},
+        grad_gain=get("grad_gain", np.ones(T)), tbptt=meta.get("tbptt"),
+        extra={k[6:]: v for k, v in data.items() if k.startswith("extra_")}, cell=meta["cell"],
+        gates={g: data[f"gate_{g}"] for g in cls.GATES}, gate_pre={g: data[f"pre_{g}"] for g in cls.GATES},
+        dL_dgate_pre={g: data[f"dL_dpre_{g}"] for g in cls.GATES}, c=get("c"), dL_dc=get("dL_dc"),
     )
 
 

@@ -33,8 +33,7 @@ def central_difference(f, eps: float = EPS) -> float:
 def numeric_param_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> dict[str, np.ndarray]:
     """dL/dθ for every parameter entry by central differences of the loss."""
     out = {}
-    for name in PARAM_NAMES:
-        p = getattr(model, name)
+    for name, p in model.params().items():  # any cell: vanilla, LSTM, GRU
         g = np.zeros_like(p)
         for i in np.ndindex(p.shape):
             old = p[i]
@@ -58,8 +57,24 @@ def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: fl
     for t in range(T):
         for b in range(B):
             for j in range(H):
-                g[t, b, j] = central_difference(
-                    lambda d: _loss_with_hidden_nudge(model, base, targets, t, b, j, d), eps)
+                if getattr(model, "cell", "rnn") != "rnn":
+                    from .gated import loss_with_nudge
+
+                    f = lambda d: loss_with_nudge(model, x, targets, "h", t, b, j, d)  # noqa: E731
+                else:
+                    f = lambda d: _loss_with_hidden_nudge(model, base, targets, t, b, j, d)  # noqa: E731
+                g[t, b, j] = central_difference(f, eps)
+    return g
+
+
+def numeric_cell_grads(model, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> np.ndarray:
+    """(T, B, H) an LSTM's total dL/dc_t by perturbing c_t as soon as it is computed."""
+    from .gated import loss_with_nudge
+
+    T, B, H = run(model, x, targets).dL_dc.shape
+    g = np.zeros((T, B, H))
+    for i in np.ndindex(T, B, H):
+        g[i] = central_difference(lambda d: loss_with_nudge(model, x, targets, "c", *i, d), eps)
     return g
 
 
@@ -79,12 +94,30 @@ def _loss_with_hidden_nudge(model: RNN, base, targets, t: int, b: int, j: int, d
 
 
 def random_check(seed: int = 0, activation: str = "tanh", architecture: str = "many-to-many",
-                 loss: str = "mse", T: int = 5, B: int = 3, I: int = 3, H: int = 4, O: int = 2) -> dict[str, float]:
-    """Worst relative error of each BPTT gradient against finite differences on a random model."""
+                 loss: str = "mse", T: int = 5, B: int = 3, I: int = 3, H: int = 4, O: int = 2,
+                 cell: str = "rnn") -> dict[str, float]:
+    """Worst relative error of each BPTT gradient against finite differences on a random model
+    (cell 'lstm' / 'gru': activation is ignored, and dL_dc is checked too for the LSTM)."""
     if architecture == "one-to-one":
         T = 1
     rng = np.random.default_rng(seed)
     eps = EPS
+    if cell != "rnn":
+        from .gated import init_model
+
+        model = init_model(cell, I, H, O, architecture=architecture, loss=loss, seed=int(rng.integers(2**31)),
+                           recurrent_scale=2.0)  # larger weights make the check less trivial
+        for p in model.params().values():
+            p *= 2.0
+        x = rng.normal(size=(T, B, I))
+        targets = rng.normal(size=(T, B, O)) if loss == "mse" else rng.integers(0, O, size=(T, B))
+        trace = run(model, x, targets)
+        numeric = numeric_param_grads(model, x, targets, eps)
+        errors = {name: relative_error(trace.grads["grad_" + name], numeric[name]) for name in model.params()}
+        errors["dL_dh"] = relative_error(trace.dL_dh, numeric_hidden_grads(model, x, targets, eps))
+        if cell == "lstm":
+            errors["dL_dc"] = relative_error(trace.dL_dc, numeric_cell_grads(model, x, targets, eps))
+        return errors
     for _ in range(200):
         model = init_rnn(I, H, O, activation=activation, architecture=architecture, loss=loss, seed=int(rng.integers(2**31)))
         model.W_hh *= 2.0  # larger weights make the check less trivial

@@ -101,13 +101,21 @@ def run(
     steps: int | None = None,
     tbptt: int | None = None,
     h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
 ) -> Trace:
     """One forward pass and (when targets are given) one BPTT pass, with everything recorded.
 
     x: (T, B, I) or (T, I).  targets: see `prepare_targets`.  tbptt: truncation window k —
     gradients do not flow back across the boundaries of consecutive windows of k steps.
-    h0: (H,) or (B, H) initial state; default the model's h0.
+    h0: (H,) or (B, H) initial state; default the model's h0.  c0: an LSTM's initial cell state.
+    An LSTM or GRU model (model.cell 'lstm' / 'gru') runs through engine/gated.py.
     """
+    if getattr(model, "cell", "rnn") != "rnn":
+        from .gated import run_gated
+
+        return run_gated(model, x, targets, steps=steps, tbptt=tbptt, h0=h0, c0=c0)
+    if c0 is not None:
+        raise ValueError("c0 is the initial cell state of an LSTM; a vanilla RNN has none")
     if tbptt is not None and tbptt < 1:
         raise ValueError(f"the truncation window must be at least 1 step, got {tbptt}")
     x = prepare_inputs(model, x, steps)
@@ -282,6 +290,10 @@ def jacobian_norms(trace: Trace, seq: int = 0, ord: str = "spectral") -> np.ndar
 
     Costs T·H³; meant for the vanishing-gradient views, not for every pass.
     """
+    if trace.cell != "rnn":
+        from .gated import jacobian_norms_gated
+
+        return jacobian_norms_gated(trace, seq, ord)
     T, _, H = trace.a.shape
     fprime = activations.derivative(trace.activation, trace.a[:, seq], trace.h[1:, seq])  # (T, H)
     W_hh = trace.params["W_hh"]

@@ -40,6 +40,15 @@ class Trace:
     grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), batch mean
     tbptt: int | None = None  # truncation window k, None for full BPTT
     extra: dict = field(default_factory=dict)
+    # gated cells (engine/gated.py); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,
+    # `a` and `dL_da` above are the candidate's pre-activation and its gradient (LSTM g, GRU n),
+    # `params` and `grads` hold the cell's own names (W_xi ... b_y / W_xr ... b_y), no W_hh.
+    cell: str = "rnn"  # "rnn", "lstm" or "gru"
+    gates: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (T, B, H) activation: LSTM i f g o, GRU r z n
+    gate_pre: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (T, B, H) pre-activation
+    dL_dgate_pre: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (T, B, H) dL/d(pre-activation)
+    c: np.ndarray | None = None  # (T+1, B, H) LSTM cell state, c[0] = c_0
+    dL_dc: np.ndarray | None = None  # (T, B, H) LSTM total dL/dc_t for c_1..c_T
 
     @property
     def T(self) -> int:

@@ -178,6 +178,122 @@ class Trainer:
         self.history.snapshots.offer(it, self.model.params())
         return StepResult(it, trace.loss, norm, clipped, trace)
 
+    # saving and restoring a run --------------------------------------------------------------
+    STATE_VERSION = 1
+
+    def state_dict(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything needed to carry on exactly where this run stopped, as (JSON-safe values,
+        flat dict of arrays). With the same data and model, `load_state_dict` on a new Trainer
+        makes its next `step()` give bit-for-bit the loss this one would have given."""
+        opt = self.optimizer
+        meta = {
+            "version": self.STATE_VERSION, "iteration": int(self.iteration), "optimizer": opt.name,
+            "lr": float(self.lr), "momentum": float(self.momentum), "clip": None if self.clip is None else float(self.clip),
+            "batch_size": self.batch_size, "seed": int(self.seed), "tbptt": self.tbptt, "val_every": int(self.val_every),
+            "optimizer_steps": int(opt.steps), "optimizer_state": {}, "rng": _jsonable(self.rng.bit_generator.state),
+            "pos": int(self._pos), "history": {}, "snapshot_every": int(self.history.snapshots.every),
+            "snapshot_iterations": [int(it) for it, _ in self.history.snapshots.items],
+        }
+        arrays: dict[str, np.ndarray] = {"order": self._order.copy()}
+        for name, p in self.model.params().items():
+            arrays[f"params.{name}"] = p.copy()
+            arrays[f"initial.{name}"] = getattr(self._initial, name).copy()
+        for key, value in opt.state.items():
+            parts = value if isinstance(value, tuple) else (value,)
+            meta["optimizer_state"][key] = len(parts) if isinstance(value, tuple) else 0
+            for i, a in enumerate(parts):
+                arrays[f"optim.{key}.{i}"] = a.copy()
+        for name in self.history.SERIES:
+            st = getattr(self.history, name).state()
+            meta["history"][name] = {"stride": int(st["stride"]), "offered": int(st["offered"])}
+            arrays[f"history.{name}.iterations"] = st["iterations"]
+            arrays[f"history.{name}.values"] = st["values"]
+        for i, (_, params) in enumerate(self.history.snapshots.items):
+            for k, v in params.items():
+                arrays[f"snapshot.{i}.{k}"] = v.copy()
+        return meta, arrays
+
+    def load_state_dict(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Carry on from `state_dict()`'s output. Checks everything first: on a ValueError
+        this trainer is left as it was."""
+        shapes = {k: v.shape for k, v in self.model.params().items()}
+        dtype = self.model.dtype
+
+        def arr(key: str, shape: tuple | None = None, kind: str = "f") -> np.ndarray:
+            if key not in arrays:
+                raise ValueError(f"the training state lacks {key!r}")
+            a = np.asarray(arrays[key])
+            if a.dtype.kind not in (kind if kind != "f" else "fiu"):
+                raise ValueError(f"{key!r} has dtype {a.dtype}")
+            if shape is not None and a.shape != shape:
+                raise ValueError(f"{key!r} has shape {a.shape}; expected {shape}")
+            if kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"{key!r} holds NaN or Inf")
+            return a
+
+        if meta.get("optimizer") not in ("sgd", "adam", "adagrad"):
+            raise ValueError(f"unknown optimizer {meta.get('optimizer')!r}")
+        N = self.x.shape[1]
+        params = {k: arr(f"params.{k}", s).astype(dtype) for k, s in shapes.items()}
+        initial = {k: arr(f"initial.{k}", s).astype(dtype) for k, s in shapes.items()}
+        order = arr("order", None, "iu").astype(np.int64)
+        if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= N)):
+            raise ValueError(f"'order' must list sequence indices below {N}")
+        pos = int(meta["pos"])
+        if not 0 <= pos <= len(order):
+            raise ValueError(f"'pos' {pos} lies outside the batch order")
+        state: dict = {}
+        for key, n in dict(meta.get("optimizer_state", {})).items():
+            if key not in shapes:
+                raise ValueError(f"optimizer state for unknown parameter {key!r}")
+            parts = tuple(arr(f"optim.{key}.{i}", shapes[key]).astype(dtype) for i in range(max(int(n), 1)))
+            state[key] = parts if int(n) else parts[0]
+        need = {"sgd": 0, "adam": 2, "adagrad": 0}[meta["optimizer"]]
+        if any((int(n) if isinstance(n, (int, np.integer)) else -1) != need for n in meta.get("optimizer_state", {}).values()):
+            raise ValueError(f"the optimizer state does not fit {meta['optimizer']}")
+        generators = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM, "Philox": np.random.Philox,
+                      "SFC64": np.random.SFC64, "MT19937": np.random.MT19937}  # never a name looked up from a file
+        try:
+            bg = generators[meta["rng"]["bit_generator"]]()
+            bg.state = meta["rng"]
+            rng = np.random.Generator(bg)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"the random generator state is not valid ({e})") from None
+        history = {}
+        for name in self.history.SERIES:
+            h = dict(meta["history"][name])
+            its = arr(f"history.{name}.iterations", None, "iu").astype(np.int64)
+            vals = np.asarray(arrays.get(f"history.{name}.values", np.empty(0)))
+            if its.ndim != 1 or vals.shape != its.shape or vals.dtype.kind not in "fiu":
+                raise ValueError(f"history {name!r} has mismatched arrays")
+            if len(its) > getattr(self.history, name).capacity or int(h["stride"]) < 1 or int(h["offered"]) < 0:
+                raise ValueError(f"history {name!r} does not fit this trainer's history")
+            history[name] = {"iterations": its, "values": vals.astype(np.float64), "stride": int(h["stride"]),
+                             "offered": int(h["offered"])}
+        snaps = []
+        for i, it in enumerate(meta.get("snapshot_iterations", [])):
+            snaps.append((int(it), {k: arr(f"snapshot.{i}.{k}", s).astype(dtype) for k, s in shapes.items()}))
+        iteration = int(meta["iteration"])
+        if iteration < 0:
+            raise ValueError("the iteration count is negative")
+        # everything checked: apply
+        self.optimizer_name = meta["optimizer"]
+        self.lr = float(meta["lr"])
+        self.momentum = float(meta["momentum"])
+        self.clip = None if meta.get("clip") is None else float(meta["clip"])
+        self.optimizer = make_optimizer(self.optimizer_name, self.lr, self.momentum)
+        self.optimizer.state = state
+        self.optimizer.steps = int(meta["optimizer_steps"])
+        self._initial.set_params(initial)
+        self.model.set_params(params)
+        self.rng = rng
+        self._order, self._pos = order, pos
+        self.iteration = iteration
+        for name, st in history.items():
+            getattr(self.history, name).restore(st)
+        self.history.snapshots.items = snaps
+        self.history.snapshots.every = max(1, int(meta.get("snapshot_every", self.history.snapshots.every)))
+
     def validation_loss(self) -> float:
         if self.x_val is None:
             return float("nan")
@@ -186,3 +302,16 @@ class Trainer:
     def loss(self) -> float:
         """Loss of the current weights on all training sequences."""
         return run(self.model, self.x, self.targets).loss
+
+
+def _jsonable(obj: object) -> object:
+    """A bit generator's state as plain JSON values (NumPy ints and arrays to Python)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

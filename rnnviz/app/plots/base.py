@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
@@ -42,7 +42,11 @@ def minmax_decimate(x: np.ndarray, y: np.ndarray, bins: int = DISPLAY_BINS) -> t
     base = np.arange(bins) * k
     lo = base + np.argmin(yy, axis=1)
     hi = base + np.argmax(yy, axis=1)
-    idx = np.unique(np.concatenate([[0, n - 1], lo, hi, np.arange(m, n)]))  # sorted, the ends kept
+    keep = np.zeros(n, dtype=bool)  # a mask, not a sort: O(n)
+    keep[lo] = keep[hi] = True
+    keep[[0, n - 1]] = True  # the ends always, so the curve spans the whole run
+    keep[m:] = True
+    idx = np.flatnonzero(keep)
     return x[idx], y[idx]
 
 
@@ -237,6 +241,81 @@ class PlotPanel(QWidget):
         self.move_cursor()
 
 
+def steady_range(plot: pg.PlotItem, axis: str, lo: float, hi: float, headroom: float = 0.2,
+                 shrink: float = 0.3, floor: float | None = None, min_span: float = 0.0,
+                 decades: bool = False) -> None:
+    """Keep a view range still while the data moves inside it (a new range redraws the axes,
+    the most expensive part of a frame): expand with head-room when the data [lo, hi] leaves
+    it, shrink when the data fills less than `shrink` of it. In log mode pass log10 values.
+    `floor`: never show below this (e.g. 0 for iterations). `min_span`: show at least this
+    much (e.g. one decade on a log axis). `decades`: a log axis; the range is whole decades
+    (at least two), so pyqtgraph labels only the powers of ten and never crowds the axis."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return
+    if hi - lo < min_span:
+        mid = (hi + lo) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    if hi - lo < 1e-12:
+        pad = max(abs(hi), 1.0) * 0.05
+        lo, hi = lo - pad, hi + pad
+    key = f"_rnnviz_range_{axis}"
+    cur = getattr(plot, key, None)
+    if cur is not None:
+        c0, c1 = cur
+        inside = c0 <= lo and hi <= c1
+        if inside and (hi - lo) >= shrink * (c1 - c0):
+            return
+    span = hi - lo
+    new = (lo - headroom * span * 0.25, hi + headroom * span)
+    if floor is not None:
+        new = (max(floor, new[0]), new[1])
+    if decades:
+        a, b = float(np.floor(new[0])), float(np.ceil(new[1]))
+        if b - a < 2:
+            a = b - 2
+        new = (a, b)
+        step = max(1, int(np.ceil((b - a) / 6)))
+        side = "left" if axis == "y" else "bottom"
+        plot.getAxis(side).setTicks([[(k, power_of_ten(k)) for k in range(int(a), int(b) + 1, step)], []])
+        setattr(plot, f"_rnnviz_decade_ticks_{side}", True)
+    setattr(plot, key, new)
+    if axis == "x":
+        plot.enableAutoRange(x=False)
+        plot.setXRange(*new, padding=0)
+    else:
+        plot.enableAutoRange(y=False)
+        plot.setYRange(*new, padding=0)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(k: int) -> str:
+    """10^k as a tick label: plain for 0.001 … 1000, else 10 with a superscript."""
+    if -3 <= k <= 3:
+        return f"{10.0**k:g}"
+    return "10" + str(k).translate(_SUPERSCRIPT)
+
+
+def forget_range(plot: pg.PlotItem) -> None:
+    for axis in ("x", "y"):
+        if hasattr(plot, f"_rnnviz_range_{axis}"):
+            delattr(plot, f"_rnnviz_range_{axis}")
+    for side in ("left", "bottom"):
+        if getattr(plot, f"_rnnviz_decade_ticks_{side}", False):
+            plot.getAxis(side).setTicks(None)
+            setattr(plot, f"_rnnviz_decade_ticks_{side}", False)
+
+
+def finite_span(values: np.ndarray, log: bool = False) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = float(v.min()), float(v.max())
+    return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+
+
 def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 16) -> list[list[tuple[float, str]]]:
     """Tick labels for matrix rows/units: a major level (at most max_labels, always drawn) and
     the rest as a minor level, which pyqtgraph labels only where the text has room."""
@@ -275,5 +354,3 @@ def place_image(item: pg.ImageItem, rect: QRectF) -> None:
         item.setRect(rect)
         item._rnnviz_rect = key
 
-
-ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft

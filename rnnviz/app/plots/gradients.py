@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from ..session import Session
 from ..training import TrainingController
-from .base import PlotPanel, integer_ticks, minmax_decimate
+from .base import PlotPanel, finite_span, forget_range, integer_ticks, minmax_decimate, steady_range
 
 
 def _positive(v: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ class GradientFlowPlot(PlotPanel):
         self.norm_plot = self.add_plot(1, 0, "global gradient norm (before clipping)", "iteration", "‖∇‖")
         self.norm_plot.setLogMode(False, True)
         self.steps_curve = self.steps_plot.plot(connect="finite")
-        self.setMinimumHeight(340)
+        self.setMinimumHeight(250)  # two stacked plots; the dock can be torn off for more room
         self.steps_note = self.overlay_text(self.steps_plot)
         self.norm_curve = self.norm_plot.plot()
         self.clip_line = pg.InfiniteLine(angle=0, movable=False, label="clip {value}")
@@ -36,10 +36,11 @@ class GradientFlowPlot(PlotPanel):
         self.dl_dh_norm = np.zeros(0)  # (T,) what was plotted
         self.grad_norm = (np.zeros(0, dtype=np.int64), np.zeros(0))
         self.clip: float | None = None
-        controller.settingsChanged.connect(lambda _s: self._on_history())
+        controller.settingsChanged.connect(self._on_settings)
         self.finish_init()
 
     def rebuild(self) -> None:
+        forget_range(self.steps_plot)
         self.steps_plot.setXRange(0.5, max(self.session.T, 1) + 0.5, padding=0.02)
         integer_ticks(self.steps_plot, self.session.T)
 
@@ -56,6 +57,9 @@ class GradientFlowPlot(PlotPanel):
         self.clip_line.label.setColor(t.text)
         self.cursor.setPen(pg.mkPen(t.highlight, width=2))
 
+    def _on_settings(self, _settings) -> None:
+        self._on_history()
+
     def draw_trace(self) -> None:
         tr = self.session.trace
         if tr is None:
@@ -65,12 +69,24 @@ class GradientFlowPlot(PlotPanel):
         it = self.controller.iteration if self.controller is not None else 0
         self.steps_note.setText(f"weights of iteration {it}")
         self.steps_curve.setData(np.arange(1, tr.T + 1), _positive(norms))
+        # head-room above for the note; at least a decade, so tiny wobbles do not fill the plot
+        steady_range(self.steps_plot, "y", *finite_span(norms, log=True), headroom=0.35, shrink=0.3, decades=True)
 
     def draw_history(self) -> None:
         snap = self.controller.snapshot
         self.grad_norm = snap.grad_norm_curve
         its, vals = minmax_decimate(*self.grad_norm)
         self.norm_curve.setData(its, _positive(vals))
+        if len(its):
+            steady_range(self.norm_plot, "x", 0.0, float(its[-1]), headroom=0.25, floor=0.0)
+            lo, hi = finite_span(vals, log=True)
+            if self.controller.settings.clip:
+                c = np.log10(self.controller.settings.clip)
+                lo, hi = min(lo, c), max(hi, c)
+            steady_range(self.norm_plot, "y", lo, hi, headroom=0.1, shrink=0.3, decades=True)
+        else:
+            forget_range(self.norm_plot)
+            self.norm_plot.enableAutoRange()
         self.clip = self.controller.settings.clip
         if self.clip:
             self.clip_line.setValue(np.log10(self.clip))

@@ -7,7 +7,8 @@ from PySide6.QtCore import QRectF
 
 from ..session import Session
 from ..training import TrainingController
-from .base import MAX_LINES, PlotPanel, RatchetLevels, image_item, integer_ticks, place_image, unit_axis_ticks, unit_color
+from .base import (MAX_LINES, PlotPanel, RatchetLevels, finite_span, forget_range, image_item, integer_ticks, place_image,
+                   steady_range, unit_axis_ticks, unit_color)
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 
@@ -32,7 +33,7 @@ class HiddenTimePlot(PlotPanel):
         self.map_plot.addItem(self.image)
         self.line_cursor = self.cursor_line(self.lines_plot)
         self.map_cursor = self.cursor_line(self.map_plot)
-        self.setMinimumHeight(340)
+        self.setMinimumHeight(250)  # two stacked plots; the dock can be torn off for more room
         self.levels = RatchetLevels()
         self.h = np.zeros((0, 0))  # (T+1, H) what was plotted
         self.finish_init()
@@ -53,11 +54,10 @@ class HiddenTimePlot(PlotPanel):
         self.lines_plot.setXRange(0, max(T, 1), padding=0.02)
         for p in (self.lines_plot, self.map_plot):
             integer_ticks(p, T)
+        forget_range(self.lines_plot)
         if self.levels.fixed:
             self.lines_plot.setYRange(-self.levels.fixed, self.levels.fixed, padding=0.05)
             self.lines_plot.enableAutoRange(y=False)
-        else:
-            self.lines_plot.enableAutoRange(y=True)
 
     def apply_theme(self) -> None:
         width = 2.0 if self.session.presentation else 1.3
@@ -76,6 +76,8 @@ class HiddenTimePlot(PlotPanel):
         for i, line in enumerate(self.lines):
             line.setData(t, h[:, i])
         lim = self.levels.update(h)
+        if not self.levels.fixed:
+            steady_range(self.lines_plot, "y", *finite_span(h), headroom=0.1)
         self.image.setImage(h, autoLevels=False, levels=(-lim, lim))
         place_image(self.image, QRectF(-0.5, 0.5, h.shape[0], h.shape[1]))  # pixel (t, i) centred on (t, i+1)
         self.set_title(self.map_plot, f"units × time (colour ±{lim:g})")
@@ -121,6 +123,8 @@ class HiddenTrainingPlot(PlotPanel):
         H = self.session.model.hidden_size
         self.levels.reset(_bound(self.session))
         self.basis = self.mean = None
+        for p in (self.map_plot, self.pca_plot):
+            forget_range(p)
         self.map_plot.getAxis("left").setTicks(unit_axis_ticks(H, "h"))
 
     def apply_theme(self) -> None:
@@ -166,6 +170,8 @@ class HiddenTrainingPlot(PlotPanel):
         lim = self.levels.update(cols)
         self.image.setImage(img, autoLevels=False, levels=(-lim, lim))
         place_image(self.image, QRectF(x0, 0.5, width, H))
+        steady_range(self.map_plot, "x", x0, x0 + width, headroom=0.25)
+        steady_range(self.map_plot, "y", 0.5, H + 0.5, headroom=0.0)
         self.set_title(self.map_plot, f"h at t={t} over training (±{lim:g})")
 
     def _draw_pca(self) -> None:
@@ -194,6 +200,9 @@ class HiddenTrainingPlot(PlotPanel):
         pts = centred @ basis  # (T+1, 2)
         self.pca_points = pts
         self.path.setData(pts[:, 0], pts[:, 1])
+        m = float(np.nanmax(np.abs(pts))) if np.isfinite(pts).any() else 1.0
+        steady_range(self.pca_plot, "x", -m, m, headroom=0.1, shrink=0.5)
+        steady_range(self.pca_plot, "y", -m, m, headroom=0.1, shrink=0.5)
         rec = self.controller.hidden
         if rec.first is not None and rec.first.shape == h.shape:
             first = (rec.first - mean) @ basis

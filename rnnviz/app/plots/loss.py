@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 
 from ..session import Session
 from ..training import TrainingController
-from .base import PlotPanel, minmax_decimate
+from .base import PlotPanel, finite_span, forget_range, minmax_decimate, steady_range
 
 EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
@@ -69,7 +69,9 @@ class LossPlot(PlotPanel):
             self.log_box.setChecked(on)
             return
         self.plot.setLogMode(False, on)
-        self.plot.enableAutoRange()
+        forget_range(self.plot)
+        if len(self.loss[0]):
+            self._range()
         self.label.hide()
         self.marker.hide()
 
@@ -95,6 +97,21 @@ class LossPlot(PlotPanel):
             if has_val:
                 parts.append(f"validation {self.val[1][-1]:.4g}")
         self.readout.setText(" · ".join(parts))
+        self._range()
+
+    def _range(self) -> None:
+        its, vals = self.loss
+        if len(its) == 0:
+            forget_range(self.plot)
+            self.plot.enableAutoRange()
+            return
+        log = self.log_box.isChecked()
+        steady_range(self.plot, "x", 0.0, float(its[-1]), headroom=0.25, floor=0.0)
+        lo, hi = finite_span(vals, log)
+        if len(self.val[1]):
+            vlo, vhi = finite_span(self.val[1], log)
+            lo, hi = np.nanmin([lo, vlo]), np.nanmax([hi, vhi])
+        steady_range(self.plot, "y", lo, hi, headroom=0.1, shrink=0.3, decades=log)
 
     # hover ------------------------------------------------------------------------------------
     def _on_mouse(self, event) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from ..session import Session
 from ..training import TrainingController
-from .base import SEQUENTIAL_LUT, PlotPanel, integer_ticks, place_image, unit_color
+from .base import SEQUENTIAL_LUT, PlotPanel, finite_span, integer_ticks, place_image, steady_range, unit_color
 
 
 class PredictionPlot(PlotPanel):
@@ -41,11 +41,12 @@ class PredictionPlot(PlotPanel):
     def rebuild(self) -> None:
         model = self.session.model
         kind = "classification" if model.loss == "cross-entropy" else "regression"
-        self.canvas.clear()
+        self.canvas.clear()  # deletes every item: drop our references to them too
         self._plots.clear()
         self.cursors.clear()
         self.output_curves.clear()
         self.target_curves.clear()
+        self.truth = self.image = self.p_true_curve = None
         self.kind = kind
         O = model.output_size
         if kind == "regression":
@@ -77,7 +78,7 @@ class PredictionPlot(PlotPanel):
         for p in (self.top, self.bottom):
             if p is not None:
                 self.cursors.append(self.cursor_line(p))
-        self.setMinimumHeight(340 if kind == "classification" else 200)
+        self.setMinimumHeight(250 if kind == "classification" else 180)
         T = self.session.T
         self.top.setXRange(0.5, max(T, 1) + 0.5, padding=0.02)
         for p in (self.top, self.bottom):
@@ -132,6 +133,8 @@ class PredictionPlot(PlotPanel):
                 curve.setData(t, y[:, j])
             for j, curve in enumerate(self.target_curves):
                 curve.setData(self.target_t, self.targets[:, j])
+            lo, hi = finite_span(np.concatenate([y.ravel(), self.targets.ravel()]))
+            steady_range(self.top, "y", lo, hi, headroom=0.1, shrink=0.5)
             return
         probs = tr.probs[:, 0, :]  # (T, O)
         self.outputs = probs.copy()

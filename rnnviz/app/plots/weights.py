@@ -29,7 +29,7 @@ class WeightsPlot(PlotPanel):
             p.addItem(img)
             self.mats[name], self.images[name] = p, img
         self.eig_plot = self.add_plot(0, 1, "", "Re λ", "Im λ")
-        self.setMinimumHeight(380)
+        self.setMinimumHeight(270)
         self.eig_plot.setAspectLocked(True)
         a = np.linspace(0, 2 * np.pi, 181)
         self.circle = self.eig_plot.plot(np.cos(a), np.sin(a))

@@ -1,0 +1,314 @@
+"""Keeping what the person made: save and open whole sessions (`.rnnviz`, see session_file),
+autosave to a recovery file, and the list of recent files.
+
+`capture()` turns the session (and the training run, if a controller is given) into plain data
+and arrays; `restore()` reads a file, builds everything it describes *before* touching the
+session, then puts it in place, so a bad file leaves the session exactly as it was.
+`SessionStore` adds the Qt parts: the autosave timer, the recovery file in the app-data folder
+(`RNNVIZ_DATA_DIR` overrides it) and recent files in QSettings (`RNNVIZ_CONFIG_DIR` overrides
+where the settings live: tests set both).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+
+from .. import __version__
+from ..engine import RNN, Task, Trainer, make_task
+from ..engine.files import FileFormatError
+from ..engine.model import PARAM_NAMES
+from . import session_file
+from .session import NetworkConfig, Selection, Session, _rearrange
+
+AUTOSAVE_MS = 3 * 60 * 1000
+RECOVERY_NAME = "recovery.rnnviz"
+MAX_RECENT = 8
+
+
+# capture ---------------------------------------------------------------------------------------
+def _json_safe(obj: object) -> object:
+    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o),
+                                 allow_nan=False))
+
+
+def capture(session: Session, controller=None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """The session (and training run) as (session.json data, arrays)."""
+    s, m = session, session.model
+    assert m is not None
+    arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
+    arrays["model.h0"] = m.h0.copy()
+    imported = s.imported is not None and s.task is not None and s.task.name in ("series", "text")
+    task_doc = None
+    if imported:
+        t = s.imported
+        task_doc = {"name": t.name, "title": t.title, "description": t.description, "architecture": t.architecture,
+                    "loss": t.loss, "vocab": t.vocab, "defaults": _json_safe(t.defaults), "params": _json_safe(t.params)}
+        arrays["task.x_train"], arrays["task.y_train"] = t.x_train, t.y_train
+        if t.x_val is not None and t.y_val is not None:
+            arrays["task.x_val"], arrays["task.y_val"] = t.x_val, t.y_val
+    x, y = s.data
+    arrays["data.x"] = x
+    if y is not None:
+        arrays["data.y"] = y
+    settings = {"optimizer": "adam", "lr": 0.01, "momentum": 0.0, "clip": None, "batch_size": None, "iterations": 500}
+    trainer_doc = None
+    if controller is not None:
+        settings = dict(controller.settings.__dict__)
+        trainer = controller.trainer
+        if trainer is not None and trainer.iteration > 0:
+            was_running = controller.running
+            if was_running:
+                controller.pause()  # the worker owns the trainer while it runs: let it stop
+                controller._join()  # and settle, so the state read below is not being written
+            trainer = controller.trainer
+            meta, tarrays = trainer.state_dict()
+            trainer_doc = _json_safe(meta)
+            arrays.update({f"trainer.{k}": v for k, v in tarrays.items()})
+            if was_running:
+                controller.train()
+    view_doc = {**s.view_state(), "rolled": False, **(view or {})}
+    doc = {
+        "saved_by": f"rnnviz {__version__}",
+        "config": asdict(s.config),
+        "source": {"kind": s.source, "label": s.source_label, "imported": imported},
+        "task": task_doc,
+        "model": {"activation": m.activation, "architecture": m.architecture, "loss": m.loss,
+                  "extra_meta": _json_safe(m.extra_meta)},
+        "data": {"stored": True, "has_targets": y is not None},
+        "training": {"settings": settings, "trainer": trainer_doc},
+        "view": view_doc,
+    }
+    return doc, arrays
+
+
+def save(path: str | os.PathLike, session: Session, controller=None, view: dict | None = None) -> None:
+    doc, arrays = capture(session, controller, view)
+    session_file.write_session(path, doc, arrays)
+
+
+# restore ---------------------------------------------------------------------------------------
+def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
+    """Open a session file into `session` (and `controller`). Raises FileFormatError, leaving
+    both exactly as they were, when anything is wrong. Returns the view state (e.g. rolled)."""
+    p = Path(path)
+    f = session_file.read_session(p)
+    doc, arrays = f.doc, f.arrays
+    try:
+        config = NetworkConfig(**doc["config"])
+        m = doc["model"]
+        model = RNN(**{k: arrays[f"model.{k}"].copy() for k in PARAM_NAMES}, h0=arrays["model.h0"].copy(),
+                    activation=m["activation"], architecture=m["architecture"], loss=m["loss"],
+                    extra_meta=dict(m.get("extra_meta", {})))
+        imported = None
+        if doc["source"]["imported"]:
+            t = doc["task"]
+            imported = Task(t["name"], t["title"], t["description"], t["architecture"], t["loss"],
+                            arrays["task.x_train"], arrays["task.y_train"], arrays.get("task.x_val"),
+                            arrays.get("task.y_val"), vocab=t["vocab"], defaults=t["defaults"], params=t["params"])
+        task = imported if imported is not None else make_task(config.task, steps=config.steps, seed=config.seed,
+                                                               lag=config.lag)
+        arch = config.architecture or task.architecture
+        if arch != task.architecture:
+            task = _rearrange(task, arch)
+        if doc["source"]["kind"] == "task" and (model.architecture != arch or model.loss != task.loss):
+            raise ValueError(f"the model ({model.architecture}, {model.loss}) does not fit its task ({arch}, {task.loss})")
+        if doc["source"]["kind"] == "task" and (task.input_size != model.input_size or task.output_size != model.output_size):
+            raise ValueError(f"the model (I={model.input_size}, O={model.output_size}) does not fit its task "
+                             f"(I={task.input_size}, O={task.output_size})")
+        x = arrays["data.x"]
+        y = arrays.get("data.y")
+        if model.loss == "cross-entropy" and y is not None and (y.dtype.kind not in "iu" or y.ndim != 2):
+            raise ValueError("class targets must be whole numbers laid out (T, N)")
+        view = doc["view"]
+        T = x.shape[0]
+        sel = view["selection"]
+        if sel is not None:
+            Selection(sel["kind"], sel["t"], sel["unit"])
+            size = {"x": model.input_size, "h": model.hidden_size, "y": model.output_size}.get(sel["kind"], model.hidden_size)
+            if sel["t"] > T or (sel["unit"] is not None and sel["unit"] >= size):
+                raise ValueError(f"view.selection {sel} lies outside the network (T={T})")
+        trainer = None
+        tdoc = doc["training"]["trainer"]
+        if controller is not None and tdoc is not None:
+            x_val = y_val = None
+            if doc["source"]["kind"] == "task" and task.x_val is not None:
+                x_val, y_val = task.x_val, task.y_val
+            trainer = Trainer(model.copy(), x, y, optimizer=tdoc["optimizer"], lr=tdoc["lr"], momentum=tdoc["momentum"],
+                              clip=tdoc["clip"], batch_size=tdoc["batch_size"], seed=tdoc["seed"], tbptt=tdoc["tbptt"],
+                              x_val=x_val, y_val=y_val, val_every=tdoc["val_every"])
+            trainer.load_state_dict(tdoc, {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")})
+            if any(not np.array_equal(trainer.model.params()[k], model.params()[k]) for k in PARAM_NAMES):
+                model.set_params(trainer.model.params())  # the run's weights are the ones shown
+        with np.errstate(all="ignore"):
+            from ..engine import run
+            probe = run(model, x[:, :1], None if y is None else y[:, :1])
+        if not np.isfinite(probe.h).all():
+            raise ValueError("the saved network gives non-finite hidden states on its data")
+    except FileFormatError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise FileFormatError(p, f"does not describe a usable session ({str(e)[:200]})") from None
+    # everything is built and checked: put it in place
+    session.restore(config=config, task=task, imported=imported, model=model, x=x, y=y,
+                    source=doc["source"]["kind"], source_label=doc["source"]["label"],
+                    watched=view["watched"], view=view)
+    if controller is not None:
+        from .training_loop import Snapshot, TrainingSettings
+
+        controller.set_settings(TrainingSettings(**doc["training"]["settings"]))
+        if trainer is not None:
+            controller.trainer = trainer
+            controller.smoothed.clear()
+            for it, v in zip(trainer.history.loss.iterations, trainer.history.loss.values):
+                controller.smoothed.add(int(it), float(v))
+            controller._apply(Snapshot.of(trainer, controller.smoothed))
+            controller._set_state("paused" if trainer.iteration > 0 else "idle")
+    return view
+
+
+# the Qt side: autosave, recovery, recent files -------------------------------------------------
+def app_settings() -> QSettings:
+    """The app's QSettings; RNNVIZ_CONFIG_DIR puts them in an .ini file there (tests)."""
+    d = os.environ.get("RNNVIZ_CONFIG_DIR")
+    if d:
+        return QSettings(str(Path(d) / "rnnviz.ini"), QSettings.IniFormat)
+    return QSettings("rnnviz", "rnnviz")
+
+
+def data_dir() -> Path:
+    d = os.environ.get("RNNVIZ_DATA_DIR") or QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+    return Path(d or Path.home() / ".rnnviz")
+
+
+class SessionStore(QObject):
+    """Save / open / autosave for one session; the main window wires it to the File menu."""
+
+    saved = Signal(str)
+    opened = Signal(str)
+    recentChanged = Signal()
+
+    def __init__(self, session: Session, controller=None, view_state: Callable[[], dict] | None = None,
+                 apply_view: Callable[[dict], None] | None = None, parent: QObject | None = None,
+                 interval_ms: int = AUTOSAVE_MS) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._controller = controller
+        self.find_controller: Callable[[], object] | None = None  # used when no controller was given
+        self.view_state = view_state or (lambda: {})
+        self.apply_view = apply_view or (lambda view: None)
+        self.path: Path | None = None  # the file the session was last saved to or opened from
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.autosave)
+
+    @property
+    def controller(self):
+        """The training run saved with the session (None: weights and view only)."""
+        if self._controller is None and self.find_controller is not None:
+            return self.find_controller()
+        return self._controller
+
+    @controller.setter
+    def controller(self, controller) -> None:
+        self._controller = controller
+
+    @property
+    def recovery_path(self) -> Path:
+        return data_dir() / RECOVERY_NAME
+
+    # saving and opening ---------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> bool:
+        path = Path(path)
+        try:
+            save(path, self.session, self.controller, self.view_state())
+        except (OSError, ValueError) as e:
+            self.session.error.emit(f"Could not save {path}: {e}")
+            return False
+        self.path = path
+        self.add_recent(path)
+        self.session.message.emit(f"Saved the session to {path.name}")
+        self.saved.emit(str(path))
+        return True
+
+    def open(self, path: str | os.PathLike, *, remember: bool = True) -> bool:
+        path = Path(path)
+        try:
+            view = restore(path, self.session, self.controller)
+        except FileFormatError as e:
+            self.session.error.emit(str(e))
+            return False
+        self.apply_view(view)
+        if remember:
+            self.path = path
+            self.add_recent(path)
+        self.session.message.emit(f"Opened the session {path.name}")
+        self.opened.emit(str(path))
+        return True
+
+    # autosave and recovery -----------------------------------------------------------------
+    def start_autosave(self, interval_ms: int | None = None) -> None:
+        if interval_ms is not None:
+            self.timer.setInterval(interval_ms)
+        self.timer.start()
+
+    def stop_autosave(self) -> None:
+        self.timer.stop()
+
+    def autosave(self) -> bool:
+        path = self.recovery_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save(path, self.session, self.controller, self.view_state())
+        except (OSError, ValueError) as e:
+            self.session.message.emit(f"Autosave failed: {e}")
+            return False
+        return True
+
+    def has_recovery(self) -> bool:
+        return self.recovery_path.is_file()
+
+    def recover(self) -> bool:
+        ok = self.open(self.recovery_path, remember=False)
+        if ok:
+            self.session.message.emit("Restored the session from before the last unclean exit")
+        return ok
+
+    def discard_recovery(self) -> None:
+        try:
+            self.recovery_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+
+    def clean_exit(self) -> None:
+        """A normal quit: no recovery file is left to offer next time."""
+        self.stop_autosave()
+        self.discard_recovery()
+
+    # recent files ------------------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = app_settings().value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or []) if isinstance(v, str)][:MAX_RECENT]
+
+    def add_recent(self, path: str | os.PathLike) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent() if r != p]
+        s = app_settings()
+        s.setValue("recentFiles", items[:MAX_RECENT])
+        s.sync()
+        self.recentChanged.emit()
+
+    def clear_recent(self) -> None:
+        s = app_settings()
+        s.remove("recentFiles")
+        s.sync()
+        self.recentChanged.emit()
