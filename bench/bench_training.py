@@ -1,18 +1,26 @@
-"""Training benchmark: how much live plotting costs, and whether a long run grows memory.
+"""Training benchmark: how much live plotting costs, how live the window looks, and whether a
+long run grows memory.
 
 In one process, one after the other:
 
 1. headless: a plain engine loop, ``Trainer.step()`` on the sine task (the app's defaults:
-   H=8, T=25, Adam, full batch, validation every 10 iterations), for ``--seconds``;
-2. live: the same training through ``TrainingController`` (worker thread, ~30 Hz UI updates
-   that push the weights into the session and redraw) with a window that holds the training
-   panel, the unrolled view (when the app has one) and every plot dock, all visible
-   (offscreen platform), for the same time;
+   H=8, T=25, Adam, full batch, validation every 10 iterations), for ``--seconds``, measured
+   again right before each live configuration (the window's worker paused), so a ratio
+   compares two runs under the same machine load;
+2. live, default window: the app's ``MainWindow`` (1920×1200, offscreen) training through its
+   ``TrainingController`` (worker thread; the UI pulls the newest snapshot, pushes the weights
+   into the session and redraws), with the window's own layout: the plot docks are tabbed, so
+   one plot is on screen at a time, for ``--seconds``;
+3. live, every plot visible: the same window with the six plot docks split out of their tab
+   group (three right, three at the bottom), all on screen at once, for ``--seconds``;
 
-and prints iterations per second of both and their ratio (target ≥ 70 %). Then it keeps the
-live window training to ``--iterations`` (default 100,000) and reports the growth of the
-resident set size (RSS) after a warm-up, with the growth per 10,000 iterations (target: ≤ 50 MB
-over 100,000). A benchmark, not a test: nothing asserts on time.
+For both live configurations it prints iterations per second and their ratio to headless
+(target ≥ 70 %), UI updates per second (target ≥ 15), and the main thread's CPU time per UI
+update broken down by component (each component's own time, its callees' excluded; "paint"
+is the time in that widget's paintEvent; "other" is the rest of the main thread: Qt painting
+plain widgets, layouts, the event loop). Then it keeps the all-visible window training to
+``--iterations`` (default 100,000) and reports the growth of the resident set size (RSS) after
+a warm-up (target: ≤ 50 MB over 100,000). A benchmark, not a test: nothing asserts on time.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_training.py
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_training.py --seconds 3 --iterations 20000
@@ -21,13 +29,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
+import inspect
 import os
 import platform
 import sys
+import tempfile
 import time
+from collections import defaultdict
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_HOME = tempfile.mkdtemp(prefix="rnnviz-bench-")  # never touch the person's settings or autosave
+os.environ.setdefault("RNNVIZ_DATA_DIR", os.path.join(_HOME, "data"))
+os.environ.setdefault("RNNVIZ_CONFIG_DIR", os.path.join(_HOME, "config"))
 
 import numpy as np  # noqa: E402
 
@@ -59,37 +72,127 @@ def headless(seconds: float) -> tuple[float, int]:
     return (trainer.iteration - n0) / dt, trainer.iteration - n0
 
 
-def build_window():
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+# where the main thread's time goes -----------------------------------------------------------------
+class Meter:
+    """Main-thread CPU time per component: methods of the app's classes wrapped (before the
+    window is built, so signal connections reach the wrappers). Exclusive: a wrapped call's
+    time excludes the wrapped calls it makes (e.g. session.recompute excludes the views'
+    slots that its signal runs)."""
 
-    from rnnviz.app.plots import make_plot_docks
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+        self._stack: list[float] = []
+
+    def reset(self) -> None:
+        self.totals.clear()
+
+    def wrap(self, cls: type, name: str, label) -> None:
+        f = cls.__dict__.get(name) or getattr(cls, name, None)
+        if f is None or getattr(f, "_bench_wrapped", False):
+            return
+        try:
+            params = list(inspect.signature(f).parameters.values())[1:]
+            varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
+            n = None if varargs else sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        except (TypeError, ValueError):  # a C++ method: pass what comes
+            n = None
+        meter = self
+
+        def wrapper(obj, *args):
+            t0 = time.thread_time()
+            meter._stack.append(0.0)
+            try:
+                return f(obj, *(args if n is None else args[:n]))
+            finally:
+                dt = time.thread_time() - t0
+                inner = meter._stack.pop()
+                meter.totals[label(obj) if callable(label) else label] += dt - inner
+                if meter._stack:
+                    meter._stack[-1] += dt
+
+        wrapper._bench_wrapped = True
+        wrapper.__name__ = name
+        setattr(cls, name, wrapper)
+
+    def install(self) -> None:
+        import pyqtgraph as pg
+        from PySide6.QtWidgets import QGraphicsView
+
+        from rnnviz.app import baseline_panel, inspector, lessons_panel, main_window, session, setup_panel
+        from rnnviz.app import training, training_panel, unrolled_view
+        from rnnviz.app.plots import PLOTS
+
+        self.wrap(session.Session, "_watched_trace", "trace recompute (engine run)")
+        for name in ("_apply", "_record_hidden", "_emit_progress"):
+            self.wrap(training.TrainingController, name, "controller (snapshot, records)")
+        panels = [(f"plot {key}", cls) for key, cls in PLOTS] + [("AR baseline panel", baseline_panel.BaselinePanel)]
+        for label, cls in panels:
+            for name in ("_on_trace", "_on_history", "_on_position", "draw", "draw_trace", "draw_history",
+                         "move_cursor", "refresh"):
+                if hasattr(cls, name):
+                    self.wrap(cls, name, label)
+        self.wrap(inspector.Inspector, "refresh", "inspector")
+        for name in ("_on_trace", "_on_position", "_on_highlight"):
+            self.wrap(unrolled_view.UnrolledView, name, "unrolled view: update")
+        if "paintEvent" not in unrolled_view.UnrolledView.__dict__:
+            unrolled_view.UnrolledView.paintEvent = lambda self, ev: QGraphicsView.paintEvent(self, ev)
+        self.wrap(unrolled_view.UnrolledView, "paintEvent", "unrolled view: paint")
+        for name in ("_network_changed", "_training_progressed"):
+            self.wrap(main_window.MainWindow, name, "main window (title, status bar)")
+        self.wrap(training_panel.TrainingPanel, "_show_progress", "training panel")
+        self.wrap(lessons_panel.LessonsPanel, "update_check", "lessons panel")
+        self.wrap(setup_panel.SetupPanel, "_refresh_summary", "setup panel")
+        self.wrap(pg.GraphicsView, "paintEvent", _paint_label)
+
+
+def _paint_label(view) -> str:
+    """Which panel a pyqtgraph canvas belongs to."""
+    from rnnviz.app.baseline_panel import BaselinePanel
+    from rnnviz.app.inspector import Inspector
+    from rnnviz.app.plots import PLOTS
+
+    keys = {cls: key for key, cls in PLOTS}
+    w = view.parentWidget()
+    while w is not None:
+        if type(w) in keys:
+            return f"plot {keys[type(w)]}: paint"
+        if isinstance(w, BaselinePanel):
+            return "AR baseline panel: paint"
+        if isinstance(w, Inspector):
+            return "inspector: paint"
+        w = w.parentWidget()
+    return "other canvas: paint"
+
+
+# the window ----------------------------------------------------------------------------------------
+def build_window():
+    from rnnviz.app.main_window import MainWindow
     from rnnviz.app.session import NetworkConfig, Session
-    from rnnviz.app.training import TrainingController
-    from rnnviz.app.training_panel import TrainingPanel
 
     session = Session(NetworkConfig(task="sine"))
-    controller = TrainingController(session)
-    window = QMainWindow()
+    window = MainWindow(session, allow_fullscreen=False)
+    window.error_dialogs = False
     window.resize(1920, 1200)
-    central = "placeholder"
-    if importlib.util.find_spec("rnnviz.app.unrolled_view") is not None:
-        from rnnviz.app.unrolled_view import UnrolledView
+    window.show()
+    return session, window
 
-        window.setCentralWidget(UnrolledView(session))
-        central = "UnrolledView"
-    else:
-        window.setCentralWidget(QLabel("unrolled view"))
-    panel = QDockWidget("Training", window)
-    panel.setObjectName("training")
-    panel.setWidget(TrainingPanel(controller))
-    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, panel)
-    docks = make_plot_docks(session, controller, window)
+
+def spread_plots(window) -> None:
+    """Every plot dock out of the tab group and on screen: three right, three at the bottom."""
+    from PySide6.QtCore import Qt
+
     R, B = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+    docks = window.plot_docks
+    for dock in docks:
+        window.removeDockWidget(dock)
     for dock, area in zip(docks, (R, R, R, B, B, B)):
         window.addDockWidget(area, dock)
-    window.show()
-    return session, controller, window, docks, central
+        dock.show()
+    window.resizeDocks(docks[3:], [300] * 3, Qt.Orientation.Vertical)
+
+
+def on_screen(widget) -> bool:
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 def pump(app, until, max_seconds: float) -> None:
@@ -111,40 +214,75 @@ def pump(app, until, max_seconds: float) -> None:
     timer.stop()
 
 
+def measure_live(app, controller, meter: Meter, seconds: float) -> dict:
+    """Iterations per second, UI updates per second and main-thread ms per update, while the
+    controller trains (already running)."""
+    frames = [0]
+
+    def count() -> None:
+        frames[0] += 1
+
+    controller.updated.connect(count)
+    pump(app, lambda: False, 1.0)  # settle: the frame pacing adapts to the new layout
+    frames[0] = 0
+    meter.reset()
+    it0, t0, cpu0 = controller.iteration, time.perf_counter(), time.thread_time()
+    pump(app, lambda: time.perf_counter() - t0 >= seconds, seconds + 5)
+    it1, t1, cpu1 = controller.iteration, time.perf_counter(), time.thread_time()
+    controller.updated.disconnect(count)
+    n = max(1, frames[0])
+    parts = {k: v * 1000 / n for k, v in meter.totals.items()}
+    total = (cpu1 - cpu0) * 1000 / n
+    parts["other (Qt widgets, layout, event loop)"] = total - sum(parts.values())
+    return dict(rate=(it1 - it0) / (t1 - t0), its=it1 - it0, wall=t1 - t0, fps=frames[0] / (t1 - t0),
+                ms=total, parts=parts, gap=controller.gap)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=8.0, help="seconds each side trains for the speed ratio")
+    ap.add_argument("--seconds", type=float, default=8.0, help="seconds each configuration trains for the speed ratio")
     ap.add_argument("--iterations", type=int, default=100_000, help="length of the memory run")
     ap.add_argument("--warmup", type=int, default=5_000, help="iterations before the first RSS reading")
     ap.add_argument("--ui-share", type=float, default=None,
                     help="TrainingController.ui_share: the share of a core drawing may take (default: the app's)")
+    ap.add_argument("--no-breakdown", action="store_true", help="do not wrap methods to time components")
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    meter = Meter()
+    if not args.no_breakdown:
+        meter.install()
 
-    rate_headless, n_headless = headless(args.seconds)
+    headless(1.0)  # warm-up (imports, caches)
     gc.collect()
 
-    session, controller, window, docks, central = build_window()
-    visible = sum(d.widget().isVisible() for d in docks)
+    session, window = build_window()
+    controller = window.training
     if args.ui_share is not None:
         controller.ui_share = args.ui_share
     pump(app, lambda: False, 0.5)  # first paint
     controller.set_budget(None)
-    # live speed: iterations counted by the worker between two snapshots, over wall time
     controller.train()
     pump(app, lambda: controller.iteration >= 50, 30)
-    it0, t0 = controller.iteration, time.perf_counter()
-    frames = [0]
-    controller.updated.connect(lambda: frames.__setitem__(0, frames[0] + 1))
-    pump(app, lambda: time.perf_counter() - t0 >= args.seconds, args.seconds + 5)
-    it1, t1 = controller.iteration, time.perf_counter()
-    rate_live = (it1 - it0) / (t1 - t0)
-    fps = frames[0] / (t1 - t0)
+    results = {}
+    shown = {}
+    for config in ("default window (plots tabbed)", "every plot visible"):
+        if config == "every plot visible":
+            spread_plots(window)
+            pump(app, lambda: False, 0.3)
+        shown[config] = [d.objectName()[5:] for d in window.plot_docks if on_screen(d.widget())]
+        # headless right before live, worker paused: the two see the same machine load
+        controller.pause()
+        gc.collect()
+        rate, n = headless(args.seconds)
+        controller.train()
+        pump(app, lambda: False, 0.5)
+        results[config] = measure_live(app, controller, meter, args.seconds)
+        results[config].update(headless=rate, headless_its=n)
 
-    # memory over a long run, plots open and drawing
+    # memory over a long run, every plot on screen and drawing
     controller.set_budget(args.iterations)
     pump(app, lambda: controller.iteration >= args.warmup, 600)
     gc.collect()
@@ -164,25 +302,37 @@ def main() -> None:
     extrapolated = rss1 - rss0 if it_rss1 >= args.iterations else per_10k * 10
     state = controller.state
     controller.shutdown()
-    session.shutdown()
     window.close()
 
     print(f"\nrnnviz training benchmark — Python {platform.python_version()}, NumPy {np.__version__}, "
           f"{os.cpu_count()} CPUs, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
-    print(f"sine task, H=8, T=25, 32 training sequences, Adam, full batch; live window: training panel, "
-          f"{central}, {visible}/{len(docks)} plot docks visible; UI updates {fps:.1f}/s "
-          f"(controller.ui_share = {controller.ui_share:g})\n")
-    print("| measure | value | target |")
-    print("|---|---|---|")
-    print(f"| headless `Trainer.step()` loop | {rate_headless:,.0f} it/s ({n_headless:,} it in {args.seconds:g} s) | |")
-    print(f"| live: controller + every plot visible | {rate_live:,.0f} it/s ({it1 - it0:,} it in {t1 - t0:.1f} s) | |")
-    print(f"| live / headless | **{rate_live / rate_headless:.0%}** | ≥ 70 % |")
-    print(f"| RSS after {it_rss0:,} it (warm) | {rss0:.1f} MB | |")
-    print(f"| RSS after {it_rss1:,} it | {rss1:.1f} MB | |")
+    print(f"sine task, H=8, T=25, 32 training sequences, Adam, full batch; the app's MainWindow at 1920×1200 "
+          f"(controller.ui_share = {controller.ui_share:g})")
+    for config, plots in shown.items():
+        print(f"- {config}: plots on screen: {', '.join(plots) or 'none'}")
+    names = list(results)
+    print("\n| measure | " + " | ".join(names) + " | target |")
+    print("|---|" + "---|" * len(names) + "---|")
+    print("| headless `Trainer.step()` loop (just before) | "
+          + " | ".join(f"{r['headless']:,.0f} it/s ({r['headless_its']:,} it in {args.seconds:g} s)" for r in results.values())
+          + " | |")
+    print("| live it/s | " + " | ".join(f"{r['rate']:,.0f} ({r['its']:,} it in {r['wall']:.1f} s)" for r in results.values())
+          + " | |")
+    print("| live / headless | " + " | ".join(f"**{r['rate'] / r['headless']:.0%}**" for r in results.values())
+          + " | ≥ 70 % |")
+    print("| UI updates per second | " + " | ".join(f"**{r['fps']:.1f}**" for r in results.values()) + " | ≥ 15 |")
+    print("| main-thread CPU per update | " + " | ".join(f"**{r['ms']:.1f} ms**" for r in results.values()) + " | |")
+    if not args.no_breakdown:
+        keys = sorted({k for r in results.values() for k in r["parts"]},
+                      key=lambda k: (k.startswith("other"), -max(r["parts"].get(k, 0) for r in results.values())))
+        for k in keys:
+            print(f"| &nbsp; {k} | " + " | ".join(f"{r['parts'].get(k, 0.0):.2f} ms" for r in results.values()) + " | |")
+    print(f"| RSS after {it_rss0:,} it (warm, every plot visible) | {rss0:.1f} MB |" + " |" * len(names))
+    print(f"| RSS after {it_rss1:,} it | {rss1:.1f} MB |" + " |" * len(names))
     print(f"| RSS growth over {it_rss1 - it_rss0:,} it ({long_time:.0f} s, state {state}) | **{growth:+.1f} MB** "
-          f"({per_10k:+.2f} MB per 10k it) | ≤ 50 MB per 100k |")
+          f"({per_10k:+.2f} MB per 10k it) |" + " |" * (len(names) - 1) + " ≤ 50 MB per 100k |")
     if it_rss1 < args.iterations:
-        print(f"| extrapolated to 100,000 it | {extrapolated:+.1f} MB | ≤ 50 MB |")
+        print(f"| extrapolated to 100,000 it | {extrapolated:+.1f} MB |" + " |" * (len(names) - 1) + " ≤ 50 MB |")
     print("\nRSS along the run (iteration: MB): " + ", ".join(f"{i:,}: {m:.1f}" for i, m in samples))
 
 

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--seed", type=int, default=0)
     sh.add_argument("--select", metavar="KIND:STEP[:UNIT]", help="select a node or weight copy, e.g. W_hh:3, h:2, y:4:0")
     sh.add_argument("--rolled", action="store_true", help="show the rolled (folded) network")
+    sh.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="the recurrent cell (default: vanilla rnn)")
+    sh.add_argument("--gates", action="store_true", help="LSTM / GRU: expand the cells to show their gates")
     sh.add_argument("--fit", action="store_true", help="fit the whole unrolled network into the view (default: as the app opens, "
                     "as wide as readable, scrolled to the active step)")
 
@@ -188,7 +190,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         out=args.out, task=args.task, step=args.step, mode=args.mode, width=args.width, height=args.height,
         theme=args.theme, presentation=args.presentation, architecture=args.architecture,
         activation=args.activation, hidden=args.hidden, steps=args.steps, seed=args.seed, select=args.select,
-        rolled=args.rolled, hide_controls=args.hide_controls, fit=args.fit,
+        rolled=args.rolled, hide_controls=args.hide_controls, fit=args.fit, cell=args.cell, gates=args.gates,
     )
     out = render_screenshot(spec)
     print(f"wrote {out} ({args.width}×{args.height})")

@@ -143,7 +143,12 @@ class BaselinePanel(PlotPanel):
 
     # drawing -------------------------------------------------------------------------------
     def _on_trace(self) -> None:
-        self.draw_trace()  # the numbers always follow; the curves wait until the panel is shown
+        # training: a panel behind another tab (or closed) skips the comparison until it comes
+        # on screen again (PlotPanel.catch_up); a new network always recomputes (refresh)
+        if self.is_on_screen():
+            self.draw_trace()
+        else:
+            self._stale = True
 
     def refresh(self) -> None:
         self._stale = False
@@ -180,7 +185,7 @@ class BaselinePanel(PlotPanel):
             f"RNN {c.rnn_mse:.4g} · AR({f.p}) {c.ar_mse:.4g}. Both models are scored on the same steps. "
             f"The RNN on every held-out step: {c.rnn_mse_all:.4g}.")
         self.verdict_label.setText(c.verdict() + ".")
-        if not self.isVisible():
+        if not self.is_on_screen():
             self._stale = True
             return
         i = min(self.seq_spin.value(), c.sequences) - 1

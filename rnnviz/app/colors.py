@@ -63,3 +63,33 @@ def rgba(values: np.ndarray, limit: float) -> np.ndarray:
 def text_is_dark(value: float, limit: float) -> bool:
     """Whether a number printed on this value's colour should be dark (light backgrounds)."""
     return abs(value) < 0.55 * limit
+
+
+# The gates' scale: sequential 0 … 1 (a sigmoid's range), ColorBrewer Greens (9 classes), a hue
+# apart from the diverging blue/red so a gate strip is never read as a signed value.
+_SEQ_ANCHORS = np.array([
+    (247, 252, 245), (229, 245, 224), (199, 233, 192), (161, 217, 155), (116, 196, 118),
+    (65, 171, 93), (35, 139, 69), (0, 109, 44), (0, 68, 27),
+], dtype=float)
+
+
+def seq_lut(n: int = 256) -> np.ndarray:
+    """(n, 4) uint8 RGBA lookup table from 0 (index 0) to 1 (index n−1)."""
+    pos = np.linspace(0, len(_SEQ_ANCHORS) - 1, n)
+    rgb = np.stack([np.interp(pos, np.arange(len(_SEQ_ANCHORS)), _SEQ_ANCHORS[:, c]) for c in range(3)], axis=1)
+    return np.concatenate([rgb, np.full((n, 1), 255.0)], axis=1).round().astype(np.uint8)
+
+
+SEQ_LUT = seq_lut()
+
+
+def rgba_seq(values: np.ndarray) -> np.ndarray:
+    """(..., 4) uint8 colours for values on the sequential scale 0 … 1 (NaN → 0)."""
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=1.0, neginf=0.0)
+    idx = np.rint(np.clip(v, 0.0, 1.0) * (len(SEQ_LUT) - 1)).astype(np.uint8)
+    return SEQ_LUT[idx]
+
+
+def seq_text_is_dark(value: float) -> bool:
+    """Whether a number printed on a gate's colour should be dark."""
+    return not (value >= 0.62)

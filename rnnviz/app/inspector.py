@@ -103,8 +103,10 @@ class _Html:
     def formula(self, html: str) -> None:
         self.add(f'<p style="margin-left:8px;font-size:large;">{html}</p>')
 
-    def strip(self, key: str, values: np.ndarray, limit: float, labels: list[str] | None = None) -> None:
-        """A vector as a row of coloured cells with its numbers (the view's colour scale)."""
+    def strip(self, key: str, values: np.ndarray, limit: float, labels: list[str] | None = None,
+              sequential: bool = False) -> None:
+        """A vector as a row of coloured cells with its numbers (the view's colour scale; a
+        gate's sequential 0 … 1 scale when `sequential`)."""
         values = np.asarray(values, dtype=float).ravel()
         for i, v in enumerate(values):
             self.numbers[f"{key}[{i}]"] = float(v)
@@ -114,8 +116,9 @@ class _Html:
             head, cells = [], []
             for i in range(start, min(start + self.columns, len(shown))):
                 v = shown[i]
-                bg = colors.rgba(np.array([v]), limit)[0]
-                fg = "#1d2125" if colors.text_is_dark(v, limit) else "#ffffff"
+                bg = colors.rgba_seq(np.array([v]))[0] if sequential else colors.rgba(np.array([v]), limit)[0]
+                dark = colors.seq_text_is_dark(v) if sequential else colors.text_is_dark(v, limit)
+                fg = "#1d2125" if dark else "#ffffff"
                 label = labels[i] if labels else str(i)
                 head.append(f'<td align="center" style="color:{self.t.muted};font-size:small;">{escape(label)}</td>')
                 cells.append(f'<td align="center" nowrap style="background-color:rgb({bg[0]},{bg[1]},{bg[2]});'
@@ -150,7 +153,7 @@ def _units_note(units: list[int], n: int, what: str = "unit") -> str:
         return f"{what} {units[0]} of {n}"
     if len(units) == n:
         return f"all {n} {what}s"
-    article = "an" if what[0] in "aeiou" else "a"
+    article = "an" if what[0] in "aeio" else "a"  # a unit, an output
     return f"{what}s {units[0]}–{units[-1]} of {n} (click {article} {what} in the view to choose one)"
 
 
@@ -160,6 +163,10 @@ def page_for(trace: Trace, selection: Selection, frame: Frame, theme: Theme, voc
     b = _Html(theme, columns)
     t = max(0, min(selection.t, trace.T))
     kind = selection.kind
+    if trace.cell != "rnn" and kind not in ("x", "y", "W_hy"):
+        from .inspector_gated import gated_page
+
+        return gated_page(b, trace, selection, t, frame)
     if kind == "h":
         _hidden(b, trace, selection, t, frame)
     elif kind == "x":
@@ -260,7 +267,12 @@ def _input(b: _Html, tr: Trace, t: int, vocab: str | None) -> None:
     b.strip("x", x, colors.nice_limit(colors.symmetric_limit(tr.x)), labels)
     if not tr.input_mask[t - 1]:
         b.muted(f"The {tr.architecture} network gets no input at this step: it is fed zeros.")
-    b.formula(f"enters {sub('a', t)} through {W['W_xh']}: {sub('x', t)}·{W['W_xh']}")
+    if tr.cell == "rnn":
+        b.formula(f"enters {sub('a', t)} through {W['W_xh']}: {sub('x', t)}·{W['W_xh']}")
+    else:
+        gates = ("i", "f", "g", "o") if tr.cell == "lstm" else ("r", "z", "n")
+        b.formula(f"enters every gate of the {tr.cell.upper()} through its own matrix: "
+                  + ", ".join(f"{sub('x', t)}·{sub('W', 'x' + g)}" for g in gates))
 
 
 def _output(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame, vocab: str | None) -> None:
@@ -431,12 +443,17 @@ class Inspector(QWidget):
                                   "Click a node or an arrow to inspect it.</p>" + self.page.html)
         self.numbers = self.page.numbers
         self._columns_shown = self._strip_columns()
-        font = QFont(self.font())
-        self.text.document().setDefaultFont(font)
-        self.text.document().setDefaultStyleSheet(f"body {{ color: {theme.text}; }}")
-        scroll = self.text.verticalScrollBar().value()
-        self.text.setHtml(self.page.html)
-        self.text.verticalScrollBar().setValue(scroll)
+        font, sheet = QFont(self.font()), f"body {{ color: {theme.text}; }}"
+        if (font, sheet) != getattr(self, "_doc_style", None):  # each costs a relayout: only on change
+            self._doc_style = (font, sheet)
+            self.text.document().setDefaultFont(font)
+            self.text.document().setDefaultStyleSheet(sheet)
+            self._html_shown = None
+        if self.page.html != getattr(self, "_html_shown", None):  # e.g. only the cursor moved elsewhere
+            self._html_shown = self.page.html
+            scroll = self.text.verticalScrollBar().value()
+            self.text.setHtml(self.page.html)
+            self.text.verticalScrollBar().setValue(scroll)
         self._draw_weight(self.page.weight, sel, theme)
 
     def _strip_columns(self) -> int:
@@ -466,7 +483,7 @@ class Inspector(QWidget):
         self.plots.setBackground(theme.background)
         scale = font_scale(self.session.presentation)
         size = f"{round(10 * scale)}pt"
-        name = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy"}[kind]
+        name = kind  # W_xh / W_hh / W_hy, or a gated cell's own matrix (W_hg, W_xn, ...)
         Wm = tr.params[kind]
         lim = colors.nice_limit(colors.symmetric_limit(Wm))
         self.weight_label.setText(f"{name}   (±{lim:g})", color=theme.text, size=size)

@@ -343,10 +343,20 @@ def cells_supported() -> bool:
     return "cell" in {f.name for f in fields(NetworkConfig)}
 
 
+def config_cell(name: str) -> str:
+    """A lesson's cell name ("vanilla", "lstm", "gru") as NetworkConfig.cell ("rnn", ...)."""
+    return "rnn" if name == "vanilla" else name
+
+
+def lesson_cell(name: str) -> str:
+    """NetworkConfig.cell as a lesson names it."""
+    return "vanilla" if name == "rnn" else name
+
+
 def config_for(network: dict, base: NetworkConfig) -> NetworkConfig:
     changes = {k: v for k, v in network.items() if k != "cell"}
     if "cell" in network and cells_supported():
-        changes["cell"] = network["cell"]
+        changes["cell"] = config_cell(network["cell"])
     return replace(base, **changes)
 
 
@@ -471,7 +481,7 @@ def check_status(check: dict | None, session, window=None, controller=None) -> b
         elif key == "cell":
             if not cells_supported():
                 return None
-            ok = getattr(c, "cell", "vanilla") == want
+            ok = lesson_cell(getattr(c, "cell", "rnn")) == want
         elif key == "iteration_at_least":
             if controller is None:
                 return None

@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         m, tr = s.model, s.trace
         if m is not None and tr is not None:
             loss = f" · loss {tr.loss:.4g}" if tr.targets is not None else ""
-            self.subtitle_label.setText(f"{m.architecture} · {m.activation} · H = {m.hidden_size} · T = {tr.T}{loss}")
+            self.subtitle_label.setText(f"{m.architecture} · {m.activation if getattr(m, 'cell', 'rnn') == 'rnn' else m.cell.upper()} · H = {m.hidden_size} · T = {tr.T}{loss}")
         self._sync_rolled()
 
     def _appearance_changed(self) -> None:

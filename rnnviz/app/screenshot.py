@@ -24,22 +24,31 @@ class ScreenshotSpec:
     rolled: bool = False
     hide_controls: bool = False
     fit: bool = False  # fit the whole network into the view instead of the app's readable default
+    cell: str = "rnn"  # "rnn", "lstm" or "gru"
+    gates: bool = False  # gated cells: show the gates (expanded)
 
 
 def parse_selection(text: str, T: int):
     """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message."""
     from .session import Selection
 
-    kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy")
+    kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy", "c", "gate")
+    if text.startswith("gate:"):  # "gate:f:3[:1]": the kind holds a colon
+        text = "gate/" + text[5:]
     parts = text.split(":")
-    if len(parts) not in (2, 3) or parts[0] not in kinds:
+    gate = parts[0].startswith("gate/")
+    if gate:
+        if parts[0][5:] not in ("i", "f", "g", "o", "r", "z", "n"):
+            raise ValueError(f"--select gate:NAME expects a gate i, f, g, o (LSTM) or r, z, n (GRU), got {text!r}")
+        parts[0] = "gate:" + parts[0][5:]
+    if len(parts) not in (2, 3) or (parts[0] not in kinds and not gate):
         raise ValueError(f"--select expects KIND:STEP[:UNIT] with KIND one of {', '.join(kinds)}, got {text!r}")
     try:
         t = int(parts[1])
         unit = int(parts[2]) if len(parts) == 3 else None
     except ValueError:
         raise ValueError(f"--select expects whole numbers for STEP and UNIT, got {text!r}") from None
-    lo = 0 if parts[0] == "h" else 1
+    lo = 0 if parts[0] in ("h", "c") else 1
     if not lo <= t <= T:
         raise ValueError(f"--select step must lie in {lo}..{T} for {parts[0]}, got {t}")
     return Selection(parts[0], t, unit)
@@ -57,7 +66,10 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
 
     if spec.mode not in ("forward", "backward"):
         raise ValueError(f"--mode must be forward or backward, got {spec.mode!r}")
-    config = NetworkConfig(task=spec.task, architecture=spec.architecture, seed=spec.seed, steps=spec.steps)
+    if spec.cell != "rnn" and spec.activation not in (None, "tanh"):
+        raise ValueError(f"--activation {spec.activation} applies to the vanilla cell; an {spec.cell.upper()} uses σ and tanh")
+    config = NetworkConfig(task=spec.task, architecture=spec.architecture, seed=spec.seed, steps=spec.steps,
+                           cell=spec.cell)
     changes = {}
     if spec.hidden is not None:
         changes["hidden"] = spec.hidden
@@ -82,6 +94,8 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
             session.set_mode("backward")
         if spec.select:
             session.select(parse_selection(spec.select, session.T))
+        if spec.gates:
+            window.view.set_gates_shown(True)
         window.resize(QSize(spec.width, spec.height))
         window.show()
         if spec.hide_controls:

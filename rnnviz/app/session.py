@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from ..engine import RNN, Task, Trace, init_rnn, make_task, run
+from ..engine import RNN, Task, Trace, make_task, run
+from ..engine.gated import init_model
 from ..engine.files import FileFormatError, load_any_model, load_array
 from . import playback
 
@@ -27,6 +28,15 @@ class NetworkConfig:
     steps: int | None = None  # None: the task's default length
     seed: int = 0
     lag: int = 3  # echo task only
+    cell: str = "rnn"  # "rnn" (vanilla), "lstm" or "gru"; gated cells are always tanh
+
+
+def cell_activation(config: NetworkConfig) -> str:
+    """The activation the model gets: the config's for the vanilla cell, tanh for gated cells."""
+    return config.activation if config.cell == "rnn" else "tanh"
+
+
+CELL_TITLES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 @dataclass(frozen=True)
@@ -132,8 +142,8 @@ class Session(QObject):
         arch = c.architecture or task.architecture
         if arch != task.architecture:
             task = _rearrange(task, arch)
-        model = init_rnn(task.input_size, c.hidden, task.output_size, activation=c.activation,
-                         architecture=arch, loss=task.loss, seed=c.seed)
+        model = init_model(c.cell, task.input_size, c.hidden, task.output_size, activation=cell_activation(c),
+                           architecture=arch, loss=task.loss, seed=c.seed)
         self.task, self.model, self.source = task, model, "task"
         self.source_label = task.title
         self._x, self._y = task.x_train, task.y_train
@@ -189,8 +199,8 @@ class Session(QObject):
         keeps the hidden size and activation. Errors leave everything as it was."""
         c = self.config
         try:
-            model = init_rnn(task.input_size, c.hidden, task.output_size, activation=c.activation,
-                             architecture=task.architecture, loss=task.loss, seed=c.seed)
+            model = init_model(c.cell, task.input_size, c.hidden, task.output_size, activation=cell_activation(c),
+                               architecture=task.architecture, loss=task.loss, seed=c.seed)
             trace = run(model, task.x_train[:, :1], task.y_train[:, :1])
         except ValueError as e:
             self.error.emit(f"Cannot use {task.title}: {e}")

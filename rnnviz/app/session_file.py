@@ -23,6 +23,7 @@ import numpy as np
 
 from ..engine.activations import ACTIVATIONS
 from ..engine.files import FileFormatError, _check_file, read_npz, write_atomic
+from ..engine.gated import CELLS, GRU_PARAM_NAMES, LSTM_PARAM_NAMES
 from ..engine.model import ARCHITECTURES, LOSSES, PARAM_NAMES
 from ..engine.optim import OPTIMIZERS
 from ..engine.tasks import TASKS
@@ -37,7 +38,25 @@ MAX_RATIO = 1100  # deflate tops out near 1032:1; a big member inflating more is
 BOMB_BYTES = 50_000_000  # ... when it inflates to more than this
 THEMES = ("light", "dark", "contrast")
 SOURCES = ("task", "file")
-SELECTION_KINDS = ("x", "h", "y", "W_xh", "W_hh", "W_hy")
+SELECTION_KINDS = ("x", "h", "y", "W_xh", "W_hh", "W_hy",
+                   "c", "gate:i", "gate:f", "gate:g", "gate:o", "gate:r", "gate:z", "gate:n")  # the last: LSTM / GRU
+CELL_PARAMS = {"rnn": PARAM_NAMES, "lstm": LSTM_PARAM_NAMES, "gru": GRU_PARAM_NAMES}
+CELL_STATES = {"rnn": ("h0",), "lstm": ("h0", "c0"), "gru": ("h0",)}
+
+
+def param_shapes(cell: str, I: int, H: int, O: int) -> dict[str, tuple[int, ...]]:
+    """Each parameter of a cell by name with its shape (the engine's row-vector layout)."""
+    def shape(name: str) -> tuple[int, ...]:
+        if name == "W_hy":
+            return (H, O)
+        if name == "b_y":
+            return (O,)
+        if name.startswith("W_x"):
+            return (I, H)
+        if name.startswith("W_h"):
+            return (H, H)
+        return (H,)
+    return {n: shape(n) for n in CELL_PARAMS[cell]}
 MAX_HIDDEN = 4096
 
 
@@ -212,7 +231,10 @@ def _validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
     c.obj(doc, "the top level", ("format", "version", "config", "source", "model", "data", "training", "view"),
           ("task", "saved_by"))
     # config
-    cfg = c.obj(doc["config"], "'config'", ("task", "architecture", "activation", "hidden", "steps", "seed", "lag"))
+    cfg = c.obj(doc["config"], "'config'", ("task", "architecture", "activation", "hidden", "steps", "seed", "lag"),
+                ("cell",))
+    if "cell" in cfg:
+        c.str_(cfg["cell"], "config.cell", CELLS)
     c.str_(cfg["task"], "config.task", tuple(TASKS))
     c.str_(cfg["architecture"], "config.architecture", ARCHITECTURES, none=True)
     c.str_(cfg["activation"], "config.activation", tuple(ACTIVATIONS))
@@ -226,22 +248,24 @@ def _validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
     c.str_(src["label"], "source.label")
     imported = c.bool_(src["imported"], "source.imported")
     # model
-    m = c.obj(doc["model"], "'model'", ("activation", "architecture", "loss"), ("extra_meta",))
-    c.str_(m["activation"], "model.activation", tuple(ACTIVATIONS))
+    m = c.obj(doc["model"], "'model'", ("activation", "architecture", "loss"), ("extra_meta", "cell"))
+    cell = c.str_(m.get("cell", "rnn"), "model.cell", CELLS)
+    c.str_(m["activation"], "model.activation", tuple(ACTIVATIONS) if cell == "rnn" else ("tanh",))
     c.str_(m["architecture"], "model.architecture", ARCHITECTURES)
     loss = c.str_(m["loss"], "model.loss", LOSSES)
     if "extra_meta" in m and not isinstance(m["extra_meta"], dict):
         c.fail("session.json: model.extra_meta must be an object")
-    W_xh = c.array("model.W_xh", (None, None))
+    W_xh = c.array(f"model.{CELL_PARAMS[cell][0]}", (None, None))  # W_xh, W_xi or W_xr
     I, H = W_xh.shape
     W_hy = c.array("model.W_hy", (H, None))
     O = W_hy.shape[1]
     if 0 in (I, H, O) or H > MAX_HIDDEN:
         c.fail(f"arrays.npz: the model's sizes I={I}, H={H}, O={O} are not usable")
-    shapes = {"W_xh": (I, H), "W_hh": (H, H), "b_h": (H,), "W_hy": (H, O), "b_y": (O,)}
+    shapes = param_shapes(cell, I, H, O)
     for k, s in shapes.items():
         c.array(f"model.{k}", s)
-    c.array("model.h0", (H,))
+    for k in CELL_STATES[cell]:
+        c.array(f"model.{k}", (H,))
     # task (imported data)
     task = doc.get("task")
     if imported:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 from .. import __version__
 from ..engine import RNN, Task, Trainer, make_task
 from ..engine.files import FileFormatError
-from ..engine.model import PARAM_NAMES
+from ..engine.gated import GRU, LSTM
 from . import session_file
 from .session import NetworkConfig, Selection, Session, _rearrange
 
@@ -42,7 +42,9 @@ def capture(session: Session, controller=None, view: dict | None = None) -> tupl
     s, m = session, session.model
     assert m is not None
     arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
-    arrays["model.h0"] = m.h0.copy()
+    cell = getattr(m, "cell", "rnn")
+    for k in session_file.CELL_STATES[cell]:  # h0 (and an LSTM's c0)
+        arrays[f"model.{k}"] = getattr(m, k).copy()
     imported = s.imported is not None and s.task is not None and s.task.name in ("series", "text")
     task_doc = None
     if imported:
@@ -75,16 +77,34 @@ def capture(session: Session, controller=None, view: dict | None = None) -> tupl
     view_doc = {**s.view_state(), "rolled": False, **(view or {})}
     doc = {
         "saved_by": f"rnnviz {__version__}",
-        "config": asdict(s.config),
+        "config": _config_doc(s.config),
         "source": {"kind": s.source, "label": s.source_label, "imported": imported},
         "task": task_doc,
         "model": {"activation": m.activation, "architecture": m.architecture, "loss": m.loss,
-                  "extra_meta": _json_safe(m.extra_meta)},
+                  "extra_meta": _json_safe(m.extra_meta), **({"cell": cell} if cell != "rnn" else {})},
         "data": {"stored": True, "has_targets": y is not None},
         "training": {"settings": settings, "trainer": trainer_doc},
         "view": view_doc,
     }
     return doc, arrays
+
+
+def _config_doc(config: NetworkConfig) -> dict:
+    """The config as JSON; the vanilla cell is left implicit (files stay readable by versions
+    without cells)."""
+    d = asdict(config)
+    if d.get("cell") == "rnn":
+        del d["cell"]
+    return d
+
+
+def _model_from(m: dict, arrays: dict[str, np.ndarray]):
+    """The model a session file's `model` entry and arrays describe (any cell, by name)."""
+    cell = m.get("cell", "rnn")
+    cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
+    names = (*session_file.CELL_PARAMS[cell], *session_file.CELL_STATES[cell])
+    return cls(**{k: arrays[f"model.{k}"].copy() for k in names}, activation=m["activation"],
+               architecture=m["architecture"], loss=m["loss"], extra_meta=dict(m.get("extra_meta", {})))
 
 
 def save(path: str | os.PathLike, session: Session, controller=None, view: dict | None = None) -> None:
@@ -102,9 +122,9 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
     try:
         config = NetworkConfig(**doc["config"])
         m = doc["model"]
-        model = RNN(**{k: arrays[f"model.{k}"].copy() for k in PARAM_NAMES}, h0=arrays["model.h0"].copy(),
-                    activation=m["activation"], architecture=m["architecture"], loss=m["loss"],
-                    extra_meta=dict(m.get("extra_meta", {})))
+        model = _model_from(m, arrays)
+        if config.cell != getattr(model, "cell", "rnn"):
+            config = replace(config, cell=model.cell)  # the network shown is the file's
         imported = None
         if doc["source"]["imported"]:
             t = doc["task"]
@@ -130,6 +150,10 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
         sel = view["selection"]
         if sel is not None:
             Selection(sel["kind"], sel["t"], sel["unit"])
+            cell = getattr(model, "cell", "rnn")
+            if (sel["kind"] == "c" and cell != "lstm") or (
+                    sel["kind"].startswith("gate:") and sel["kind"][5:] not in getattr(model, "GATES", ())):
+                raise ValueError(f"view.selection {sel['kind']!r} is not part of a {cell} cell")
             size = {"x": model.input_size, "h": model.hidden_size, "y": model.output_size}.get(sel["kind"], model.hidden_size)
             if sel["t"] > T or (sel["unit"] is not None and sel["unit"] >= size):
                 raise ValueError(f"view.selection {sel} lies outside the network (T={T})")
@@ -143,7 +167,7 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
                               clip=tdoc["clip"], batch_size=tdoc["batch_size"], seed=tdoc["seed"], tbptt=tdoc["tbptt"],
                               x_val=x_val, y_val=y_val, val_every=tdoc["val_every"])
             trainer.load_state_dict(tdoc, {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")})
-            if any(not np.array_equal(trainer.model.params()[k], model.params()[k]) for k in PARAM_NAMES):
+            if any(not np.array_equal(trainer.model.params()[k], model.params()[k]) for k in model.params()):
                 model.set_params(trainer.model.params())  # the run's weights are the ones shown
         with np.errstate(all="ignore"):
             from ..engine import run

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import ACTIVATIONS, ARCHITECTURES, TASKS, make_task
-from .session import Session
+from .session import CELL_TITLES, Session
 
 MAX_HIDDEN = 256
 MAX_STEPS = 500
@@ -67,6 +67,13 @@ class SetupPanel(QWidget):
             lambda i: self._set(architecture=self.architecture_combo.itemData(i)))
         form.addRow(QLabel("Architecture"))
         form.addRow(self.architecture_combo)
+
+        self.cell_combo = QComboBox(self)
+        for name, title in CELL_TITLES.items():
+            self.cell_combo.addItem(title, name)
+        self.cell_combo.setToolTip("The recurrent cell: a vanilla RNN, or a gated LSTM / GRU cell")
+        self.cell_combo.currentIndexChanged.connect(lambda i: self._set(cell=self.cell_combo.itemData(i)))
+        form.addRow("Cell", self.cell_combo)
 
         self.activation_combo = QComboBox(self)
         for a in ACTIVATIONS:
@@ -157,7 +164,12 @@ class SetupPanel(QWidget):
             self.architecture_combo.setCurrentIndex(max(0, self.architecture_combo.findData(c.architecture)))
             task_arch = s.task.architecture if s.task is not None else "many-to-many"
             self.architecture_combo.setItemText(0, f"task default ({task_arch})")
+            self.cell_combo.setCurrentIndex(max(0, self.cell_combo.findData(c.cell)))
             self.activation_combo.setCurrentIndex(max(0, self.activation_combo.findData(c.activation)))
+            gated = c.cell != "rnn"
+            self.activation_combo.setEnabled(not gated)
+            self.activation_combo.setToolTip("Gated cells use fixed nonlinearities (σ for the gates, tanh)" if gated
+                                             else "The vanilla cell's nonlinearity f")
             self.hidden_spin.setValue(c.hidden)
             fixed = _fixed_length(c.task) or (s.model is not None and s.model.architecture == "one-to-one")
             self.steps_spin.setValue(min(max(s.T, 1), MAX_STEPS))
@@ -190,4 +202,9 @@ class SetupPanel(QWidget):
         loss = f" · loss {tr.loss:.4g}" if tr.targets is not None else ""
         self.summary_label.setText(
             f"I={m.input_size} · H={m.hidden_size} · O={m.output_size} · T={tr.T}<br>"
-            f"{m.activation} · {m.architecture} · {m.loss}{loss}")
+            f"{_cell_words(m)} · {m.architecture} · {m.loss}{loss}")
+
+
+def _cell_words(model) -> str:
+    cell = getattr(model, "cell", "rnn")
+    return model.activation if cell == "rnn" else cell.upper()

@@ -16,7 +16,7 @@ from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import (
     QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QTransform,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QToolTip, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QToolButton, QToolTip, QWidget
 
 from . import colors
 from . import theme as themes
@@ -24,6 +24,7 @@ from .session import Selection, Session
 from .unrolled_layout import KINDS, WEIGHTS, NodeData, UnrolledLayout, row_states
 
 _FLOW_LEVELS = 6  # W_hh arrows in the backward pass come in this many widths
+KINDS_DRAWN = (*WEIGHTS, "cell")  # arrow groups: the weights, and a gated cell's own (c line, gates)
 
 
 # small drawing helpers -----------------------------------------------------------------------------
@@ -151,8 +152,8 @@ class _BandItem(_Item):
         if L.unroll >= 0.999 and v._frame.active == 0 and fr.mode == "forward":
             r = 0
         color = v._theme.highlight if fr.mode == "forward" else v._theme.backward
-        top = L.row_top(r) - L.gap * 0.32
-        rect = QRectF(L.margin * 0.5, top, L.right - L.margin, L.strip_h + L.gap * 0.64)
+        top = L.row_top(r) - L.gap * 0.32 - (L.band_h if r >= 1 else 0.0)
+        rect = QRectF(L.margin * 0.5, top, L.right - L.margin, L.strip_h + L.gap * 0.64 + (L.band_h if r >= 1 else 0.0))
         painter.setPen(Qt.NoPen)
         painter.setBrush(_qc(color, 44 if v._theme.name == "light" else 60))
         painter.drawRect(rect)
@@ -181,7 +182,8 @@ class _ColumnItem(_Item):
         img = v._images.get(("forward" if source == "faded" else source, self.kind))
         vals = v._values(source, self.kind)
         th = v._theme
-        sh = L.strip_h
+        sh = L.strip_h_of(col)
+        dy = col.dy
         u = L.unroll
         painter.setRenderHint(QPainter.Antialiasing, False)
         painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
@@ -196,7 +198,7 @@ class _ColumnItem(_Item):
             draw = [(r, u) for r in order if u > 0.01] + ([(act, 1.0)] if col.rows[act] else [])
             for r, alpha in draw:
                 painter.setOpacity(alpha * (0.35 if faded else 1.0))
-                self._strip(painter, col, r, L.row_top(r), img, lo <= r <= hi, empty, outline, empty_pen, lod, vals, source)
+                self._strip(painter, col, r, L.row_top(r) + dy, img, lo <= r <= hi, empty, outline, empty_pen, lod, vals, source)
             painter.setOpacity(1.0)
             self._selection(painter, col, lod, rolled_row=act)
             return
@@ -213,20 +215,20 @@ class _ColumnItem(_Item):
             a, b = max(r0, lo), min(r1, hi)
             first = r0 if col.rows[r0] else r0 + 1
             if img is not None and a <= b:
-                y0, y1 = L.row_top(a), L.row_top(b) + sh
+                y0, y1 = L.row_top(a) + dy, L.row_top(b) + dy + sh
                 painter.drawImage(QRectF(col.left, y0, col.width, y1 - y0), img, QRectF(0, a, col.units, b - a + 1))
             for ea, eb in ((first, min(r1, lo - 1)), (max(first, hi + 1), r1)):
                 if ea <= eb:
-                    y0, y1 = L.row_top(ea), L.row_top(eb) + sh
+                    y0, y1 = L.row_top(ea) + dy, L.row_top(eb) + dy + sh
                     painter.fillRect(QRectF(col.left, y0, col.width, y1 - y0), empty)
         elif screen_h >= 9:  # close up: cell borders, numbers, class marks, row by row
             for r in range(r0, r1 + 1):
                 if col.rows[r]:
-                    self._strip(painter, col, r, L.row_top(r), img, lo <= r <= hi, empty, outline, empty_pen, lod, vals, source, vis)
+                    self._strip(painter, col, r, L.row_top(r) + dy, img, lo <= r <= hi, empty, outline, empty_pen, lod, vals, source, vis)
         else:  # middle distance: one image call per coloured row, the frames batched
             rs = np.arange(r0, r1 + 1)
             rs = rs[col.rows[r0:r1 + 1]]
-            tops = L.row_top(rs)
+            tops = L.row_top(rs) + dy
             coloured = (rs >= lo) & (rs <= hi) & (img is not None)
             left, width, units = col.left, col.width, col.units
             for r, y in zip(rs[coloured].tolist(), tops[coloured].tolist()):
@@ -246,7 +248,7 @@ class _ColumnItem(_Item):
 
     def _strip(self, painter, col, r, y, img, filled, empty, outline, empty_pen, lod, vals, source, vis=None) -> None:
         L = self._v._layout
-        sh = L.strip_h
+        sh = L.strip_h_of(col)
         rect = QRectF(col.left, y, col.width, sh)
         if filled and img is not None:
             painter.drawImage(rect, img, QRectF(0, r, col.units, 1))
@@ -285,7 +287,7 @@ class _ColumnItem(_Item):
         key = (id(self._v._layout), col.kind)
         if getattr(self, "_grid_key", None) != key:
             path = QPainterPath()
-            sh = self._v._layout.strip_h
+            sh = self._v._layout.strip_h_of(col)
             for x in (col.left + col.cell_w * np.arange(1, col.units)).tolist():
                 path.moveTo(x, 0)
                 path.lineTo(x, sh)
@@ -297,7 +299,8 @@ class _ColumnItem(_Item):
         L = v._layout
         limit = v._limit(source, self.kind)
         k = number_exponent(limit)
-        size = min(11.5 * L.s, L.strip_h * 0.46, col.cell_w / 3.1)
+        sh = L.strip_h_of(col)
+        size = min(11.5 * L.s, sh * 0.46, col.cell_w / 3.1)
         if size * lod < 7.5 or _squeezed(painter):
             return
         u0, u1 = 0, col.units
@@ -308,13 +311,15 @@ class _ColumnItem(_Item):
         painter.setFont(_font(size))
         dark, light = QColor("#1d2125"), QColor("#ffffff")
         scale = 10.0 ** -k
+        seq = v._data.sequential(self.kind)
         for i in range(u0, u1):
             val = float(row[i])
-            painter.setPen(dark if colors.text_is_dark(val, limit) else light)
+            is_dark = colors.seq_text_is_dark(val) if seq else colors.text_is_dark(val, limit)
+            painter.setPen(dark if is_dark else light)
             text = f"{val * scale:.2f}" if math.isfinite(val) else ("nan" if math.isnan(val) else "inf")
             if text == "-0.00":
                 text = "0.00"
-            painter.drawText(QRectF(col.left + i * col.cell_w, y, col.cell_w, L.strip_h), Qt.AlignCenter, text)
+            painter.drawText(QRectF(col.left + i * col.cell_w, y, col.cell_w, sh), Qt.AlignCenter, text)
 
     def _selection(self, painter, col, lod, rolled_row: int | None = None) -> None:
         sel = self._v.session.selection
@@ -324,20 +329,21 @@ class _ColumnItem(_Item):
         if rolled_row is not None:
             if sel.t != rolled_row:
                 return
-            y = L.row_top(rolled_row)
+            y = L.row_top(rolled_row) + col.dy
         else:
             if not (0 <= sel.t <= L.T) or not col.rows[sel.t]:
                 return
-            y = L.row_top(sel.t)
+            y = L.row_top(sel.t) + col.dy
+        sh = L.strip_h_of(col)
         th = self._v._theme
         pad = 2.5 / max(lod, 1e-6)
         painter.setRenderHint(QPainter.Antialiasing, False)
         painter.setBrush(Qt.NoBrush)
         painter.setPen(_pen(_qc(th.text), 2.0 * self._v._fs))
-        painter.drawRect(QRectF(col.left - pad, y - pad, col.width + 2 * pad, L.strip_h + 2 * pad))
+        painter.drawRect(QRectF(col.left - pad, y - pad, col.width + 2 * pad, sh + 2 * pad))
         if sel.unit is not None and 0 <= sel.unit < col.units:
             painter.setPen(_pen(_qc(th.highlight), 3.0 * self._v._fs))
-            painter.drawRect(QRectF(col.left + sel.unit * col.cell_w, y, col.cell_w, L.strip_h))
+            painter.drawRect(QRectF(col.left + sel.unit * col.cell_w, y, col.cell_w, sh))
 
 
 class _ArrowItem(_Item):
@@ -387,6 +393,7 @@ class _ArrowItem(_Item):
                     painter.drawPath(paths["single_shafts"][kind])
                     painter.fillPath(paths["single_heads"][kind], c)
                     painter.setOpacity(1.0)
+            stroke("cell", arrow, width)
             return
 
         sh = L.strip_h
@@ -408,10 +415,10 @@ class _ArrowItem(_Item):
             done = QRectF(full.left(), full.top(), full.width(), max(0.0, split - full.top()))
             rest = QRectF(full.left(), split, full.width(), max(0.0, full.bottom() - split))
             painter.setClipRect(rest)
-            for kind in WEIGHTS:
+            for kind in KINDS_DRAWN:
                 stroke(kind, muted, width)
             painter.setClipRect(done)
-            for kind in WEIGHTS:
+            for kind in KINDS_DRAWN:
                 stroke(kind, arrow, width)
         else:
             b = fr.backward_from
@@ -419,11 +426,12 @@ class _ArrowItem(_Item):
             done = QRectF(full.left(), split, full.width(), max(0.0, full.bottom() - split))
             rest = QRectF(full.left(), full.top(), full.width(), max(0.0, split - full.top()))
             painter.setClipRect(rest)
-            for kind in WEIGHTS:
+            for kind in KINDS_DRAWN:
                 stroke(kind, muted, width)
             painter.setClipRect(done)
             back = _qc(th.backward)
             stroke("W_xh", back, width)
+            stroke("cell", back, width, "heads_back")
             stroke("W_hy", back, width * 1.3, "heads_back")
             for level, path in enumerate(paths["flow"]):
                 if path.isEmpty():
@@ -434,6 +442,7 @@ class _ArrowItem(_Item):
                 painter.drawPath(path)
             if not small:
                 painter.fillPath(paths["heads_back"]["W_hh"], back)
+                painter.fillPath(paths["heads_back"]["cell"], back)
         painter.setClipping(False)
         for kind in hl:
             stroke(kind, _qc(th.shared), 3.2 * fs)
@@ -468,7 +477,7 @@ class _LabelItem(_Item):
                 self._arrow_labels(painter, 1, y, size, hl, cx, ch, cy, t)
                 painter.setPen(_qc(th.shared) if "W_hh" in hl else muted)
                 ytop = L.row_top(1) + L.strip_h
-                draw_sub(painter, ch.center, ytop + L.loop_h - 6 * L.s, "W", "hh", size, "center")
+                draw_sub(painter, ch.center, ytop + L.loop_h - 6 * L.s, "W", "hh" if L.cell == "rnn" else "h•", size, "center")
                 painter.setOpacity(1.0)
             return
         r0, r1 = L.visible_rows(vis.top(), vis.bottom())
@@ -519,28 +528,62 @@ class _LabelItem(_Item):
         if t < 1:
             return
         lift = L.strip_h * 0.5 + 3 * L.s
+        gated = L.cell != "rnn"
         if cx.rows[t]:
             painter.setPen(_qc(th.shared) if "W_xh" in hl else _qc(th.muted))
-            draw_sub(painter, (cx.right + ch.left) / 2, yc - lift + size * 0.1, "W", "xh", size * 0.95)
+            draw_sub(painter, (cx.right + L.block_left) / 2 - (11 * L.s if L.expanded else 0), yc - lift + size * 0.1,
+                     "W", "x•" if gated else "xh", size * 0.95)
+        cc = L.columns.get("c")
+        if cc is not None:  # c_t → h_t through tanh (and the output gate)
+            painter.setPen(_qc(th.muted))
+            painter.setFont(_font(size * 0.8, italic=True))
+            painter.drawText(QRectF(cc.right, yc - lift - size * 0.8, ch.left - cc.right, size * 1.2),
+                             Qt.AlignCenter, "tanh")
+        if L.expanded:
+            self._gate_labels(painter, t, size)
         if cy.rows[t]:
             painter.setPen(_qc(th.shared) if "W_hy" in hl else _qc(th.muted))
             draw_sub(painter, (ch.right + cy.left) / 2, yc - lift + size * 0.1, "W", "hy", size * 0.95)
+
+    def _gate_labels(self, painter, t, size) -> None:
+        """Each gate strip's letter, left of it (italic, as in the formulas)."""
+        v = self._v
+        L, th = v._layout, v._theme
+        painter.setPen(_qc(th.text))
+        for kind, col in L.columns.items():
+            if kind.startswith("gate:"):
+                y = L.row_top(t) + col.dy + col.height / 2
+                draw_sub(painter, col.left - 3.5 * L.s, y, kind[5:], "", size * 0.9, "right")
 
     def _whh_label(self, painter, t, size, hl, ch) -> None:
         v = self._v
         L, th, fr = v._layout, v._theme, v._frame
         y0 = L.row_top(t - 1) + L.strip_h
-        ym = (y0 + L.row_top(t)) / 2
+        ym = (y0 + (L.bus_y(t) if L.expanded else L.row_top(t))) / 2
         if L.gap * 0.8 < size:
             return
+        gated = L.cell != "rnn"
+        xh = L.line_x("h")
+        back = fr.mode == "backward" and t >= fr.backward_from
         painter.setPen(_qc(th.shared) if "W_hh" in hl else _qc(th.muted))
-        draw_sub(painter, ch.center + 10 * L.s, ym, "W", "hh", size * 0.95, "left")
-        if fr.mode == "backward" and t >= fr.backward_from:
+        draw_sub(painter, xh + 10 * L.s, ym, "W", "h•" if gated else "hh", size * 0.95, "left")
+        cc = L.columns.get("c")
+        if cc is not None and not back:
+            painter.setPen(_qc(th.muted))
+            painter.setFont(_font(size * 0.85))
+            painter.drawText(QRectF(L.line_x("c") + 8 * L.s, ym - size, 80 * L.s, 2 * size),
+                             Qt.AlignLeft | Qt.AlignVCenter, "c  (⊙ f)")
+        if back:
             painter.setPen(_qc(th.backward))
             painter.setFont(_font(size * 0.85))
             g = float(v._data.flow[t])
-            painter.drawText(QRectF(ch.center - 220 * L.s, ym - size, 208 * L.s, 2 * size),
-                             Qt.AlignRight | Qt.AlignVCenter, f"‖∂L/∂a{_subscript(t)}‖ = {g:.2g}")
+            what = f"‖∂L/∂a{_subscript(t)}‖" if not gated else f"gates ‖∂L/∂a{_subscript(t)}‖"
+            painter.drawText(QRectF(xh - 220 * L.s, ym - size, 208 * L.s, 2 * size),
+                             Qt.AlignRight | Qt.AlignVCenter, f"{what} = {g:.2g}")
+            if cc is not None and v._data.flow_c is not None:
+                gc = float(v._data.flow_c[t])
+                painter.drawText(QRectF(L.line_x("c") - 220 * L.s, ym - size, 208 * L.s, 2 * size),
+                                 Qt.AlignRight | Qt.AlignVCenter, f"‖∂L/∂c{_subscript(t)} ⊙ f{_subscript(t)}‖ = {gc:.2g}")
 
     def _loss_label(self, painter, r, size) -> None:
         v = self._v
@@ -592,6 +635,14 @@ class UnrolledView(QGraphicsView):
         self._data: NodeData | None = None
         self._view_mode = "auto"  # "auto" (readable default), "fit" or "user" (zoomed / panned)
         self._rolled = False
+        self._gates = False  # gated cells: show the gates (expanded) or only h (and c)
+        self.gates_button = QToolButton(self)
+        self.gates_button.setText("Show gates")
+        self.gates_button.setCheckable(True)
+        self.gates_button.setFocusPolicy(Qt.NoFocus)
+        self.gates_button.setToolTip("Expand every LSTM / GRU cell to show its gates (G)")
+        self.gates_button.toggled.connect(self.set_gates_shown)
+        self.gates_button.hide()
         self._press = None
         self._anim = QVariantAnimation(self)
         self._anim.setDuration(600)
@@ -635,6 +686,26 @@ class UnrolledView(QGraphicsView):
 
     def is_rolled(self) -> bool:
         return self._rolled
+
+    def set_gates_shown(self, on: bool) -> None:
+        """Expand gated cells to show their gates as small strips (no effect on a vanilla cell's
+        drawing; remembered for the next gated network)."""
+        on = bool(on)
+        if on == self._gates:
+            return
+        self._gates = on
+        self.gates_button.blockSignals(True)
+        self.gates_button.setChecked(on)
+        self.gates_button.blockSignals(False)
+        trace = self.session.trace
+        if self._layout is not None and trace is not None and trace.cell != "rnn":
+            mode = self._view_mode
+            self._on_network()
+            if mode == "fit":
+                self.fit_to_window()
+
+    def gates_shown(self) -> bool:
+        return self._gates
 
     def is_animating(self) -> bool:
         return self._anim.state() == QVariantAnimation.Running
@@ -707,23 +778,24 @@ class UnrolledView(QGraphicsView):
         if kind in L.columns:
             col = L.columns[kind]
             x = col.center if unit is None else col.left + (unit + 0.5) * col.cell_w
-            return QPointF(x, L.row_center(r))
+            return QPointF(x, L.row_top(r) + col.dy + L.strip_h_of(col) / 2)
         cx, ch, cy = L.columns["x"], L.columns["h"], L.columns["y"]
         if kind == "W_xh":
-            return QPointF((cx.right + ch.left) / 2, L.row_center(r))
+            return QPointF((cx.right + L.block_left) / 2 - (16 * L.s if L.expanded else 0), L.row_center(r))
         if kind == "W_hy":
             return QPointF((ch.right + cy.left) / 2, L.row_center(r))
         if self._rolled:
             return QPointF(ch.center, L.row_top(1) + L.strip_h + L.loop_h * 0.6)
-        return QPointF(ch.center, (L.row_top(t - 1) + L.strip_h + L.row_top(t)) / 2)
+        y1 = L.bus_y(t) if L.expanded else L.row_top(t)
+        return QPointF(L.line_x("h"), (L.row_top(t - 1) + L.strip_h + y1) / 2)
 
     def value_text(self, kind: str, t: int, unit: int) -> str:
         """What the tooltip says about one cell, e.g. "h_3[2] = 0.4132"."""
         d, fr = self._data, self._frame
         if d is None:
             return ""
-        name = {"x": "x", "h": "h", "y": "y", "target": "target"}[kind]
-        computed = (t <= fr.forward_done) if kind != "h" else (t <= fr.forward_done or t == 0)
+        name = kind[5:] if kind.startswith("gate:") else kind
+        computed = (t <= fr.forward_done) if kind not in ("h", "c") else (t <= fr.forward_done or t == 0)
         lines = []
         if kind == "target":
             if d.true_class is not None:
@@ -736,13 +808,26 @@ class UnrolledView(QGraphicsView):
             lines.append(f"p_{t}[{unit}] = softmax(y_{t})[{unit}] = {p:.4f}   (y_{t}[{unit}] = {logit:.4f})")
         else:
             lines.append(f"{name}_{t}[{unit}] = {d.forward[kind][t, unit]:.4f}")
-        if fr.mode == "forward" and not computed and kind in ("h", "y"):
+        if kind.startswith("gate:"):
+            lines[0] += "   (σ: 0 closed … 1 open)" if d.sequential(kind) else "   (tanh)"
+        if fr.mode == "forward" and not computed and kind != "x":
             lines[0] += "   (not computed yet at this step)"
         if kind in d.backward and t >= 1:
             g = d.backward[kind][t, unit]
             if fr.mode == "backward" and t >= fr.backward_from:
                 lines.append(f"∂L/∂{name}_{t}[{unit}] = {g:.4g}")
         return "\n".join(lines)
+
+    def weight_text(self, kind: str, t: int) -> str:
+        """What the tooltip says about a weight arrow."""
+        trace = self.session.trace
+        if trace is None or trace.cell == "rnn" or kind == "W_hy":
+            return f"{kind} (step {t}): the same matrix at every step"
+        gates = ", ".join(trace.gates)
+        side = "x" if kind == "W_xh" else "h"
+        src = f"x_{t}" if side == "x" else f"h_{t - 1}"
+        mats = ", ".join(f"W_{side}{g}" for g in trace.gates)
+        return f"W_{side}• (step {t}): {src} into every gate ({gates}) through its own matrix ({mats}); the same at every step"
 
     # session → view ------------------------------------------------------------------------------------
     def _on_network(self) -> None:
@@ -754,7 +839,9 @@ class UnrolledView(QGraphicsView):
         if trace is None:
             self._layout = self._data = None
             return
-        self._layout = UnrolledLayout(trace, self._fs, has_target=trace.targets is not None)
+        self._layout = UnrolledLayout(trace, self._fs, has_target=trace.targets is not None, gates=self._gates)
+        self.gates_button.setVisible(trace.cell != "rnn")
+        self._place_gates_button()
         self._layout.unroll = 0.0 if self._rolled else 1.0
         self._frame = self.session.frame
         self._push_trace()
@@ -790,7 +877,8 @@ class UnrolledView(QGraphicsView):
             for kind, a in arrays.items():
                 if kind not in L.columns:
                     continue
-                rgba = np.ascontiguousarray(colors.rgba(a, d.limits[(mode, kind)]))  # (T+1, n, 4)
+                rgba = np.ascontiguousarray(colors.rgba_seq(a) if d.sequential(kind)  # σ gates: 0 … 1
+                                            else colors.rgba(a, d.limits[(mode, kind)]))  # (T+1, n, 4)
                 h, w = rgba.shape[:2]
                 # converted once to the raster engine's native format (else every draw converts)
                 img = QImage(rgba.data, w, h, w * 4, QImage.Format_RGBA8888).convertToFormat(
@@ -965,8 +1053,18 @@ class UnrolledView(QGraphicsView):
             y = top + L.strip_h / 2 - head / 2 + visible.height() * 0.1
             self.centerOn(QPointF(visible.center().x(), y))
 
+    def _place_gates_button(self) -> None:
+        """Top right of the header band, above the legend (a column the diagram keeps clear)."""
+        b = self.gates_button
+        b.adjustSize()
+        vp = self.viewport().geometry()
+        h = min(b.sizeHint().height(), int(self._band_h()) - 6)
+        b.setGeometry(vp.right() - b.sizeHint().width() - 8, vp.top() + max(2, (int(self._band_h()) - h) // 2),
+                      b.sizeHint().width(), h)
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._place_gates_button()
         if self._view_mode in ("fit", "auto"):
             self._apply_fit()
 
@@ -985,13 +1083,20 @@ class UnrolledView(QGraphicsView):
             return self._paths
         s, sh = L.s, L.strip_h
         cx, ch, cy = L.columns["x"], L.columns["h"], L.columns["y"]
+        cc = L.columns.get("c")  # an LSTM's cell state
         head = 7.0 * s
         pad = 5.0 * s
-        shafts = {k: QPainterPath() for k in WEIGHTS}
-        heads = {k: QPainterPath() for k in WEIGHTS}
-        back = {k: QPainterPath() for k in WEIGHTS}
+        kinds = (*WEIGHTS, "cell")  # "cell": a gated cell's own arrows (c line, gates, bus, c → h)
+        shafts = {k: QPainterPath() for k in kinds}
+        heads = {k: QPainterPath() for k in kinds}
+        back = {k: QPainterPath() for k in kinds}
         flow = [QPainterPath() for _ in range(_FLOW_LEVELS)]
         tops = L.row_top(np.arange(L.T + 1))
+        exp = L.expanded
+        xh = L.line_x("h")
+        xc = L.line_x("c") if cc is not None else 0.0
+        xe = L.block_left - 22.0 * s  # expanded: where x_t's arrow turns up to the bus
+        gates = {k[5:]: c for k, c in L.columns.items() if k.startswith("gate:")}
 
         def tri(path, tip_x, tip_y, dx, dy):  # arrowhead with its tip at (tip_x, tip_y) pointing (dx, dy)
             px, py = -dy, dx
@@ -1000,14 +1105,34 @@ class UnrolledView(QGraphicsView):
             path.lineTo(tip_x - dx * head - px * head * 0.45, tip_y - dy * head - py * head * 0.45)
             path.closeSubpath()
 
+        def down(kind, x, y0, y1, back_head=False):  # a vertical arrow y0 → y1 (y1 > y0)
+            if y1 - y0 <= head * 1.2:
+                return False
+            shafts[kind].moveTo(x, y0)
+            shafts[kind].lineTo(x, y1 - head * 0.8)
+            tri(heads[kind], x, y1, 0, 1)
+            if back_head:
+                tri(back[kind], x, y0, 0, -1)
+            return True
+
+        def level(width: float) -> int:
+            return int(round(width * (_FLOW_LEVELS - 1)))
+
+        d = self._data
         for t in range(1, L.T + 1):
             yc = tops[t] + sh / 2
             if cx.rows[t]:
-                a, b = cx.right + pad, ch.left - pad
-                shafts["W_xh"].moveTo(a, yc)
-                shafts["W_xh"].lineTo(b - head * 0.8, yc)
-                tri(heads["W_xh"], b, yc, 1, 0)
-                tri(back["W_xh"], b, yc, 1, 0)
+                a = cx.right + pad
+                if exp:  # x_t joins the input bus of the gates
+                    shafts["W_xh"].moveTo(a, yc)
+                    shafts["W_xh"].lineTo(xe, yc)
+                    shafts["W_xh"].lineTo(xe, L.bus_y(t))
+                else:
+                    b = L.block_left - pad
+                    shafts["W_xh"].moveTo(a, yc)
+                    shafts["W_xh"].lineTo(b - head * 0.8, yc)
+                    tri(heads["W_xh"], b, yc, 1, 0)
+                    tri(back["W_xh"], b, yc, 1, 0)
             if cy.rows[t]:
                 a, b = ch.right + pad, cy.left - pad
                 shafts["W_hy"].moveTo(a, yc)
@@ -1015,37 +1140,67 @@ class UnrolledView(QGraphicsView):
                 tri(heads["W_hy"], b, yc, 1, 0)
                 tri(back["W_hy"], a, yc, -1, 0)
             y0, y1 = tops[t - 1] + sh + pad * 0.6, tops[t] - pad * 0.6
-            if y1 - y0 > head * 1.2:
-                xm = ch.center
-                shafts["W_hh"].moveTo(xm, y0)
-                shafts["W_hh"].lineTo(xm, y1 - head * 0.8)
-                tri(heads["W_hh"], xm, y1, 0, 1)
-                tri(back["W_hh"], xm, y0, 0, -1)
-                if self._data is not None:
-                    level = int(round(self._data.flow_width[t] * (_FLOW_LEVELS - 1)))
-                    flow[level].moveTo(xm, y0 + head * 0.8)
-                    flow[level].lineTo(xm, y1)
+            if exp and L.cell == "lstm":  # h_{t−1} only feeds the gates: down to the bus
+                yb = L.bus_y(t)
+                if yb - y0 > head:
+                    shafts["W_hh"].moveTo(xh, y0)
+                    shafts["W_hh"].lineTo(xh, yb)
+                    tri(back["W_hh"], xh, y0, 0, -1)
+                    if d is not None:
+                        flow[level(d.flow_width[t])].moveTo(xh, y0 + head * 0.8)
+                        flow[level(d.flow_width[t])].lineTo(xh, yb)
+            elif down("W_hh", xh, y0, y1, back_head=True) and d is not None:
+                flow[level(d.flow_width[t])].moveTo(xh, y0 + head * 0.8)
+                flow[level(d.flow_width[t])].lineTo(xh, y1)
+            if cc is not None:  # the cell state's own line, c_{t−1} → c_t, and c_t → h_t (tanh)
+                if down("cell", xc, y0, y1, back_head=True) and d is not None and d.flow_c_width is not None:
+                    flow[level(d.flow_c_width[t])].moveTo(xc, y0 + head * 0.8)
+                    flow[level(d.flow_c_width[t])].lineTo(xc, y1)
+                a, b = cc.right + pad, ch.left - pad
+                shafts["cell"].moveTo(a, yc)
+                shafts["cell"].lineTo(b - head * 0.8, yc)
+                tri(heads["cell"], b, yc, 1, 0)
+            if exp:
+                yb = L.bus_y(t)
+                shafts["cell"].moveTo(xe if cx.rows[t] else min(c.left for c in gates.values()) - pad, yb)
+                shafts["cell"].lineTo(xh, yb)  # the input bus: x_t and h_{t−1} into every gate
+                for g, col in gates.items():
+                    gx = col.center
+                    gtop = tops[t] + col.dy
+                    down("cell", gx, yb, gtop - pad * 0.4)
+                    dst = L.gate_sides[g]
+                    if dst == "n":  # GRU: r_t acts inside the candidate n_t
+                        n = gates["n"]
+                        ym = gtop + col.height / 2
+                        end = n.left - 13.0 * s  # just short of the letter n
+                        shafts["cell"].moveTo(col.right + pad * 0.6, ym)
+                        shafts["cell"].lineTo(end - head * 0.8, ym)
+                        tri(heads["cell"], end, ym, 1, 0)
+                    else:
+                        down("cell", gx, gtop + col.height + pad * 0.4, tops[t] - pad * 0.6)
         # the rolled cell's own arrows, drawn once instead of T copies on top of each other
         single_s = {k: QPainterPath() for k in ("W_xh", "W_hy")}
         single_h = {k: QPainterPath() for k in ("W_xh", "W_hy")}
         yc = L.row_top(1, 0.0) + sh / 2
-        for k, (a, b) in (("W_xh", (cx.right + pad, ch.left - pad)), ("W_hy", (ch.right + pad, cy.left - pad))):
+        for k, (a, b) in (("W_xh", (cx.right + pad, L.block_left - pad)), ("W_hy", (ch.right + pad, cy.left - pad))):
             single_s[k].moveTo(a, yc)
             single_s[k].lineTo(b - head * 0.8, yc)
             tri(single_h[k], b, yc, 1, 0)
         # the rolled cell's self-loop: out of h's bottom right, round, back into its bottom left
         loop, loop_head = QPainterPath(), QPainterPath()
         top1 = L.row_top(1, 0.0) + sh
-        hw = L.loop_half_w()
         depth = L.loop_h - 24 * s
         r = min(14 * s, depth / 2)
-        loop.moveTo(ch.center + hw * 0.55, top1 + pad * 0.5)
-        loop.lineTo(ch.center + hw * 0.55, top1 + depth - r)
-        loop.quadTo(ch.center + hw * 0.55, top1 + depth, ch.center + hw * 0.55 - r, top1 + depth)
-        loop.lineTo(ch.center - hw * 0.55 + r, top1 + depth)
-        loop.quadTo(ch.center - hw * 0.55, top1 + depth, ch.center - hw * 0.55, top1 + depth - r)
-        loop.lineTo(ch.center - hw * 0.55, top1 + pad + head * 0.8)
-        tri(loop_head, ch.center - hw * 0.55, top1 + pad * 0.5, 0, -1)
+        for col in ([ch] if cc is None else [cc, ch]):
+            hw = L.loop_half_w() if cc is None else min(L.loop_half_w(), col.width / 2)
+            xm = col.center
+            loop.moveTo(xm + hw * 0.55, top1 + pad * 0.5)
+            loop.lineTo(xm + hw * 0.55, top1 + depth - r)
+            loop.quadTo(xm + hw * 0.55, top1 + depth, xm + hw * 0.55 - r, top1 + depth)
+            loop.lineTo(xm - hw * 0.55 + r, top1 + depth)
+            loop.quadTo(xm - hw * 0.55, top1 + depth, xm - hw * 0.55, top1 + depth - r)
+            loop.lineTo(xm - hw * 0.55, top1 + pad + head * 0.8)
+            tri(loop_head, xm - hw * 0.55, top1 + pad * 0.5, 0, -1)
         self._paths = dict(single_shafts=single_s, single_heads=single_h, shafts=shafts, heads=heads, heads_back=back, flow=flow, loop=loop, loop_head=loop_head)
         self._paths_key = key
         return self._paths
@@ -1077,10 +1232,14 @@ class UnrolledView(QGraphicsView):
         d = self._data
         heads = []
         for kind, col in L.columns.items():
+            if kind.startswith("gate:"):
+                continue  # labelled beside each strip
             if kind == "x":
                 base, sub = "x", "t"
             elif kind == "h":
                 base, sub = ("∂L/∂h", "t") if back else ("h", "t")
+            elif kind == "c":
+                base, sub = ("∂L/∂c", "t") if back else ("c", "t")
             elif kind == "y":
                 if back:
                     base, sub = "∂L/∂y", "t"
@@ -1090,7 +1249,7 @@ class UnrolledView(QGraphicsView):
                     base, sub = "y", "t"
             else:
                 base, sub = "target", ""
-            mode = "backward" if back and kind in ("h", "y") else "forward"
+            mode = "backward" if back and kind in ("h", "c", "y") else "forward"
             k = number_exponent(d.limits.get((mode, kind), 1.0))
             extra = f"  {_times_ten(k)}" if k and (col.cell_w * t.m11() >= 22) else ""
             heads.append((col, base, sub, extra))
@@ -1104,7 +1263,7 @@ class UnrolledView(QGraphicsView):
             w_est = fm.horizontalAdvance(base + sub + extra) + 8
             if x - w_est / 2 < last_right + 8 * fs or x + w_est / 2 < area.left() or x - w_est / 2 > area.right():
                 continue
-            painter.setPen(_qc(th.backward) if (back and col.kind in ("h", "y")) else _qc(th.text))
+            painter.setPen(_qc(th.backward) if (back and col.kind in ("h", "c", "y")) else _qc(th.text))
             w = draw_sub(painter, x - (fm.horizontalAdvance(extra) / 2 if extra else 0), yc, base, sub, size, "center", bold=False)
             if extra:
                 painter.setPen(_qc(th.muted))
@@ -1132,13 +1291,22 @@ class UnrolledView(QGraphicsView):
     def _paint_legend(self, painter: QPainter, area: QRectF) -> None:
         th, fs, d, fr = self._theme, self._fs, self._data, self._frame
         back = fr.mode == "backward"
+        has_c = ("forward", "c") in d.limits
         if back:
             title = "gradients"
-            items = [("∂L/∂h", d.limits[("backward", "h")]), ("∂L/∂y", d.limits[("backward", "y")])]
+            items = [("∂L/∂h", d.limits[("backward", "h")])]
+            if has_c:
+                items.append(("∂L/∂c", d.limits[("backward", "c")]))
+            items.append(("∂L/∂y", d.limits[("backward", "y")]))
         else:
             title = "values"
             items = [("x", d.limits[("forward", "x")]), ("h", d.limits[("forward", "h")])]
+            if has_c:
+                items.append(("c", d.limits[("forward", "c")]))
             items.append(("p", None) if d.probabilities else ("y", d.limits[("forward", "y")]))
+        gates = self._layout.expanded  # the gates' own scales
+        sig = "i f o" if self._layout.cell == "lstm" else "r z"
+        cand = "g" if self._layout.cell == "lstm" else "n"
         size = 11.5 * fs
         pad = 8 * fs
         w = self._legend_w() - 10 * fs
@@ -1147,6 +1315,8 @@ class UnrolledView(QGraphicsView):
         lh = painter.fontMetrics().height()
         bar_h = min(150 * fs, max(40 * fs, area.height() - self._band_h() - (5 * lh + 4 * pad + 30 * fs)))
         h = pad + 2 * lh + 6 * fs + bar_h + 6 * fs + lh * len(items) + pad
+        if gates:
+            h += 8 * fs + lh + 12 * fs + lh + 2 * lh
         box = QRectF(x0, area.top() + self._band_h() + 10 * fs, w, h)
         painter.setPen(_pen(_qc(th.grid if th.name == "light" else th.muted), 1.0))
         painter.setBrush(_qc(th.background, 235))
@@ -1179,6 +1349,33 @@ class UnrolledView(QGraphicsView):
             painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter,
                              f"{name}  {'0 … 1' if lim is None else '±' + _fmt_limit(lim)}")
             y += lh
+        if gates:  # σ gates: a sequential 0 … 1 scale; the candidate (tanh) uses the diverging one
+            y += 8 * fs
+            painter.setPen(_qc(th.text))
+            painter.setFont(_font(size, bold=True))
+            painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, "gates")
+            y += lh
+            sbar = QRectF(x, y, iw, 12 * fs)
+            painter.drawImage(sbar, self._seq_legend_image())
+            painter.setPen(_pen(_qc(th.text, 90), 1.0))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRect(sbar)
+            y += 12 * fs
+            painter.setPen(_qc(th.text))
+            painter.setFont(_font(size * 0.9))
+            painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, "0")
+            painter.drawText(QRectF(x, y, iw, lh), Qt.AlignRight | Qt.AlignVCenter, "1")
+            y += lh
+            painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, f"{sig}: σ, 0 … 1")
+            y += lh
+            painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, f"{cand}: tanh, ±1")
+            y += lh
+
+    def _seq_legend_image(self) -> QImage:
+        if getattr(self, "_seq_legend_img", None) is None:
+            lut = np.ascontiguousarray(colors.SEQ_LUT[None, :, :])  # left = 0, right = 1
+            self._seq_legend_img = QImage(lut.data, lut.shape[1], 1, lut.shape[1] * 4, QImage.Format_RGBA8888).copy()
+        return self._seq_legend_img
 
     def _legend_image(self) -> QImage:
         if getattr(self, "_legend_img", None) is None:
@@ -1220,6 +1417,8 @@ class UnrolledView(QGraphicsView):
             self.zoom_out()
         elif key in (Qt.Key_0, Qt.Key_F):
             self.fit_to_window()
+        elif key == Qt.Key_G and self.session.trace is not None and self.session.trace.cell != "rnn":
+            self.set_gates_shown(not self._gates)
         else:
             super().keyPressEvent(event)
 
@@ -1237,8 +1436,7 @@ class UnrolledView(QGraphicsView):
         sel = self.hit_test(self.mapToScene(event.position().toPoint()))
         if sel is not None and sel.is_weight:
             self.session.set_hover(sel)
-            QToolTip.showText(event.globalPosition().toPoint(), f"{sel.kind} (step {sel.t}): the same matrix at every step",
-                              self.viewport())
+            QToolTip.showText(event.globalPosition().toPoint(), self.weight_text(sel.kind, sel.t), self.viewport())
         else:
             self.session.set_hover(None)
             if sel is not None:

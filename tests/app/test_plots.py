@@ -247,6 +247,33 @@ def test_hidden_plots_catch_up_when_shown(qtbot, setup):
     qtbot.waitUntil(lambda: np.array_equal(plot.h, session.trace.h[:, 0, :]), timeout=WAIT)
 
 
+def test_a_plot_behind_another_tab_does_not_redraw_until_its_tab_is_raised(qtbot, setup):
+    """Qt keeps a dock behind another tab isVisible(); only its visible region is empty. Such a
+    plot must not spend the UI thread's time drawing during training; the tab in front does."""
+    session, controller, plots, docks = setup
+    window = docks[0].parentWidget()
+    front, back = plots[HiddenTimePlot], plots[WeightsPlot]
+    front_dock = next(d for d in docks if d.widget() is front)
+    back_dock = next(d for d in docks if d.widget() is back)
+    window.tabifyDockWidget(front_dock, back_dock)
+    front_dock.raise_()
+    qtbot.waitUntil(lambda: front.is_on_screen() and not back.is_on_screen(), timeout=WAIT)
+    assert back.isVisible()  # what a plain isVisible() check would get wrong
+    drawn = {front: 0, back: 0}
+    for p in drawn:
+        p.draw_trace = lambda p=p, f=p.draw_trace: (drawn.__setitem__(p, drawn[p] + 1), f())
+    trained(qtbot, controller, 3)
+    assert drawn[front] == 3 and drawn[back] == 0
+    assert np.array_equal(front.h, session.trace.h[:, 0, :])
+    assert not np.array_equal(back.plotted["W_hh"], session.model.params()["W_hh"])
+    back_dock.raise_()  # brought to the front: it catches up once, with the newest weights
+    qtbot.waitUntil(lambda: drawn[back] >= 1, timeout=WAIT)
+    assert np.array_equal(back.plotted["W_hh"], session.model.params()["W_hh"])
+    trained(qtbot, controller, 1)
+    n_front = drawn[front]
+    assert drawn[back] == 2 and n_front == 3  # now the other one is behind
+
+
 def test_themes_recolour_the_plots(qtbot, setup):
     session, controller, plots, _ = setup
     session.set_theme("dark")

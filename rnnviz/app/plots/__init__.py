@@ -42,6 +42,9 @@ def make_plot_docks(session: Session, controller: TrainingController, parent: QW
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setWidget(cls(session, controller, dock))
+        plot = cls(session, controller, dock)
+        dock.setWidget(plot)
+        # a tab brought to the front: draw what was skipped while it was behind
+        dock.visibilityChanged.connect(lambda visible, p=plot: visible and p.catch_up())
         docks.append(dock)
     return docks

@@ -1,14 +1,15 @@
 """What every plot shares: the widget frame, the theme, the cursor line, decimation for display.
 
 A plot takes (session, controller), creates its pyqtgraph items once (again only when the
-network's layout changes) and pushes new arrays into them. A plot that is not visible (a
-closed dock, a tab behind another) only notes that it is stale and draws when shown.
+network's layout changes) and pushes new arrays into them. A plot that is not on screen (a
+closed dock, a tab behind another: Qt keeps those "visible" but gives them no visible region)
+only notes that it is stale and draws when it comes on screen again.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
@@ -22,6 +23,12 @@ UNIT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 MAX_LINES = 32  # unit lines drawn at most (the heatmap shows every unit)
 DISPLAY_BINS = 1500  # long histories are min–max decimated to about twice this many points
 SEQUENTIAL_LUT = colors.LUT[len(colors.LUT) // 2 :]  # white → dark red, for probabilities (0..1)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Whether any of the widget is on screen. A dock in a tab group behind another tab stays
+    isVisible() but has an empty visible region; a closed dock is not visible."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 def unit_color(i: int, theme: Theme) -> str:
@@ -166,8 +173,12 @@ class PlotPanel(QWidget):
             p.setTitle(title, color=t.text, size=f"{int(10 * scale)}pt")
 
     # updating -----------------------------------------------------------------------------------
+    def is_on_screen(self) -> bool:
+        """Whether drawing now would show anything (see `on_screen`)."""
+        return on_screen(self)
+
     def refresh(self) -> None:
-        if not self.isVisible():
+        if not self.is_on_screen():
             self._stale = True
             return
         self._stale = False
@@ -184,13 +195,13 @@ class PlotPanel(QWidget):
         """A new training snapshot in controller.snapshot."""
 
     def _on_trace(self) -> None:
-        if self.isVisible():
+        if self.is_on_screen():
             self.draw_trace()
         else:
             self._stale = True
 
     def _on_history(self) -> None:
-        if self.isVisible():
+        if self.is_on_screen():
             self.draw_history()
         else:
             self._stale = True
@@ -201,12 +212,23 @@ class PlotPanel(QWidget):
     def move_cursor(self) -> None:
         """The animation cursor moved (session.frame.active)."""
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._stale:
+    def catch_up(self) -> None:
+        """Draw what was skipped while off screen (if anything was and it is on screen now)."""
+        if self._stale and self.is_on_screen():
             self._stale = False
             self.draw()
             self.move_cursor()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.catch_up()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # a tab brought to the front is not "shown" again (it never was hidden): its first paint
+        # says it is on screen. Catch up just after, outside the paint.
+        super().paintEvent(event)
+        if self._stale:
+            QTimer.singleShot(0, self.catch_up)
 
     def _on_network(self) -> None:
         self.rebuild()
@@ -214,7 +236,7 @@ class PlotPanel(QWidget):
         self.move_cursor()
 
     def _on_position(self, _position: int) -> None:
-        if self.isVisible():
+        if self.is_on_screen():
             self.move_cursor()
         else:
             self._stale = True

@@ -87,7 +87,10 @@ class GradientFlowPlot(PlotPanel):
         else:
             forget_range(self.norm_plot)
             self.norm_plot.enableAutoRange()
-        self.clip = self.controller.settings.clip
+        clip = self.controller.settings.clip
+        if clip == self.clip and self.clip_line.isVisible() == bool(clip):
+            return  # the label re-lays out its text: only when the threshold changes
+        self.clip = clip
         if self.clip:
             self.clip_line.setValue(np.log10(self.clip))
             self.clip_line.label.setFormat(f"clip {self.clip:g}")
