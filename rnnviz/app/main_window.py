@@ -124,8 +124,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         # learning: guided lessons (hidden until asked for: Help ▸ Lessons) and the AR baseline
-        from . import baseline_panel, lessons_panel
+        from . import baseline_panel, lab, lessons_panel
 
+
+        lab.install(self)  # View ▸ Vanishing-gradient lab… (Ctrl+G), a window of its own
         baseline_panel.install(self, self.training)
         self.baseline_dock.setWidget(_scrollable(self.baseline_dock.widget()))
         lessons_panel.install(self, self.training)

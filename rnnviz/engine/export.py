@@ -10,7 +10,8 @@ JSON trace format (`format: "rnnviz-trace-json"`, `version: 1`)::
 
 The arrays are exactly those of the `.npz` trace file (see `save_trace`): `x a h y loss loss_t
 dL_dy dL_dh dL_dh_out dL_da input_mask target_mask grad_gain grad_* step_norm_* W_xh W_hh b_h
-W_hy b_y` and, when present, `targets` and `probs`. Numbers are written with full precision, so
+W_hy b_y` and, when present, `targets` and `probs` (LSTM/GRU traces: the cell's own parameter names,
+`gate_*`, `pre_*`, `dL_dpre_*`, `c`, `dL_dc`, `extra_*`, and `cell` in meta). Numbers are written with full precision, so
 reading them back gives the same float64 values. JSON has no NaN or infinity: those are written
 as the strings "NaN", "Infinity" and "-Infinity" (`float()` in Python reads them).
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from .files import trace_arrays, trace_meta, write_atomic  # noqa: F401 (trace_arrays: public here too)
 from .history import History
 from .trace import Trace
 
@@ -72,24 +73,6 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
 
 # trace -----------------------------------------------------------------------------------------
-def trace_arrays(trace: Trace) -> dict[str, np.ndarray]:
-    """Every array of a trace under the names of the `.npz` trace file."""
-    arrays: dict[str, np.ndarray] = {
-        "x": trace.x, "a": trace.a, "h": trace.h, "y": trace.y,
-        "loss": np.array(trace.loss), "loss_t": trace.loss_t,
-        "dL_dy": trace.dL_dy, "dL_dh": trace.dL_dh, "dL_da": trace.dL_da, "dL_dh_out": trace.dL_dh_out,
-        "input_mask": trace.input_mask, "target_mask": trace.target_mask, "grad_gain": trace.grad_gain,
-        **trace.grads,
-        **{f"step_norm_{k}": v for k, v in trace.step_grad_norms.items()},
-        **trace.params,
-    }
-    if trace.targets is not None:
-        arrays["targets"] = trace.targets
-    if trace.probs is not None:
-        arrays["probs"] = trace.probs
-    return {k: np.asarray(v) for k, v in arrays.items()}
-
-
 def _plain(value):
     """Nested lists of Python numbers, with non-finite floats as JSON-safe strings."""
     if isinstance(value, list):
@@ -104,8 +87,7 @@ def trace_to_json(trace: Trace) -> dict:
     return {
         "format": JSON_FORMAT,
         "version": 1,
-        "meta": {"activation": trace.activation, "architecture": trace.architecture, "loss": trace.loss_name,
-                 "tbptt": trace.tbptt},
+        "meta": {k: v for k, v in trace_meta(trace).items() if k not in ("format", "version")},
         "shapes": {k: list(a.shape) for k, a in arrays.items()},
         "dtypes": {k: str(a.dtype) for k, a in arrays.items()},
         "arrays": {k: _plain(a.tolist()) for k, a in arrays.items()},

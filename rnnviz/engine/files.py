@@ -449,7 +449,9 @@ def load_any_model(path: str | os.PathLike, report: list[str] | None = None, **o
 TRACE_ARRAYS = ("x", "a", "h", "y", "loss", "loss_t", "dL_dy", "dL_dh", "dL_da", *GRAD_NAMES)
 
 
-def save_trace(trace: Trace, path: str | os.PathLike) -> None:
+def trace_arrays(trace: Trace) -> dict[str, np.ndarray]:
+    """Every array of a trace under the names of the trace file (the JSON export uses the same
+    names), without `meta`; LSTM/GRU traces add every gate, the cell state and extras."""
     arrays: dict[str, np.ndarray] = {
         "x": trace.x, "a": trace.a, "h": trace.h, "y": trace.y,
         "loss": np.array(trace.loss), "loss_t": trace.loss_t,
@@ -463,17 +465,27 @@ def save_trace(trace: Trace, path: str | os.PathLike) -> None:
         arrays["targets"] = trace.targets
     if trace.probs is not None:
         arrays["probs"] = trace.probs
-    meta = {"activation": trace.activation, "architecture": trace.architecture, "loss": trace.loss_name,
-            "tbptt": trace.tbptt, "format": "rnnviz-trace", "version": 1}
-    if trace.cell != "rnn":  # LSTM / GRU: every gate, the cell state and the extra arrays too
-        meta["cell"] = trace.cell
+    if trace.cell != "rnn":
         for g in trace.gates:
             arrays[f"gate_{g}"], arrays[f"pre_{g}"] = trace.gates[g], trace.gate_pre[g]
             arrays[f"dL_dpre_{g}"] = trace.dL_dgate_pre[g]
         if trace.c is not None:
             arrays["c"], arrays["dL_dc"] = trace.c, trace.dL_dc
         arrays.update({f"extra_{k}": v for k, v in trace.extra.items() if isinstance(v, np.ndarray)})
-    arrays["meta"] = np.array(json.dumps(meta))
+    return {k: np.asarray(v) for k, v in arrays.items()}
+
+
+def trace_meta(trace: Trace) -> dict:
+    meta = {"activation": trace.activation, "architecture": trace.architecture, "loss": trace.loss_name,
+            "tbptt": trace.tbptt, "format": "rnnviz-trace", "version": 1}
+    if trace.cell != "rnn":
+        meta["cell"] = trace.cell
+    return meta
+
+
+def save_trace(trace: Trace, path: str | os.PathLike) -> None:
+    arrays = trace_arrays(trace)
+    arrays["meta"] = np.array(json.dumps(trace_meta(trace)))
     _savez(path, arrays)
 
 
