@@ -36,6 +36,7 @@ def add_export_parser(sub, positive_int, positive_float) -> argparse.ArgumentPar
             p.add_argument("--targets", help="with --model and --inputs: targets .npy")
         p.add_argument("--architecture", choices=ARCHITECTURES)
         p.add_argument("--activation", choices=ACTIVATIONS)
+        p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="the recurrent cell (default: vanilla rnn)")
         p.add_argument("--hidden", type=positive_int, help="hidden units (task default otherwise)")
         p.add_argument("--steps", type=positive_int, help="sequence length T")
         p.add_argument("--seed", type=int, default=0)
@@ -47,6 +48,7 @@ def add_export_parser(sub, positive_int, positive_float) -> argparse.ArgumentPar
         p.add_argument("--theme", choices=("light", "dark", "contrast"), default="light")
         p.add_argument("--presentation", action="store_true", help="presentation mode: large, high contrast")
         p.add_argument("--fit", action="store_true", help="fit the whole network into the picture")
+        p.add_argument("--gates", action="store_true", help="LSTM / GRU: expand the cells to show their gates")
 
     v = kinds.add_parser("view", help="the unrolled network as .png or .svg")
     network(v)
@@ -113,7 +115,9 @@ def _session(args, app: bool):
         make_application()
     from .app.session import NetworkConfig, Session
 
-    changes = {k: getattr(args, k) for k in ("hidden", "activation") if getattr(args, k, None) is not None}
+    changes = {k: getattr(args, k) for k in ("hidden", "activation", "cell") if getattr(args, k, None) is not None}
+    if changes.get("cell", "rnn") != "rnn" and changes.get("activation", "tanh") != "tanh":
+        raise CliError(f"--activation {changes['activation']} applies to --cell rnn; an LSTM / GRU uses σ and tanh")
     config = NetworkConfig(task=args.task or "sine", architecture=args.architecture, seed=args.seed, steps=args.steps, **changes)
     try:
         session = Session(config)
@@ -158,6 +162,8 @@ def _view(session, args):
     from PySide6.QtWidgets import QApplication
 
     QApplication.processEvents()
+    if getattr(args, "gates", False):
+        view.set_gates_shown(True)
     if getattr(args, "rolled", False):
         view.set_rolled(True, animate=False)
     if args.fit:
@@ -248,7 +254,8 @@ def _export_trace(args) -> int:
 def _export_history(args) -> int:
     """Trains with the engine Trainer (no Qt), as `rnnviz train` does, and writes its history."""
     from .cli import CliError
-    from .engine import Trainer, init_rnn, make_task
+    from .engine import Trainer, make_task
+    from .engine.gated import init_model
     from .engine.export import ExportError, save_history_csv
 
     if not args.out.lower().endswith(".csv"):
@@ -259,8 +266,12 @@ def _export_history(args) -> int:
     d = task.defaults
     if args.architecture and args.architecture != task.architecture:
         raise CliError(f"task {task.name} is {task.architecture}; --architecture {args.architecture} is for the app's view")
-    model = init_rnn(task.input_size, args.hidden or d["hidden"], task.output_size, activation=args.activation or d["activation"],
-                     architecture=task.architecture, loss=task.loss, seed=args.seed, dtype=np.float64)
+    cell = getattr(args, "cell", None) or "rnn"
+    if cell != "rnn" and args.activation not in (None, "tanh"):
+        raise CliError(f"--activation {args.activation} applies to --cell rnn; an LSTM / GRU uses σ and tanh")
+    activation = (args.activation or d["activation"]) if cell == "rnn" else "tanh"
+    model = init_model(cell, task.input_size, args.hidden or d["hidden"], task.output_size, activation=activation,
+                       architecture=task.architecture, loss=task.loss, seed=args.seed, dtype=np.float64)
     trainer = Trainer(model, task.x_train, task.y_train, optimizer=args.optimizer or d["optimizer"], lr=args.lr or d["lr"],
                       seed=args.seed, x_val=task.x_val, y_val=task.y_val)
     for _ in range(args.iterations):

@@ -20,11 +20,11 @@ from .session import Selection
 SIGMOID_GATES = ("i", "f", "o", "r", "z")  # the others (g, n) are tanh
 GATE_WORDS = {
     "i": "input gate: how much new content is written into c",
-    "f": "forget gate: how much of c_{t−1} is kept",
+    "f": "forget gate: how much of c<sub>t−1</sub> is kept",
     "g": "candidate content (tanh), what the input gate writes",
     "o": "output gate: how much of tanh(c) is shown in h",
-    "r": "reset gate: how much of h_{t−1} the candidate may use",
-    "z": "update gate: how much of h_{t−1} is kept (1 − z of the candidate)",
+    "r": "reset gate: how much of h<sub>t−1</sub> the candidate may use",
+    "z": "update gate: how much of h<sub>t−1</sub> is kept (1 − z of the candidate)",
     "n": "candidate state (tanh)",
 }
 CANDIDATE = {"lstm": "g", "gru": "n"}
@@ -275,21 +275,20 @@ def _weights(b: _Html, tr: Trace, kind: str, t: int, frame: Frame) -> Page:
     b.muted(f"Shared by all {tr.T} steps; the arrow at step {t} carries "
             f"{sub(side, t if side == 'x' else t - 1)} into every gate of step {t}. "
             f"The heat maps below show the candidate's {_w(cand)}.")
-    rows = []
+    grads = tr.targets is not None
+    heads = ["", "‖W‖"] + (["spectral radius ρ"] if side == "h" else []) + (["‖dL/dW‖"] if grads else [])
+    trs = ["<tr>" + "".join(f'<td align="right" style="color:{b.t.muted};padding-right:12px;">{h}</td>' for h in heads)
+           + "</tr>"]
     for n in names:
         Wm = tr.params[n]
-        b.numbers[f"norm.{n}"] = float(np.linalg.norm(Wm))
-        cells = f"‖·‖ = {b.num(None, np.linalg.norm(Wm))}"
+        cells = [_w(n), b.num(f"norm.{n}", np.linalg.norm(Wm))]
         if side == "h":
             rho = float(np.max(np.abs(np.linalg.eigvals(Wm)))) if np.all(np.isfinite(Wm)) else float("nan")
-            b.numbers[f"rho.{n}"] = rho
-            cells += f" · spectral radius {b.num(None, rho)}"
-        if tr.targets is not None:
-            gn = float(np.linalg.norm(tr.grads["grad_" + n]))
-            b.numbers[f"grad_norm.{n}"] = gn
-            cells += f" · ‖dL/d·‖ = {b.num(None, gn)}"
-        rows.append((_w(n), "", cells))
-    b.sum_table(rows)
+            cells.append(b.num(f"rho.{n}", rho))
+        if grads:
+            cells.append(b.num(f"grad_norm.{n}", np.linalg.norm(tr.grads["grad_" + n])))
+        trs.append("<tr>" + "".join(f'<td align="right" nowrap style="padding-right:12px;">{c}</td>' for c in cells) + "</tr>")
+    b.add('<table cellspacing="0" cellpadding="1" style="margin-left:8px;margin-bottom:6px;">' + "".join(trs) + "</table>")
     if frame.mode == "backward" and tr.targets is not None and t < frame.backward_from:
         b.muted(f"The backward pass has not reached step {t} yet.")
     return b.page(weight=cand)

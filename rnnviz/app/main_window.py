@@ -30,6 +30,7 @@ SHORTCUTS = [
     ("B", "switch between the forward and the backward pass"),
     ("L", "loop on / off"),
     ("R", "rolled / unrolled view"),
+    ("G", "LSTM / GRU: show / hide the gates of every cell"),
     ("Ctrl+0", "fit the network to the window"),
     ("Ctrl++ / Ctrl+−", "zoom in / out"),
     ("F11", "presentation mode (full screen, large, high contrast)"),
@@ -233,6 +234,8 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = self._action("Zoom out", lambda: v.zoom_out(), "Ctrl+-")
         self.fit_action = self._action("Fit to window", lambda: v.fit_to_window(), "Ctrl+0")
         self.rolled_action = self._action("Rolled view", self.set_rolled, "R", checkable=True)
+        self.gates_action = self._action("Show gates (LSTM / GRU)", v.set_gates_shown, "G", checkable=True)
+        v.gatesChanged.connect(self.gates_action.setChecked)
         self.presentation_action = self._action("Presentation mode", s.set_presentation, "F11", checkable=True)
         self.controls_action = self._action("Hide controls", self.set_controls_hidden, "H", checkable=True)
         self.escape_action = self._action("Leave presentation mode", self.escape, "Esc")
@@ -284,7 +287,7 @@ class MainWindow(QMainWindow):
         for dock in self.plot_docks:
             self.panels_menu.addAction(dock.toggleViewAction())
         v.addSeparator()
-        for a in (self.rolled_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
+        for a in (self.rolled_action, self.gates_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
             v.addAction(a)
         h = self.help_menu = bar.addMenu("&Help")
         h.addAction(self.shortcuts_action)

@@ -187,6 +187,7 @@ class Session(QObject):
         if not self._may_replace(f"open {Path(path).name}"):
             return
         self.model, self.source, self.source_label = model, "file", Path(path).name
+        self.config = replace(self.config, cell=getattr(model, "cell", "rnn"))  # the setup panel shows the file's cell
         self._x, self._y, self.watched = x, y, 0
         self._new_network(trace)
         self.message.emit(f"Loaded {Path(path).name}: I={model.input_size}, H={model.hidden_size}, "

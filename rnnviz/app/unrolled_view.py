@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import (
     QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QTransform,
 )
@@ -610,6 +610,8 @@ def _subscript(n: int) -> str:
 class UnrolledView(QGraphicsView):
     """The network unrolled in time (or rolled into its one cell), drawn from the session."""
 
+    gatesChanged = Signal(bool)  # gated cells shown expanded (their gates) or collapsed
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -697,6 +699,7 @@ class UnrolledView(QGraphicsView):
         self.gates_button.blockSignals(True)
         self.gates_button.setChecked(on)
         self.gates_button.blockSignals(False)
+        self.gatesChanged.emit(on)
         trace = self.session.trace
         if self._layout is not None and trace is not None and trace.cell != "rnn":
             mode = self._view_mode

@@ -33,12 +33,8 @@ def _identity(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _tanh(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.tanh(a, out=out)
-
-
 FORWARD: dict[str, Callable[..., np.ndarray]] = {
-    "tanh": _tanh,
+    "tanh": np.tanh,  # the ufunc itself: f(a) or f(a, out=...), with no wrapper to call per step
     "relu": _relu,
     "sigmoid": _sigmoid,
     "identity": _identity,
@@ -50,16 +46,21 @@ def apply(name: str, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     return FORWARD[check_activation(name)](a, out)
 
 
-def derivative(name: str, a: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """f'(a) elementwise, given both a and h = f(a) (same shapes)."""
+def derivative(name: str, a: np.ndarray, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """f'(a) elementwise, given both a and h = f(a) (same shapes); writes into `out` when given."""
     name = check_activation(name)
+    if out is None:
+        out = np.empty_like(h)
     if name == "tanh":
-        return 1.0 - h * h
+        np.multiply(h, h, out=out)
+        return np.subtract(1.0, out, out=out)  # 1 - h²
     if name == "sigmoid":
-        return h * (1.0 - h)
+        np.subtract(1.0, h, out=out)
+        return np.multiply(h, out, out=out)  # h·(1 - h)
     if name == "relu":
-        return (a > 0).astype(a.dtype)
-    return np.ones_like(a)
+        return np.greater(a, 0, out=out, casting="unsafe")  # 1 where a > 0, else 0 (also at 0)
+    out[...] = 1.0
+    return out
 
 
 def formula(name: str) -> str:

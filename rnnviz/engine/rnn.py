@@ -6,6 +6,11 @@ the loss, the weight gradients) is done for all steps in one product.
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from . import activations
@@ -121,10 +126,12 @@ def run(
     x = prepare_inputs(model, x, steps)
     T, B, _ = x.shape
     tgt = None if targets is None else prepare_targets(model, targets, T, B)
+    target_mask = target_steps(model.architecture, T)
+    ws = _workspace(T * B * model.hidden_size)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        a, h, y = _forward(model, x, h0)
-        probs, loss, loss_t, dL_dy = _loss(model, y, tgt)
-        back = _backward(model, x, a, h, dL_dy, tbptt, has_targets=tgt is not None)
+        a, h, y = _forward(model, x, h0, ws)
+        probs, loss, loss_t, dL_dy = _loss(model, y, tgt, target_mask)
+        back = _backward(model, x, a, h, dL_dy, tbptt, has_targets=tgt is not None, ws=ws)
     return Trace(
         activation=model.activation,
         architecture=model.architecture,
@@ -133,7 +140,7 @@ def run(
         x=x,
         targets=tgt,
         input_mask=input_steps(model.architecture, T),
-        target_mask=target_steps(model.architecture, T),
+        target_mask=target_mask,
         a=a,
         h=h,
         y=y,
@@ -145,31 +152,95 @@ def run(
     )
 
 
-def _forward(model: RNN, x: np.ndarray, h0: np.ndarray | None) -> tuple[np.ndarray, ...]:
+class _Workspace(threading.local):
+    """The big arrays of `run`, kept between runs of one thread and handed out again once
+    nothing else refers to them.
+
+    A fresh array costs its page faults on first touch, and for a large batch and many steps
+    that can be as much time as all the arithmetic.  Traces hold (views of) these arrays, so
+    an array is reused only when its reference count shows no view, trace or caller still
+    holds it; otherwise a new one is made.  Each role keeps at most two arrays (so that
+    `trace = run(...)` in a loop, where the previous trace is alive during the next run,
+    reuses them as well), and arrays above `MAX_BYTES` are never kept.
+    """
+
+    MAX_BYTES = 1 << 27  # 128 MiB
+
+    def __init__(self) -> None:
+        self.slots: dict[str, list[np.ndarray]] = {}
+        self.sentinel = [np.empty(0)]  # never handed out: its count is the "free" baseline
+
+    def get(self, role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An array of this shape and dtype, contents undefined."""
+        slots = self.slots.setdefault(role, [])
+        free = sys.getrefcount(self.sentinel[0])  # referenced by a list only, as slots[i]
+        for i in range(len(slots)):
+            if slots[i].shape == shape and slots[i].dtype == dtype and sys.getrefcount(slots[i]) <= free:
+                return slots[i]
+        arr = np.empty(shape, dtype=dtype)
+        if arr.nbytes <= self.MAX_BYTES:
+            if len(slots) < 2:
+                slots.append(arr)
+            else:  # replace one that is of another shape, else the older one (still in use)
+                i = next((i for i in range(len(slots)) if slots[i].shape != shape or slots[i].dtype != dtype), 0)
+                slots.pop(i)
+                slots.append(arr)
+        return arr
+
+
+class _Fresh:
+    """The same interface as `_Workspace`, allocating every time (for small runs, where the
+    allocator recycles memory by itself and the bookkeeping would cost more than it saves)."""
+
+    @staticmethod
+    def get(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.empty(shape, dtype=dtype)
+
+
+_workspaces = _Workspace()
+_FRESH = _Fresh()
+_POOL_FROM = 1 << 14  # T·B·H entries (128 KiB in float64), about where fresh memory starts to cost
+
+
+def _workspace(size: int = 0) -> _Workspace | _Fresh:
+    return _workspaces if size >= _POOL_FROM else _FRESH
+
+
+def _forward(
+    model: RNN, x: np.ndarray, h0: np.ndarray | None, ws: _Workspace | _Fresh | None = None
+) -> tuple[np.ndarray, ...]:
     T, B, I = x.shape
     H = model.hidden_size
     dt = model.dtype
-    h = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
-    h[0] = model.h0 if h0 is None else np.asarray(h0, dtype=dt)
-    # Input projection for every step in one product: (T*B, I)·(I, H) + b_h -> (T, B, H)
-    a = (x.reshape(T * B, I) @ model.W_xh + model.b_h).reshape(T, B, H)
-    W_hh = model.W_hh
+    K = H + 1 + I
+    ws = _FRESH if ws is None else ws
+    # One row per step and sequence, [h_{t-1} | 1 | x_t], so that the pre-activation is one
+    # product per step, a_t = [h_{t-1}, 1, x_t]·[W_hh; b_h; W_xh], and f writes h_t straight
+    # into the next row.  z[t] holds h_t in its first H columns (z[0]: h_0, z[T]: h_T).
+    z = ws.get("forward", (T + 1, B, K), dt)
+    z[0, :, :H] = model.h0 if h0 is None else np.asarray(h0, dtype=dt)
+    z[:, :, H] = 1.0
+    z[:T, :, H + 1 :] = x
+    z[T, :, H + 1 :] = 0.0
+    w = np.concatenate((model.W_hh, model.b_h[None, :], model.W_xh))  # (K, H)
+    a = ws.get("a", (T, B, H), dt)  # (T, B, H)
     act = activations.FORWARD[model.activation]
-    tmp = np.empty((B, H), dtype=dt)
-    for t in range(T):
-        np.matmul(h[t], W_hh, out=tmp)  # h_{t-1}·W_hh
-        a[t] += tmp  # a_t = x_t·W_xh + b_h + h_{t-1}·W_hh
-        act(a[t], out=h[t + 1])  # h_t = f(a_t)
+    matmul = np.matmul
+    for z_prev, a_t, h_t in zip(z, a, z[1:, :, :H]):  # 2 NumPy calls per step
+        matmul(z_prev, w, out=a_t)  # a_t = x_t·W_xh + h_{t-1}·W_hh + b_h
+        act(a_t, out=h_t)  # h_t = f(a_t)
+    h = z[:, :, :H]  # (T+1, B, H)
     O = model.output_size
-    y = (h[1:].reshape(T * B, H) @ model.W_hy + model.b_y).reshape(T, B, O)  # (T, B, O)
+    # y_t = [h_t, 1]·[W_hy; b_y] for all steps in one product
+    w_y = np.concatenate((model.W_hy, model.b_y[None, :]))  # (H+1, O)
+    y = (z[1:, :, : H + 1].reshape(T * B, H + 1) @ w_y).reshape(T, B, O)  # (T, B, O)
     return a, h, y
 
 
-def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None) -> tuple:
+def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | None = None) -> tuple:
     T, B, O = y.shape
-    mask = target_steps(model.architecture, T)
-    dL_dy = np.zeros_like(y)  # (T, B, O)
-    loss_t = np.zeros(T, dtype=y.dtype)  # (T,)
+    if mask is None:
+        mask = target_steps(model.architecture, T)
     probs = None
     if model.loss == "cross-entropy":
         z = y - y.max(axis=2, keepdims=True)
@@ -177,8 +248,15 @@ def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None) -> tuple:
         logp = z - logsumexp  # (T, B, O) log softmax
         probs = np.exp(logp)
     if tgt is None:
-        return probs, float("nan"), loss_t, dL_dy
-    n_steps = int(mask.sum())
+        return probs, float("nan"), np.zeros(T, dtype=y.dtype), np.zeros_like(y)
+    n_steps = int(np.count_nonzero(mask))
+    if model.loss == "mse" and n_steps == T:  # a target at every step: no masking needed
+        diff = y - tgt  # (T, B, O)
+        loss_t = np.add.reduce(diff * diff, axis=(1, 2)) / (B * O)  # (T,) as np.mean
+        dL_dy = np.multiply(diff, 2.0 / diff.size, out=diff)  # (T, B, O)
+        return probs, float(np.add.reduce(loss_t) / T), loss_t, dL_dy
+    dL_dy = np.zeros_like(y)  # (T, B, O)
+    loss_t = np.zeros(T, dtype=y.dtype)  # (T,)
     if model.loss == "mse":
         diff = y[mask] - tgt[mask]  # (n_steps, B, O)
         loss_t[mask] = np.mean(diff * diff, axis=(1, 2))
@@ -202,50 +280,155 @@ def _backward(
     dL_dy: np.ndarray,
     tbptt: int | None,
     has_targets: bool,
+    ws: _Workspace | _Fresh | None = None,
 ) -> dict:
     T, B, I = x.shape
     H, O = model.hidden_size, model.output_size
-    W_hh_T = np.ascontiguousarray(model.W_hh.T)
-    fprime = activations.derivative(model.activation, a, h[1:])  # (T, B, H) f'(a_t)
+    dt = a.dtype
+    K = H + O
+    ws = _FRESH if ws is None else ws
+    W_hy_T = model.W_hy.T
     # From the outputs, for all steps at once: dL/dy_t·W_hyᵀ -> (T, B, H)
-    dL_dh_out = (dL_dy.reshape(T * B, O) @ model.W_hy.T).reshape(T, B, H)
-    dL_dh = dL_dh_out.copy()  # (T, B, H), receives the recurrent part below
-    dL_da = np.empty_like(dL_dh)  # (T, B, H)
-    tmp = np.empty((B, H), dtype=a.dtype)
-    for t in range(T - 1, -1, -1):
-        # The future's share arrives through a_{t+1} = ... + h_t·W_hh, unless a TBPTT
-        # window starts at t+1 (then the gradient is cut there).
-        if t + 1 < T and (tbptt is None or (t + 1) % tbptt != 0):
-            np.matmul(dL_da[t + 1], W_hh_T, out=tmp)
-            dL_dh[t] += tmp
-        np.multiply(dL_dh[t], fprime[t], out=dL_da[t])  # dL/da_t = dL/dh_t ⊙ f'(a_t)
+    dL_dh_out = ws.get("dL_dh_out", (T, B, H), dt)
+    if O == 1:  # an outer product: one multiplication per entry, as the matrix product does it
+        np.multiply(dL_dy, W_hy_T, out=dL_dh_out)
+    else:
+        np.matmul(dL_dy.reshape(T * B, O), W_hy_T, out=dL_dh_out.reshape(T * B, H))
+
+    # Two chains run back in time together, as the halves [0] and [1] of one block per step
+    # that is multiplied by w = [W_hhᵀ; W_hyᵀ] (K, H):
+    #   BPTT:            dL/dh_t = [dL/da_{t+1} | dL/dy_t]·w = dL/da_{t+1}·W_hhᵀ + dL/dy_t·W_hyᵀ
+    #   the gain probe:  g_t = [g_{t+1} ⊙ f'(a_{t+1}) | 0]·w   (see _gradient_gain)
+    # then one product with f'(a_t) gives both dL/da_t and g_t ⊙ f'(a_t) for the step before:
+    # two NumPy calls per step for both chains.
+    # e[:, t] = [dL/da_t | dL/dy_{t-1}], [g_t ⊙ f'(a_t) | 0];   z[:, t] = dL/dh_t, g_t
+    fp = activations.derivative(model.activation, a, h[1:], out=ws.get("fprime", (T, B, H), dt))  # f'(a_t)
+    e = ws.get("e", (2, T, B, K), dt)
+    e[0, 1:, :, H:] = dL_dy[:-1]
+    e[0, 0, :, H:] = 0.0
+    e[1, :, :, H:] = 0.0
+    z = ws.get("z", (2, T, B, H), dt)
+    z[0, T - 1] = dL_dh_out[T - 1]  # the last step has no future
+    z[1, T - 1] = _gain_start(dL_dh_out[T - 1] if has_targets else None, B, H, dt)
+    np.multiply(z[:, T - 1], fp[T - 1], out=e[:, T - 1, :, :H])
+    w = np.concatenate((model.W_hh.T, W_hy_T))  # (K, H)
+    cut = None if tbptt is None or tbptt >= T else (tbptt, z[0], dL_dh_out)
+    if B * H * H >= _THREAD_FROM and T * B * H * H >= 16 * _THREAD_FROM and _CPUS > 1:
+        # Big steps: the two chains on two threads (NumPy releases the GIL in both calls).
+        job = _executor().submit(_quiet_chain, e[1], z[1], fp, w, H)
+        _chain(e[0], z[0], fp, w, H, cut)
+        job.result()
+    elif B == 1:  # one product of a (2, K) matrix per step
+        _chain(e[:, :, 0].transpose(1, 0, 2), z[:, :, 0].transpose(1, 0, 2), fp[:, 0], w, H, cut)
+    else:  # (2, B, K) stacks
+        _chain(e.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), fp, w, H, cut)
+    dL_dh = z[0]  # (T, B, H)
+    dL_da = e[0, :, :, :H]  # (T, B, H)
+    g = z[1]
+    if B == 1:
+        grad_gain = np.sqrt(np.einsum("tbh,tbh->t", g, g))  # (T,)
+    else:
+        grad_gain = np.add.reduce(np.sqrt(np.einsum("tbh,tbh->tb", g, g)), axis=1) / B  # (T,) batch mean
 
     xs, hs_prev, hs = x.reshape(T * B, I), h[:-1].reshape(T * B, H), h[1:].reshape(T * B, H)
     da2, dy2 = dL_da.reshape(T * B, H), dL_dy.reshape(T * B, O)
     grads = {
         "grad_W_xh": xs.T @ da2,  # (I, H)  Σ_t x_tᵀ·dL/da_t
         "grad_W_hh": hs_prev.T @ da2,  # (H, H)  Σ_t h_{t-1}ᵀ·dL/da_t
-        "grad_b_h": da2.sum(axis=0),  # (H,)
+        "grad_b_h": np.add.reduce(da2, axis=0),  # (H,)
         "grad_W_hy": hs.T @ dy2,  # (H, O)  Σ_t h_tᵀ·dL/dy_t
-        "grad_b_y": dy2.sum(axis=0),  # (O,)
+        "grad_b_y": np.add.reduce(dy2, axis=0),  # (O,)
     }
-    step_grad_norms = {
-        "W_xh": _per_step_outer_norms(x, dL_da),
-        "W_hh": _per_step_outer_norms(h[:-1], dL_da),
-        "b_h": np.linalg.norm(dL_da.sum(axis=1), axis=1),
-        "W_hy": _per_step_outer_norms(h[1:], dL_dy),
-        "b_y": np.linalg.norm(dL_dy.sum(axis=1), axis=1),
-    }
-    grad_gain = _gradient_gain(dL_dh[-1] if has_targets else None, fprime, W_hh_T, tbptt)
     return {
         "dL_dy": dL_dy,
         "dL_dh_out": dL_dh_out,
         "dL_dh": dL_dh,
         "dL_da": dL_da,
         "grads": grads,
-        "step_grad_norms": step_grad_norms,
+        "step_grad_norms": _step_grad_norms(x, h, dL_da, dL_dy, ws),
         "grad_gain": grad_gain,
     }
+
+
+def _chain(e: np.ndarray, z: np.ndarray, f: np.ndarray, w: np.ndarray, H: int, cut=None) -> None:
+    """Back in time, t = T-2 .. 0:  z_t = e_{t+1}·w,  then e_t[..., :H] = z_t ⊙ f_t.  Time is
+    the first axis of e, z and f.  `cut` = (k, dL_dh, dL_dh_out): a TBPTT window of k steps
+    starts at t+1, so dL/dh_t gets nothing from the future (dL_dh has time first, too)."""
+    T = len(z)
+    matmul, multiply = np.matmul, np.multiply
+    if cut is None:
+        for src, dst, f_t, nxt in zip(e[1:][::-1], z[: T - 1][::-1], f[: T - 1][::-1], e[: T - 1, ..., :H][::-1]):
+            matmul(src, w, out=dst)
+            multiply(dst, f_t, out=nxt)
+        return
+    k, dL_dh, dL_dh_out = cut
+    for t in range(T - 2, -1, -1):
+        matmul(e[t + 1], w, out=z[t])
+        if (t + 1) % k == 0:
+            dL_dh[t] = dL_dh_out[t]  # (the gain probe, when stacked in z, is not cut)
+        multiply(z[t], f[t], out=e[t, ..., :H])
+
+
+def _quiet_chain(*args) -> None:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        _chain(*args)
+
+
+_THREAD_FROM = 1 << 18  # B·H² multiply-adds per step from which the chains get a thread each
+_CPUS = os.cpu_count() or 1
+_executor_lock = threading.Lock()
+_executor_instance: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _executor_instance
+    with _executor_lock:
+        if _executor_instance is None:
+            _executor_instance = ThreadPoolExecutor(1, thread_name_prefix="rnnviz-bptt")
+        return _executor_instance
+
+
+def _step_grad_norms(
+    x: np.ndarray, h: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh | None = None
+) -> dict:
+    """name -> (T,) ‖contribution of step t to that gradient‖ (summed over the batch)."""
+    T, B, _ = x.shape
+    sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
+    if B == 1:
+        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖.
+        nx, nh, nda, ndy = sq(x), sq(h), sq(dL_da), sq(dL_dy)
+        return {
+            "W_xh": np.sqrt(nx * nda),
+            "W_hh": np.sqrt(nh[:-1] * nda),
+            "b_h": np.sqrt(nda),
+            "W_hy": np.sqrt(nh[1:] * ndy),
+            "b_y": np.sqrt(ndy),
+        }
+    ws = _FRESH if ws is None else ws
+    # Σ_b A[t,b]ᵀ·D[t,b] for each weight, by the cheaper of the two ways (_per_step_outer_norms);
+    # Gram matrices are shared: the one of h (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy
+    # (1..T), the one of dL/da both W_xh and W_hh.
+    arrays = {"x": x, "h": h, "da": dL_da, "dy": dL_dy}
+    grams: dict[str, np.ndarray] = {}
+    out = {}
+    for name, ka, steps, kd in (
+        ("W_hh", "h", slice(0, T), "da"),
+        ("W_xh", "x", slice(None), "da"),
+        ("W_hy", "h", slice(1, T + 1), "dy"),
+    ):
+        A, D = arrays[ka][steps], arrays[kd]
+        M, N = A.shape[2], D.shape[2]
+        if B * ((ka not in grams) * M + (kd not in grams) * N) < M * N:
+            for k in (ka, kd):
+                if k not in grams:
+                    v = arrays[k]
+                    grams[k] = np.matmul(v, v.transpose(0, 2, 1), out=ws.get("gram_" + k, (len(v), B, B), v.dtype))
+            out[name] = _norms_from_grams(grams[ka][steps], grams[kd])
+        else:
+            out[name] = _outer_norms(A, D, ws.get("outer_" + name, (T, M, N), A.dtype))
+    out["b_h"] = np.sqrt(sq(np.add.reduce(dL_da, axis=1, keepdims=True)))
+    out["b_y"] = np.sqrt(sq(np.add.reduce(dL_dy, axis=1, keepdims=True)))
+    return {k: out[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")}
 
 
 def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -255,12 +438,29 @@ def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:
     N = D.shape[2]
     if B == 1:
         return np.sqrt(np.einsum("tbm,tbm->t", A, A) * np.einsum("tbn,tbn->t", D, D))
-    if B * B * (M + N) < M * N * B:
-        ga = np.matmul(A, A.transpose(0, 2, 1))  # (T, B, B)
-        gd = np.matmul(D, D.transpose(0, 2, 1))  # (T, B, B)
-        return np.sqrt(np.maximum(np.einsum("tij,tij->t", ga, gd), 0.0))
-    outer = np.matmul(A.transpose(0, 2, 1), D)  # (T, M, N)
+    if B * (M + N) < M * N:
+        return _norms_from_grams(np.matmul(A, A.transpose(0, 2, 1)), np.matmul(D, D.transpose(0, 2, 1)))
+    return _outer_norms(A, D)
+
+
+def _norms_from_grams(ga: np.ndarray, gd: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(np.einsum("tij,tij->t", ga, gd), 0.0))
+
+
+def _outer_norms(A: np.ndarray, D: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    outer = np.matmul(A.transpose(0, 2, 1), D, out=out)  # (T, M, N)
     return np.sqrt(np.einsum("tmn,tmn->t", outer, outer))
+
+
+def _gain_start(g_T: np.ndarray | None, B: int, H: int, dtype) -> np.ndarray:
+    """(B, H) unit-length start of the gain probe: dL/dh_T/‖dL/dh_T‖ per sequence, uniform
+    when there is no loss or that gradient is zero."""
+    if g_T is None:
+        return np.full((B, H), 1.0 / np.sqrt(H), dtype=dtype)
+    n = np.sqrt(np.einsum("bh,bh->b", g_T, g_T))[:, None]
+    if (n > 0).all():
+        return g_T / n
+    return np.where(n > 0, g_T / np.where(n > 0, n, 1.0), 1.0 / np.sqrt(H)).astype(dtype, copy=False)
 
 
 def _gradient_gain(
@@ -269,15 +469,13 @@ def _gradient_gain(
     """(T,) how a unit-length signal at h_T shrinks or grows on its way back to h_t:
     ‖u·∂h_T/∂h_t‖ with u = dL/dh_T/‖dL/dh_T‖ per sequence (uniform when that is zero),
     averaged over the batch.  ∂h_{t+1}/∂h_t = W_hh·diag(f'(a_{t+1})) in row form.
-    Under TBPTT the chain is not cut: this measures the network, not the truncation."""
+    Under TBPTT the chain is not cut: this measures the network, not the truncation.
+
+    `run` computes the same probe fused with BPTT (in _backward); this standalone form is
+    the reference for it."""
     T, B, H = fprime.shape
     g = np.empty((T, B, H), dtype=fprime.dtype)
-    if g_T is None:
-        u = np.full((B, H), 1.0 / np.sqrt(H), dtype=fprime.dtype)
-    else:
-        n = np.linalg.norm(g_T, axis=1, keepdims=True)
-        u = np.where(n > 0, g_T / np.where(n > 0, n, 1.0), 1.0 / np.sqrt(H))
-    g[T - 1] = u
+    g[T - 1] = _gain_start(g_T, B, H, fprime.dtype)
     tmp = np.empty((B, H), dtype=fprime.dtype)
     for t in range(T - 2, -1, -1):
         np.multiply(g[t + 1], fprime[t + 1], out=tmp)

@@ -91,6 +91,7 @@ def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot,
     from rnnviz.app.plots import WeightsPlot
     from rnnviz.app.plots.base import PlotPanel
 
+    session.may_replace = lambda what: True  # no "discard the training run?" dialog
     session.set_config(task="echo", cell=cell)
     assert cell.upper() in window.subtitle_label.text()
     plots = window.findChildren(PlotPanel)
@@ -227,7 +228,8 @@ def test_view_collapsed_and_expanded_hit_tests_and_renders(gated, qtbot):
     view.setFocus()
     qtbot.keyClick(view, Qt.Key_G)
     assert view.gates_shown() and view.gates_button.isChecked()
-    assert len(view.scene().items()) == items  # no per-cell or per-gate items
+    # one item per gate column (whatever T and H): no per-cell or per-step items
+    assert len(view.scene().items()) == items + len(GATES[tr.cell])
     for g in GATES[tr.cell]:
         sel = view.hit_test(view.scene_point(f"gate:{g}", 3, 2))
         assert sel == Selection(f"gate:{g}", 3, 2)
@@ -371,3 +373,28 @@ def test_screenshot_of_gated_cells(qapp, tmp_path, extra):
     assert main(["screenshot", "--out", str(out), "--width", "1000", "--height", "700", *extra]) == 0
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1000, 700)
+
+
+def test_window_key_g_and_the_header_button_toggle_the_gates(window, session, qtbot):
+    session.set_config(task="echo", cell="gru")
+    view = window.view
+    assert view.gates_button.isVisible() and not view.gates_shown()
+    qtbot.keyClick(window, Qt.Key_G)
+    assert view.gates_shown() and window.gates_action.isChecked()
+    assert any(k.startswith("gate:") for k in view._layout.columns)
+    qtbot.mouseClick(view.gates_button, Qt.LeftButton)
+    assert not view.gates_shown() and not window.gates_action.isChecked()
+    session.set_config(cell="rnn")
+    assert not view.gates_button.isVisible()
+
+
+def test_export_command_draws_and_trains_gated_cells(qapp, tmp_path):
+    from rnnviz.cli import main
+
+    out = tmp_path / "v.png"
+    assert main(["export", "view", "--cell", "lstm", "--gates", "--task", "echo", "--width", "700", "--height", "500",
+                 "--out", str(out)]) == 0
+    assert QImage(str(out)).width() == 700
+    assert main(["export", "history", "--cell", "gru", "--task", "echo", "--iterations", "2",
+                 "--out", str(tmp_path / "h.csv")]) == 0
+    assert main(["export", "view", "--cell", "gru", "--activation", "relu", "--out", str(out)]) == 2
