@@ -226,12 +226,29 @@ def report_gated(rv: dict, tc: dict, args) -> str:
         key = f"{cell},{B},{T},{H}"
         r, t = rv["results"][key]["ms"], tc["results"][key]["ms"]
         lines.append(f"| {cell.upper()} | {B} | {T} | {H} | {r:.3f} | {t:.3f} | {t / r:.2f} |")
-    lines += ["", f"Took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s."]
+    lines += ["", f"Took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s.", *machine_note(rv, tc)]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------
 # driver
+
+
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (Linux only)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(n) for n in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return sum(v) - v[3] - v[4], sum(v)
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_side(side: str, args) -> dict:
@@ -246,14 +263,30 @@ def run_side(side: str, args) -> dict:
            "--max-repeats", str(args.max_repeats)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    j0, c0 = _cpu_jiffies(), _children_cpu_s()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"the {side} worker failed (exit code {proc.returncode})")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = time.perf_counter() - t0
+    result["wall_s"] = wall
+    # How much of the machine other processes used meanwhile: busy CPU time minus the worker's.
+    j1 = _cpu_jiffies()
+    if j0 and j1 and j1[1] > j0[1]:
+        busy_s = (j1[0] - j0[0]) / os.sysconf("SC_CLK_TCK")
+        result["others_busy"] = max(0.0, busy_s - (_children_cpu_s() - c0)) / (wall * (os.cpu_count() or 1))
     return result
+
+
+def machine_note(*sides: dict) -> list[str]:
+    """A warning when other processes kept the CPUs busy while a side was timed."""
+    busy = max((s.get("others_busy", 0.0) for s in sides), default=0.0)
+    if busy < 0.1:
+        return []
+    return ["", f"WARNING: other processes used up to {100 * busy:.0f}% of the CPUs while this ran; "
+                "the timings are not reliable (run again on an idle machine)."]
 
 
 def report(rv: dict, tc: dict, args) -> str:
@@ -290,6 +323,7 @@ def report(rv: dict, tc: dict, args) -> str:
         f"Medians of {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
         f"{min(x['repeats'] for x in tc['results'].values())}+ (torch) timed passes per cell; "
         f"took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s.",
+        *machine_note(rv, tc),
     ]
     return "\n".join(lines)
 

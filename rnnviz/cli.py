@@ -205,7 +205,9 @@ def _load_inputs(path: str, what: str) -> np.ndarray:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from .engine import load_any_model, run, save_trace
+    from .engine.files import check_writable
 
+    check_writable(args.out)
     model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
     x = _load_inputs(args.inputs, "inputs")
     targets = _load_inputs(args.targets, "targets") if args.targets else None
@@ -222,6 +224,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .engine import Trainer, load_any_model, make_task, save_model
+    from .engine.files import check_writable
 
     if args.model:
         if args.task:
@@ -260,6 +263,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                           tbptt=args.tbptt, x_val=x_val, y_val=y_val)
     except ValueError as e:
         raise CliError(str(e)) from None
+    if args.out:
+        check_writable(args.out)  # before training, not after it
     iterations = args.iterations or defaults["iterations"]
     progress = _Progress(iterations, enabled=sys.stderr.isatty())
     first = None

@@ -573,7 +573,7 @@ def test_bad_cli_arguments_print_one_error_line_and_exit_2(capsys, args, command
 @pytest.mark.parametrize("extra, words", [
     (["--task", "sine", "--steps", "2", "--lag", "5"], ["echo lag"]),
     (["--task", "sine", "--batch-size", "1000"], ["batch size must lie between 1 and the 32"]),
-    (["--task", "sine", "--out", "/nonexistent-folder/model.npz"], ["/nonexistent-folder/model.npz", "No such file or directory"]),
+    (["--task", "sine", "--out", "/nonexistent-folder/model.npz"], ["/nonexistent-folder/model.npz", "does not exist"]),
     (["--task", "sine", "--model", "m.npz"], ["either --task or --model"]),
     (["--model", "m.npz"], ["--model needs --inputs and --targets"]),
     (["--inputs", "x.npy"], ["--inputs and --targets go with --model"]),

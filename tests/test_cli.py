@@ -205,3 +205,14 @@ def test_gradcheck_on_one_combination(capsys):
     code, out, _ = cli(capsys, "gradcheck", "--activation", "relu", "--architecture", "many-to-one", "--loss", "mse", "--seed", 3)
     assert code == 0
     assert len(out.strip().splitlines()) == 2 and out.startswith("relu")
+
+
+def test_train_refuses_an_unusable_out_path_before_training(tmp_path, capsys):
+    from rnnviz.cli import main
+
+    assert main(["train", "--task", "sine", "--iterations", "3", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0] and "folder" in err[0] and ".tmp" not in err[0]
+    assert main(["train", "--task", "sine", "--iterations", "3", "--out", str(tmp_path / "no" / "m.npz")]) == 2
+    out = capsys.readouterr()
+    assert "does not exist" in out.err and "first loss" not in out.out  # failed before training

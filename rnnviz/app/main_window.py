@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self._was_presenting = False
         self._setup_was_visible = True
+        self._docks_before_hiding: list[QDockWidget] | None = None  # H: what to bring back
         self.setWindowTitle("rnnviz")
         self.resize(1360, 840)
 
@@ -301,8 +302,13 @@ class MainWindow(QMainWindow):
         self.title_label.setText(label)
         m, tr = s.model, s.trace
         if m is not None and tr is not None:
-            loss = f" · loss {tr.loss:.4g}" if tr.targets is not None else ""
-            self.subtitle_label.setText(f"{m.architecture} · {m.activation if getattr(m, 'cell', 'rnn') == 'rnn' else m.cell.upper()} · H = {m.hidden_size} · T = {tr.T}{loss}")
+            # the loss first: when the header is narrow the tail is clipped, not the number
+            loss = f"loss {tr.loss:.4g} · " if tr.targets is not None else ""
+            cell = getattr(m, "cell", "rnn")
+            kind = m.activation if cell == "rnn" else cell.upper()
+            text = f"{loss}{m.architecture} · {kind} · H = {m.hidden_size} · T = {tr.T}"
+            self.subtitle_label.setText(text)
+            self.subtitle_label.setToolTip(text)
         self._sync_rolled()
 
     def _appearance_changed(self) -> None:
@@ -430,10 +436,19 @@ class MainWindow(QMainWindow):
                 w.blockSignals(False)
 
     def set_controls_hidden(self, hidden: bool) -> None:
-        """Presentation: only the network (and the inspector) on screen."""
+        """Presentation: only the network (and the inspector) on screen; the panels that were
+        shown (setup, training, plots) come back as they were."""
         for w in (self.header, self.transport_bar, self.menuBar(), self.statusBar()):
             w.setVisible(not hidden)
-        self.setup_dock.setVisible(not hidden)
+        if hidden and self._docks_before_hiding is None:
+            self._docks_before_hiding = [d for d in self.findChildren(QDockWidget)
+                                         if d is not self.inspector_dock and d.isVisible()]
+            for d in self._docks_before_hiding:
+                d.hide()
+        elif not hidden and self._docks_before_hiding is not None:
+            for d in self._docks_before_hiding:
+                d.show()
+            self._docks_before_hiding = None
         if self.controls_action.isChecked() != hidden:
             self.controls_action.setChecked(hidden)
 

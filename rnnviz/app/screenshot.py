@@ -28,8 +28,9 @@ class ScreenshotSpec:
     gates: bool = False  # gated cells: show the gates (expanded)
 
 
-def parse_selection(text: str, T: int):
-    """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message."""
+def parse_selection(text: str, T: int, model=None):
+    """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message.
+    With `model`, the kind must exist for its cell and the unit must lie within its vector."""
     from .session import Selection
 
     kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy", "c", "gate")
@@ -51,7 +52,23 @@ def parse_selection(text: str, T: int):
     lo = 0 if parts[0] in ("h", "c") else 1
     if not lo <= t <= T:
         raise ValueError(f"--select step must lie in {lo}..{T} for {parts[0]}, got {t}")
+    if model is not None:
+        _check_selection_fits(parts[0], unit, model)
     return Selection(parts[0], t, unit)
+
+
+def _check_selection_fits(kind: str, unit: int | None, model) -> None:
+    cell = getattr(model, "cell", "rnn")
+    gates = {"lstm": "ifgo", "gru": "rzn"}.get(cell, "")
+    name = {"lstm": "an LSTM", "gru": "a GRU"}.get(cell, "a vanilla RNN")
+    if kind == "c" and cell != "lstm":
+        raise ValueError(f"--select c needs an LSTM (--cell lstm); this network is {name}")
+    if kind.startswith("gate:") and kind[5:] not in gates:
+        have = f"its gates are {', '.join(gates)}" if gates else "it has no gates (--cell lstm or gru)"
+        raise ValueError(f"--select {kind}: this network is {name}, {have}")
+    size = {"x": model.input_size, "y": model.output_size}.get(kind, None if kind.startswith("W_") else model.hidden_size)
+    if unit is not None and size is not None and not 0 <= unit < size:
+        raise ValueError(f"--select unit must lie in 0..{size - 1} for {kind}, got {unit}")
 
 
 def render_screenshot(spec: ScreenshotSpec) -> Path:
@@ -93,7 +110,7 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
         elif spec.mode == "backward":
             session.set_mode("backward")
         if spec.select:
-            session.select(parse_selection(spec.select, session.T))
+            session.select(parse_selection(spec.select, session.T, session.model))
         if spec.gates:
             window.view.set_gates_shown(True)
         window.resize(QSize(spec.width, spec.height))

@@ -128,10 +128,22 @@ def _numeric(p: Path, name: str, arr: np.ndarray, *, ndim: int | None = None, fi
 
 
 # atomic writing --------------------------------------------------------------------------------
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise an OSError naming `path` when it cannot be a file we write: a folder, or in a
+    folder that does not exist. Call it before long work whose result goes there."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a folder; give a file name", str(path))
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(2, f"the folder {parent} does not exist", str(path))
+
+
 def write_atomic(path: str | os.PathLike, write: Any) -> None:
     """Call write(file) on a temporary file in the same folder, then replace `path` with it, so
     a failure midway leaves any previous file untouched."""
     path = Path(path)
+    check_writable(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:  # name the file asked for, not the temporary one

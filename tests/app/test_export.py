@@ -246,6 +246,34 @@ def test_history_csv_rows_equal_the_trainer_history(tmp_path, session):
         c.shutdown()
 
 
+def test_history_export_while_training_waits_for_a_slow_iteration(tmp_path, session):
+    """pause() waits only 0.2 s for the worker; an iteration can take longer (T=500, H=256).
+    The CSV must not be written while the worker can still append to the history."""
+    import threading
+    import time
+
+    c = TrainingController(session)
+    try:
+        c.step()  # the trainer exists, 1 iteration
+        orig, entered = c.trainer.step, threading.Event()
+
+        def slow():
+            entered.set()
+            time.sleep(0.6)
+            return orig()
+
+        c.trainer.step = slow
+        c.train()
+        assert entered.wait(2)
+        out = ex.export_history(c, tmp_path / "h.csv")
+        with open(out, newline="") as f:
+            rows = list(csv.reader(f))
+        c.shutdown()
+        assert len(rows) - 1 == len(c.trainer.history.loss)
+    finally:
+        c.shutdown()
+
+
 def test_history_before_training_is_a_clear_error(tmp_path, session):
     c = TrainingController(session)
     try:

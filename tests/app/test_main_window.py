@@ -185,3 +185,16 @@ def test_presentation_mode_hides_the_setup_panel_and_brings_it_back(window, sess
     assert not window.setup_dock.isVisible() and window.inspector_dock.isVisible()
     session.set_presentation(False)
     assert window.setup_dock.isVisible()
+
+
+def test_hide_controls_leaves_only_the_network_and_the_inspector(window, session):
+    """H in presentation mode: the training panel and the plots go too, and come back as they were."""
+    session.set_presentation(True)
+    before = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
+    assert "trainingDock" in before  # the presentation keeps the training panel and the plots
+    window.set_controls_hidden(True)
+    shown = [d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()]
+    assert shown == ["inspectorDock"]
+    window.set_controls_hidden(False)
+    after = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
+    assert after == before and not window.setup_dock.isVisible()  # still presenting: setup stays away

@@ -28,6 +28,11 @@ def test_screenshot_writes_png_of_requested_size(qapp, tmp_path, extra):
     (["--step", "99"], "--step"),
     (["--select", "Q:1"], "--select"),
     (["--hidden", "0"], "positive"),
+    (["--select", "h:3:50"], "unit must lie in 0..7"),  # H = 8: unit 50 does not exist
+    (["--task", "hello", "--select", "x:2:4"], "unit must lie in 0..3"),
+    (["--select", "gate:f:3:1"], "no gates"),  # the vanilla cell
+    (["--cell", "gru", "--select", "gate:f:3"], "r, z, n"),
+    (["--cell", "gru", "--select", "c:3"], "LSTM"),
 ])
 def test_bad_screenshot_arguments_are_one_line_and_exit_2(qapp, tmp_path, capsys, args, words):
     assert main(["screenshot", "--out", str(tmp_path / "x.png"), *args]) == 2
