@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self._normal_geometry = None
         self._shown_once = False
         self._was_presenting = False
-        self._setup_was_visible = True
+        self._docks_before_presenting: list[QDockWidget] = []
         self._docks_before_hiding: list[QDockWidget] | None = None  # H: what to bring back
         self.setWindowTitle("rnnviz")
         self.resize(1360, 840)
@@ -324,13 +324,22 @@ class MainWindow(QMainWindow):
             self.presentation_action.blockSignals(False)
         self.subtitle_label.setVisible(not s.presentation)
         if s.presentation != self._was_presenting:
-            # on a projector the network and the inspector get the room; the setup comes back after
+            # on a projector the network and the inspector (and a lesson, if one is open) get the
+            # room; the setup, training and plot panels step aside and come back afterwards
             self._was_presenting = s.presentation
+            keep = (self.inspector_dock, getattr(self, "lessons_dock", None))
             if s.presentation:
-                self._setup_was_visible = self.setup_dock.isVisible() or not self.isVisible()
-                self.setup_dock.hide()
-            elif self._setup_was_visible:
-                self.setup_dock.show()
+                shown = self.isVisible()
+                self._docks_before_presenting = [
+                    d for d in self.findChildren(QDockWidget)
+                    if d not in keep and (d.isVisible() if shown else not d.isHidden())]
+                for d in self._docks_before_presenting:
+                    d.hide()
+            else:
+                for d in self._docks_before_presenting:
+                    d.show()
+                self._docks_before_presenting = []
+                self._raise_first_plot()
         self.fit_button.setIcon(icon("fit", theme.text))
         self.fit_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         side = self.fontMetrics().height()

@@ -188,13 +188,23 @@ def test_presentation_mode_hides_the_setup_panel_and_brings_it_back(window, sess
 
 
 def test_hide_controls_leaves_only_the_network_and_the_inspector(window, session):
-    """H in presentation mode: the training panel and the plots go too, and come back as they were."""
-    session.set_presentation(True)
-    before = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
-    assert "trainingDock" in before  # the presentation keeps the training panel and the plots
+    """H: every panel but the inspector goes, and comes back as it was."""
+    docks = lambda: {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}  # noqa: E731
+    before = docks()
+    assert {"setupDock", "trainingDock", "inspectorDock"} <= before
     window.set_controls_hidden(True)
-    shown = [d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()]
-    assert shown == ["inspectorDock"]
+    assert docks() == {"inspectorDock"} and not window.transport_bar.isVisible()
     window.set_controls_hidden(False)
-    after = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
-    assert after == before and not window.setup_dock.isVisible()  # still presenting: setup stays away
+    assert docks() == before
+
+
+def test_presentation_gives_the_room_to_the_network_and_brings_the_panels_back(window, session):
+    before = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
+    session.set_presentation(True)
+    shown = {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()}
+    assert shown == {"inspectorDock"} and window.transport_bar.isVisible()  # controls stay unless H
+    window.set_controls_hidden(True)
+    window.set_controls_hidden(False)
+    assert {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()} == shown
+    session.set_presentation(False)
+    assert {d.objectName() for d in window.findChildren(type(window.setup_dock)) if d.isVisible()} == before
