@@ -21,6 +21,7 @@ from ..engine import Trace
 from ..engine.activations import derivative, formula
 from . import colors
 from .playback import Frame
+from .plots.base import integer_ticks
 from .session import Selection, Session
 from .theme import Theme, font_scale, theme_for
 
@@ -509,4 +510,5 @@ class Inspector(QWidget):
             axis.setTextPen(theme.text)
             axis.setStyle(tickFont=font)
         self.steps_plot.setXRange(0.4, tr.T + 0.6, padding=0)
+        integer_ticks(self.steps_plot, tr.T)  # steps are whole numbers: no tick at t = 1.5
         self.steps_plot.setYRange(0, max(float(per_step.max(initial=0)), 1e-12) * 1.05, padding=0)
