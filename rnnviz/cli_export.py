@@ -126,9 +126,15 @@ def _session(args, app: bool):
     errors: list[str] = []
     session.error.connect(errors.append)
     if getattr(args, "model", None):
+        notes: list[str] = []
+        session.message.connect(notes.append)
         session.load_model_file(args.model)
         if not errors and args.inputs:
             session.load_inputs_file(args.inputs, args.targets)
+        elif not errors and notes and "random inputs" in notes[-1]:
+            # say it on the terminal too: a picture of random inputs must not pass for real data
+            print(f"rnnviz export: note: {args.model}: the model's inputs do not fit the task's, so it is shown on "
+                  "random inputs; give --inputs X.npy to use yours", file=sys.stderr)
         if errors:
             session.shutdown()
             raise CliError(errors[-1])

@@ -142,3 +142,14 @@ def test_export_errors_are_one_line_and_exit_2(tmp_path, capsys, qapp, args, mes
     assert message in err
     assert err.count("\n") == 1 and err.startswith("rnnviz export")
     assert [p for p in tmp_path.iterdir()] == []
+
+
+def test_export_view_of_a_model_without_inputs_says_it_uses_random_inputs(tmp_path, capsys):
+    from rnnviz.cli import main
+
+    assert main(["train", "--task", "hello", "--iterations", "2", "--out", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    assert main(["export", "view", "--model", str(tmp_path / "m.npz"), "--out", str(tmp_path / "v.png")]) == 0
+    err = capsys.readouterr().err
+    assert "random inputs" in err and "--inputs" in err
+    assert (tmp_path / "v.png").stat().st_size > 0
