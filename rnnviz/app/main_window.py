@@ -405,6 +405,9 @@ class MainWindow(QMainWindow):
         if budget is not None:
             self.status_progress.setValue(round(1000 * budget))
             self.status_progress.setFormat(f"{budget:.0%}")
+        if iteration == 0:  # after a reset: nothing trained, no loss to report yet
+            self.statusBar().showMessage("not trained yet: press Train or Step")
+            return
         self.statusBar().showMessage(f"iteration {iteration:,} · loss {loss:.4g} · {rate:,.0f} it/s")
 
     def _training_state(self, state: str) -> None:
