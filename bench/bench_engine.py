@@ -17,11 +17,12 @@ Threads: by default both sides run with their libraries' defaults, as a user wou
 (NumPy: OpenBLAS uses one thread per core; PyTorch: ``torch.get_num_threads()``, also one per
 physical core).  ``--threads N`` pins both sides to N threads (OPENBLAS/OMP/MKL_NUM_THREADS in
 the environment of both subprocesses and ``torch.set_num_threads(N)``).  The thread counts in
-effect are printed with the table.
+effect are printed with the table.  rnnviz starts no threads of its own.
 
 Timing: per cell, a few warm-up passes, then as many timed passes as fit a time budget
-(``--budget`` seconds per cell and side, at least ``--min-repeats``), and the median.  A
-benchmark, not a test: it never asserts on time.
+(``--budget`` seconds per cell and side, at least ``--min-repeats`` per round) in three rounds;
+the median of each round, and the lowest of the three medians (a burst of other load during
+one round does not count).  A benchmark, not a test: it never asserts on time.
 
     .venv/bin/python bench/bench_engine.py             # the full grid, a few minutes
     .venv/bin/python bench/bench_engine.py --threads 1 # both sides pinned to one thread
@@ -67,8 +68,13 @@ def gated_grid() -> list[tuple[str, int, int, int]]:
 # timing, shared by both workers
 
 
+ROUNDS = 3
+
+
 def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
-    """Median wall time of fn() in ms, after warm-up; the repeat count adapts to the budget."""
+    """Wall time of fn() in ms after warm-up: the median of each of ROUNDS rounds of timed
+    calls, and the lowest of those medians, so that a burst of other load on the machine during
+    one round does not count; the repeat count adapts to the budget."""
     gc.collect()
     t0 = time.perf_counter()
     fn()  # first call: caches, lazy initialisation
@@ -78,15 +84,20 @@ def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
         fn()
     est = max(first, 1e-6)
     repeats = int(min(max_repeats, max(min_repeats, budget / est)))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    n = len(times)
-    median = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
-    return {"ms": 1e3 * median, "min_ms": 1e3 * times[0], "repeats": n}
+    per_round = max(min_repeats, -(-repeats // ROUNDS))
+    medians, fastest = [], float("inf")
+    for _ in range(ROUNDS):
+        times = []
+        for _ in range(per_round):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        n = len(times)
+        medians.append(times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2]))
+        fastest = min(fastest, times[0])
+    return {"ms": 1e3 * min(medians), "round_ms": [1e3 * m for m in medians], "min_ms": 1e3 * fastest,
+            "repeats": ROUNDS * per_round}
 
 
 def inputs(B: int, T: int, seed: int = 0):
@@ -320,7 +331,7 @@ def report(rv: dict, tc: dict, args) -> str:
         f"(lowest ratio {worst:.2f} at B,T,H={worst_cell}); "
         f"{'at least' if small else 'NOT at least'} 4x faster at B=1, T<=100, H<=32 "
         f"(lowest ratio there {worst_fast:.2f} at B,T,H={worst_fast_cell}).  "
-        f"Medians of {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
+        f"Lowest of {ROUNDS} round medians, {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
         f"{min(x['repeats'] for x in tc['results'].values())}+ (torch) timed passes per cell; "
         f"took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s.",
         *machine_note(rv, tc),

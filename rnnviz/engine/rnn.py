@@ -1,15 +1,15 @@
 """Forward pass and backpropagation through time for the vanilla RNN, recording every step.
 
-The time loop is the only Python loop and it costs three NumPy calls per step each way;
-everything that does not depend on the previous step (the input projection, the outputs,
-the loss, the weight gradients) is done for all steps in one product.
+The time loop is the only Python loop and it costs two NumPy calls per step each way: forward,
+[h_{t-1} | 1 | x_t] times one stacked weight matrix, then f; backward, one product for BPTT and
+the gain probe together, then ⊙ f'.  Everything that does not depend on the previous step (the
+outputs, the loss, the weight gradients, the per-step gradient norms) is done for all steps at
+once, and the big arrays are reused from one run to the next (`_Workspace`).
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -161,7 +161,9 @@ class _Workspace(threading.local):
     an array is reused only when its reference count shows no view, trace or caller still
     holds it; otherwise a new one is made.  Each role keeps at most two arrays (so that
     `trace = run(...)` in a loop, where the previous trace is alive during the next run,
-    reuses them as well), and arrays above `MAX_BYTES` are never kept.
+    reuses them as well), and arrays above `MAX_BYTES` are never kept.  So a thread holds on to
+    at most two runs' worth of these arrays (about 280 MB after a run with T=500, B=32, H=128),
+    and runs below `_POOL_FROM` do not use it at all.
     """
 
     MAX_BYTES = 1 << 27  # 128 MiB
@@ -199,7 +201,7 @@ class _Fresh:
 
 _workspaces = _Workspace()
 _FRESH = _Fresh()
-_POOL_FROM = 1 << 14  # T·B·H entries (128 KiB in float64), about where fresh memory starts to cost
+_POOL_FROM = 1 << 12  # T·B·H entries from which fresh arrays (up to 4× that) start to cost page faults
 
 
 def _workspace(size: int = 0) -> _Workspace | _Fresh:
@@ -313,12 +315,7 @@ def _backward(
     np.multiply(z[:, T - 1], fp[T - 1], out=e[:, T - 1, :, :H])
     w = np.concatenate((model.W_hh.T, W_hy_T))  # (K, H)
     cut = None if tbptt is None or tbptt >= T else (tbptt, z[0], dL_dh_out)
-    if B * H * H >= _THREAD_FROM and T * B * H * H >= 16 * _THREAD_FROM and _CPUS > 1:
-        # Big steps: the two chains on two threads (NumPy releases the GIL in both calls).
-        job = _executor().submit(_quiet_chain, e[1], z[1], fp, w, H)
-        _chain(e[0], z[0], fp, w, H, cut)
-        job.result()
-    elif B == 1:  # one product of a (2, K) matrix per step
+    if B == 1:  # one product of a (2, K) matrix per step
         _chain(e[:, :, 0].transpose(1, 0, 2), z[:, :, 0].transpose(1, 0, 2), fp[:, 0], w, H, cut)
     else:  # (2, B, K) stacks
         _chain(e.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), fp, w, H, cut)
@@ -330,22 +327,14 @@ def _backward(
     else:
         grad_gain = np.add.reduce(np.sqrt(np.einsum("tbh,tbh->tb", g, g)), axis=1) / B  # (T,) batch mean
 
-    xs, hs_prev, hs = x.reshape(T * B, I), h[:-1].reshape(T * B, H), h[1:].reshape(T * B, H)
-    da2, dy2 = dL_da.reshape(T * B, H), dL_dy.reshape(T * B, O)
-    grads = {
-        "grad_W_xh": xs.T @ da2,  # (I, H)  Σ_t x_tᵀ·dL/da_t
-        "grad_W_hh": hs_prev.T @ da2,  # (H, H)  Σ_t h_{t-1}ᵀ·dL/da_t
-        "grad_b_h": np.add.reduce(da2, axis=0),  # (H,)
-        "grad_W_hy": hs.T @ dy2,  # (H, O)  Σ_t h_tᵀ·dL/dy_t
-        "grad_b_y": np.add.reduce(dy2, axis=0),  # (O,)
-    }
+    grads, step_grad_norms = _grads_and_step_norms(x, h, dL_da, dL_dy, ws)
     return {
         "dL_dy": dL_dy,
         "dL_dh_out": dL_dh_out,
         "dL_dh": dL_dh,
         "dL_da": dL_da,
         "grads": grads,
-        "step_grad_norms": _step_grad_norms(x, h, dL_da, dL_dy, ws),
+        "step_grad_norms": step_grad_norms,
         "grad_gain": grad_gain,
     }
 
@@ -369,48 +358,45 @@ def _chain(e: np.ndarray, z: np.ndarray, f: np.ndarray, w: np.ndarray, H: int, c
         multiply(z[t], f[t], out=e[t, ..., :H])
 
 
-def _quiet_chain(*args) -> None:
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        _chain(*args)
-
-
-_THREAD_FROM = 1 << 18  # B·H² multiply-adds per step from which the chains get a thread each
-_CPUS = os.cpu_count() or 1
-_executor_lock = threading.Lock()
-_executor_instance: ThreadPoolExecutor | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _executor_instance
-    with _executor_lock:
-        if _executor_instance is None:
-            _executor_instance = ThreadPoolExecutor(1, thread_name_prefix="rnnviz-bptt")
-        return _executor_instance
-
-
-def _step_grad_norms(
+def _grads_and_step_norms(
     x: np.ndarray, h: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh | None = None
-) -> dict:
-    """name -> (T,) ‖contribution of step t to that gradient‖ (summed over the batch)."""
-    T, B, _ = x.shape
+) -> tuple[dict, dict]:
+    """The weight gradients, totals over steps and batch, and name -> (T,) ‖contribution of
+    step t to that gradient‖.  The contribution of step t to W_hh is Σ_b h_{t-1}ᵀ·dL/da_t
+    (W_xh: x_t, dL/da_t; W_hy: h_t, dL/dy_t; b_h, b_y: Σ_b dL/da_t, Σ_b dL/dy_t)."""
+    T, B, I = x.shape
+    H, O = h.shape[2], dL_dy.shape[2]
     sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
     if B == 1:
-        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖.
+        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖;
+        # the totals are one product each over all steps.
         nx, nh, nda, ndy = sq(x), sq(h), sq(dL_da), sq(dL_dy)
-        return {
+        xs, hs_prev, hs = x.reshape(T, I), h[:-1].reshape(T, H), h[1:].reshape(T, H)
+        da2, dy2 = dL_da.reshape(T, H), dL_dy.reshape(T, O)
+        grads = {
+            "grad_W_xh": xs.T @ da2,  # (I, H)  Σ_t x_tᵀ·dL/da_t
+            "grad_W_hh": hs_prev.T @ da2,  # (H, H)  Σ_t h_{t-1}ᵀ·dL/da_t
+            "grad_b_h": np.add.reduce(da2, axis=0),  # (H,)
+            "grad_W_hy": hs.T @ dy2,  # (H, O)  Σ_t h_tᵀ·dL/dy_t
+            "grad_b_y": np.add.reduce(dy2, axis=0),  # (O,)
+        }
+        norms = {
             "W_xh": np.sqrt(nx * nda),
             "W_hh": np.sqrt(nh[:-1] * nda),
             "b_h": np.sqrt(nda),
             "W_hy": np.sqrt(nh[1:] * ndy),
             "b_y": np.sqrt(ndy),
         }
+        return grads, norms
     ws = _FRESH if ws is None else ws
-    # Σ_b A[t,b]ᵀ·D[t,b] for each weight, by the cheaper of the two ways (_per_step_outer_norms);
-    # Gram matrices are shared: the one of h (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy
-    # (1..T), the one of dL/da both W_xh and W_hh.
+    # Each weight's contributions by the cheaper of two ways (see _per_step_outer_norms): the
+    # (T, M, N) products themselves, whose sum over steps is then the gradient, or the (B, B)
+    # Gram matrices, with the gradient as one product over all steps.  Gram matrices are
+    # shared: the one of h (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy (1..T), the one of
+    # dL/da both W_xh and W_hh.
     arrays = {"x": x, "h": h, "da": dL_da, "dy": dL_dy}
     grams: dict[str, np.ndarray] = {}
-    out = {}
+    grads, norms = {}, {}
     for name, ka, steps, kd in (
         ("W_hh", "h", slice(0, T), "da"),
         ("W_xh", "x", slice(None), "da"),
@@ -423,12 +409,18 @@ def _step_grad_norms(
                 if k not in grams:
                     v = arrays[k]
                     grams[k] = np.matmul(v, v.transpose(0, 2, 1), out=ws.get("gram_" + k, (len(v), B, B), v.dtype))
-            out[name] = _norms_from_grams(grams[ka][steps], grams[kd])
+            norms[name] = _norms_from_grams(grams[ka][steps], grams[kd])
+            grads["grad_" + name] = A.reshape(T * B, M).T @ D.reshape(T * B, N)
         else:
-            out[name] = _outer_norms(A, D, ws.get("outer_" + name, (T, M, N), A.dtype))
-    out["b_h"] = np.sqrt(sq(np.add.reduce(dL_da, axis=1, keepdims=True)))
-    out["b_y"] = np.sqrt(sq(np.add.reduce(dL_dy, axis=1, keepdims=True)))
-    return {k: out[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")}
+            outer = np.matmul(A.transpose(0, 2, 1), D, out=ws.get("outer_" + name, (T, M, N), A.dtype))
+            norms[name] = np.sqrt(np.einsum("tmn,tmn->t", outer, outer))
+            grads["grad_" + name] = np.add.reduce(outer, axis=0)
+    for name, D in (("b_h", dL_da), ("b_y", dL_dy)):
+        per_step = np.add.reduce(D, axis=1)  # (T, N)
+        norms[name] = np.sqrt(np.einsum("tn,tn->t", per_step, per_step))
+        grads["grad_" + name] = np.add.reduce(per_step, axis=0)
+    return ({k: grads[k] for k in ("grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hy", "grad_b_y")},
+            {k: norms[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")})
 
 
 def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:
