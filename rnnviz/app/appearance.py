@@ -84,6 +84,10 @@ QLabel#muted, QLabel#description {{ color: {theme.muted}; }}
 QLabel#position {{ font-weight: bold; }}
 QTextBrowser {{ background: {theme.background}; color: {theme.text}; border: {width}px solid {border}; }}
 QComboBox, QSpinBox {{ padding: 0.1em 0.3em; }}
+QCheckBox::indicator {{ width: 0.85em; height: 0.85em; border: {width}px solid {border}; border-radius: 0.15em;
+    background: {theme.background}; }}
+QCheckBox::indicator:checked {{ background: {theme.forward}; border-color: {theme.forward}; }}
+QCheckBox::indicator:disabled {{ background: {button}; }}
 QGroupBox {{ font-weight: bold; border: {width}px solid {border}; border-radius: 0.3em; margin-top: 0.8em; padding-top: 0.4em; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 0.6em; padding: 0 0.2em; }}
 """
