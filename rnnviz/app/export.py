@@ -355,7 +355,6 @@ def export_history(controller, path: str | os.PathLike) -> Path:
     if controller is None or controller.trainer is None:
         raise ExportError(f"{path}: there is no training history yet: train the network first")
     if controller.running:
-        controller.pause()  # waits only briefly for the worker: an iteration can take longer
-        controller._join()  # so wait until it has stopped and settled (as saving a session does)
+        controller.pause(wait=True)  # an iteration can outlast pause()'s short wait
     return save_history_csv(controller.trainer.history, path)
 

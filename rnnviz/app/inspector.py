@@ -221,15 +221,22 @@ def _hidden(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
         ])
 
 
-def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
-    T = tr.T
+def _backward_heading(b: _Html, tr: Trace, t: int, frame: Frame) -> bool:
+    """The backward section's heading and its caveats; False when there is nothing to show."""
     b.section("Backward (BPTT)", theme_color(b.t, "backward"))
     if tr.targets is None:
         b.muted("No targets, so no loss and no gradients.")
-        return
+        return False
     if t < frame.backward_from:
         b.muted(f"The backward pass has not reached step {t} yet (it is at step {frame.active}); "
                 "these are the values it will find.")
+    return True
+
+
+def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
+    T = tr.T
+    if not _backward_heading(b, tr, t, frame):
+        return
     dh = f"dL/d{sub('h', t)}"
     future = f"dL/d{sub('a', t + 1)}·{W['W_hh']}{TRANSPOSE}" if t < T else "0"
     b.formula(f"{dh} = dL/d{sub('y', t)}·{W['W_hy']}{TRANSPOSE} + {future}")

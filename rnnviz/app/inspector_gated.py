@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine import Trace
 from . import colors
-from .inspector import TRANSPOSE, Page, _Html, _units, _units_note, sub, theme_color
+from .inspector import TRANSPOSE, Page, _backward_heading, _Html, _units, _units_note, sub, theme_color
 from .playback import Frame
 from .session import Selection
 
@@ -165,13 +165,8 @@ def _hidden(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
 
 def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
     T = tr.T
-    b.section("Backward (BPTT)", theme_color(b.t, "backward"))
-    if tr.targets is None:
-        b.muted("No targets, so no loss and no gradients.")
+    if not _backward_heading(b, tr, t, frame):
         return
-    if t < frame.backward_from:
-        b.muted(f"The backward pass has not reached step {t} yet (it is at step {frame.active}); "
-                "these are the values it will find.")
     dh = f"dL/d{sub('h', t)}"
     if t < T:
         gates = ", ".join(sub("a", g + "," + str(t + 1)) for g in gate_names(tr))

@@ -66,8 +66,7 @@ def capture(session: Session, controller=None, view: dict | None = None) -> tupl
         if trainer is not None and trainer.iteration > 0:
             was_running = controller.running
             if was_running:
-                controller.pause()  # the worker owns the trainer while it runs: let it stop
-                controller._join()  # and settle, so the state read below is not being written
+                controller.pause(wait=True)  # the worker owns the trainer while it runs
             trainer = controller.trainer
             meta, tarrays = trainer.state_dict()
             trainer_doc = _json_safe(meta)
@@ -183,16 +182,11 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
                     source=doc["source"]["kind"], source_label=doc["source"]["label"],
                     watched=view["watched"], view=view)
     if controller is not None:
-        from .training_loop import Snapshot, TrainingSettings
+        from .training_loop import TrainingSettings
 
         controller.set_settings(TrainingSettings(**doc["training"]["settings"]))
         if trainer is not None:
-            controller.trainer = trainer
-            controller.smoothed.clear()
-            for it, v in zip(trainer.history.loss.iterations, trainer.history.loss.values):
-                controller.smoothed.add(int(it), float(v))
-            controller._apply(Snapshot.of(trainer, controller.smoothed))
-            controller._set_state("paused" if trainer.iteration > 0 else "idle")
+            controller.adopt(trainer)
     return view
 
 

@@ -122,10 +122,7 @@ class TrainingController(QObject):
     # control ---------------------------------------------------------------------------------
     def train(self) -> None:
         """Start (or resume) training in the background."""
-        if self.running:
-            return
-        self._join()
-        trainer = self._ensure_trainer()
+        trainer = self._idle_trainer()
         if trainer is None:
             return
         budget = self.settings.iterations
@@ -143,8 +140,10 @@ class TrainingController(QObject):
         self._thread.start()
         self._timer.start()
 
-    def pause(self) -> None:
-        """Stop after the current iteration; the weights reached so far stay."""
+    def pause(self, wait: bool = False) -> None:
+        """Stop after the current iteration; the weights reached so far stay. With `wait`,
+        return only once the worker has stopped and its run is settled, so that the caller
+        may read the trainer (saving a session, exporting the history)."""
         if self._box is None:
             return
         self._box.stop.set()
@@ -153,16 +152,25 @@ class TrainingController(QObject):
         if self._thread is not None:
             self._thread.join(timeout=0.2)
         self._pull()
+        if wait:
+            self._join()
+
+    def adopt(self, trainer: Trainer) -> None:
+        """Continue from `trainer` (a run read back from a session file): its weights, history
+        and smoothed loss become this controller's, paused where it stopped."""
+        self.trainer = trainer
+        self.smoothed.clear()
+        for it, v in zip(trainer.history.loss.iterations, trainer.history.loss.values):
+            self.smoothed.add(int(it), float(v))
+        self._apply(Snapshot.of(trainer, self.smoothed))
+        self._set_state("paused" if trainer.iteration > 0 else "idle")
 
     def toggle(self) -> None:
         self.pause() if self.running else self.train()
 
     def step(self) -> None:
         """Exactly one iteration (on this thread: one iteration is short). Not while running."""
-        if self.running:
-            return
-        self._join()
-        trainer = self._ensure_trainer()
+        trainer = self._idle_trainer()
         if trainer is None:
             return
         self.message = ""
@@ -383,6 +391,14 @@ class TrainingController(QObject):
         if state != self.state:
             self.state = state
             self.stateChanged.emit(state)
+
+    def _idle_trainer(self) -> Trainer | None:
+        """The trainer to start from when no worker runs (a finished one is settled first);
+        None while running, or when this network cannot be trained (the reason was shown)."""
+        if self.running:
+            return None
+        self._join()
+        return self._ensure_trainer()
 
     def _join(self) -> None:
         """Wait for a worker that was told to stop and settle its run."""
