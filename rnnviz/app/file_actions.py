@@ -139,18 +139,16 @@ class FileActions(QObject):
     # import --------------------------------------------------------------------------------------
     def import_series(self, path: str | os.PathLike, columns=None, *, steps: int = 20, held_out: float = 0.2,
                       normalise: bool = True) -> bool:
-        try:
-            task, summary = import_series(path, columns, steps=steps, held_out=held_out, normalise=normalise)
-        except (FileFormatError, ValueError) as e:
-            self.session.error.emit(str(e) if isinstance(e, FileFormatError) else f"{path}: {e}")
-            return False
-        self.last_import_summary = summary
-        self.session.use_task(task, summary)
-        return self.session.task is task
+        return self._use_imported(path, lambda: import_series(path, columns, steps=steps, held_out=held_out,
+                                                              normalise=normalise))
 
     def import_text(self, path: str | os.PathLike, *, steps: int = 25, held_out: float = 0.1) -> bool:
+        return self._use_imported(path, lambda: import_text(path, steps=steps, held_out=held_out))
+
+    def _use_imported(self, path: str | os.PathLike, load) -> bool:
+        """Show and train on what `load()` imports ((task, summary)); an error leaves all as it was."""
         try:
-            task, summary = import_text(path, steps=steps, held_out=held_out)
+            task, summary = load()
         except (FileFormatError, ValueError) as e:
             self.session.error.emit(str(e) if isinstance(e, FileFormatError) else f"{path}: {e}")
             return False
