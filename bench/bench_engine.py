@@ -155,6 +155,22 @@ def _openblas_threads():
     return None
 
 
+def torch_pass(rnn, lin, xt, yt):
+    """One PyTorch forward + MSE + backward() of `rnn` and its Linear head, as a callable."""
+    from torch import nn
+
+    mse = nn.MSELoss()
+    params = [*rnn.parameters(), *lin.parameters()]
+
+    def step():
+        for p in params:
+            p.grad = None
+        hs, _ = rnn(xt)  # (T, B, H), h_0 = 0
+        mse(lin(hs), yt).backward()
+
+    return step
+
+
 def worker_torch(args) -> dict:
     import torch
     from torch import nn
@@ -168,17 +184,7 @@ def worker_torch(args) -> dict:
         xt = torch.from_numpy(x)
         yt = torch.from_numpy(y)
         rnn = nn.RNN(I_SIZE, H, nonlinearity="tanh", dtype=torch.float64)
-        lin = nn.Linear(H, O_SIZE, dtype=torch.float64)
-        mse = nn.MSELoss()
-        params = [*rnn.parameters(), *lin.parameters()]
-
-        def step():
-            for p in params:
-                p.grad = None
-            hs, _ = rnn(xt)  # (T, B, H), h_0 = 0
-            loss = mse(lin(hs), yt)
-            loss.backward()
-
+        step = torch_pass(rnn, nn.Linear(H, O_SIZE, dtype=torch.float64), xt, yt)
         out[f"{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
     return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
 
@@ -209,17 +215,7 @@ def worker_torch_gated(args) -> dict:
         x, y = inputs(B, T)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(I_SIZE, H, dtype=torch.float64)
-        lin = nn.Linear(H, O_SIZE, dtype=torch.float64)
-        mse = nn.MSELoss()
-        params = [*rnn.parameters(), *lin.parameters()]
-
-        def step():
-            for p in params:
-                p.grad = None
-            hs, _ = rnn(xt)
-            loss = mse(lin(hs), yt)
-            loss.backward()
-
+        step = torch_pass(rnn, nn.Linear(H, O_SIZE, dtype=torch.float64), xt, yt)
         out[f"{cell},{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
     return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
 

@@ -189,17 +189,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _export_view(args) -> int:
     from .app import export as ex
+    from .app.screenshot import place_playhead
     from .cli import CliError
 
     ex._suffix(args.out, (".png", ".svg"), "the view")
     session, controller = _session(args, app=True)
     try:
-        if args.step is not None:
-            if not 0 <= args.step <= session.T:
-                raise CliError(f"--step must lie in 0..{session.T} for this sequence, got {args.step}")
-            session.go_to(args.mode, args.step)
-        elif args.mode == "backward":
-            session.set_mode("backward")
+        try:
+            place_playhead(session, args.mode, args.step)
+        except ValueError as e:
+            raise CliError(str(e)) from None
         view = _view(session, args)
         out = ex.export_view(view, args.out, args.width, args.height)
         view.close()

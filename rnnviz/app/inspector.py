@@ -233,19 +233,14 @@ def _backward_heading(b: _Html, tr: Trace, t: int, frame: Frame) -> bool:
     return True
 
 
-def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
+def _dh_parts(b: _Html, tr: Trace, t: int, units: list[int], dh: str) -> None:
+    """dL/dh_t per unit as its two parts, from y_t and from step t+1 (any cell), and why the
+    second is zero where it is."""
     T = tr.T
-    if not _backward_heading(b, tr, t, frame):
-        return
-    dh = f"dL/d{sub('h', t)}"
-    future = f"dL/d{sub('a', t + 1)}·{W['W_hh']}{TRANSPOSE}" if t < T else "0"
-    b.formula(f"{dh} = dL/d{sub('y', t)}·{W['W_hy']}{TRANSPOSE} + {future}")
     if t == T:
         b.muted(f"step {T} is the last: nothing arrives from the future")
     elif tr.tbptt and t % tr.tbptt == 0:
         b.muted(f"truncated BPTT (k = {tr.tbptt}): the gradient from step {t + 1} is cut here")
-    fprime = derivative(tr.activation, tr.a[t - 1, 0], tr.h[t, 0])  # (H,) f'(a_t), for display
-    f = formula(tr.activation)
     for j in units:
         out, fut, total = tr.dL_dh_out[t - 1, 0, j], tr.dL_dh_future[t - 1, 0, j], tr.dL_dh[t - 1, 0, j]
         b.sum_table([
@@ -253,6 +248,18 @@ def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame
             ("+", f"from step {t + 1}" if t < T else "from the future", b.num(f"dL_dh_future[{j}]", fut, True)),
             ("=", "", "<b>" + b.num(f"dL_dh[{j}]", total, True) + "</b>"),
         ])
+
+
+def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
+    T = tr.T
+    if not _backward_heading(b, tr, t, frame):
+        return
+    dh = f"dL/d{sub('h', t)}"
+    future = f"dL/d{sub('a', t + 1)}·{W['W_hh']}{TRANSPOSE}" if t < T else "0"
+    b.formula(f"{dh} = dL/d{sub('y', t)}·{W['W_hy']}{TRANSPOSE} + {future}")
+    _dh_parts(b, tr, t, units, dh)
+    fprime = derivative(tr.activation, tr.a[t - 1, 0], tr.h[t, 0])  # (H,) f'(a_t), for display
+    f = formula(tr.activation)
     b.formula(f"dL/d{sub('a', t)} = {dh} ⊙ {f}′({sub('a', t)})")
     for j in units:
         b.sum_table([

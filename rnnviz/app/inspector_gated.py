@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine import Trace
 from . import colors
-from .inspector import TRANSPOSE, Page, _backward_heading, _Html, _units, _units_note, sub, theme_color
+from .inspector import TRANSPOSE, Page, _backward_heading, _dh_parts, _Html, _units, _units_note, sub, theme_color
 from .playback import Frame
 from .session import Selection
 
@@ -176,17 +176,7 @@ def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame
     else:
         future = "0"
     b.formula(f"{dh} = dL/d{sub('y', t)}·{_w('W_hy')}{TRANSPOSE} + {future}")
-    if t == T:
-        b.muted(f"step {T} is the last: nothing arrives from the future")
-    elif tr.tbptt and t % tr.tbptt == 0:
-        b.muted(f"truncated BPTT (k = {tr.tbptt}): the gradient from step {t + 1} is cut here")
-    for j in units:
-        out, fut, total = tr.dL_dh_out[t - 1, 0, j], tr.dL_dh_future[t - 1, 0, j], tr.dL_dh[t - 1, 0, j]
-        b.sum_table([
-            (f"{dh}[{j}] =", f"from {sub('y', t)}", b.num(f"dL_dh_out[{j}]", out, True)),
-            ("+", f"from step {t + 1}" if t < T else "from the future", b.num(f"dL_dh_future[{j}]", fut, True)),
-            ("=", "", "<b>" + b.num(f"dL_dh[{j}]", total, True) + "</b>"),
-        ])
+    _dh_parts(b, tr, t, units, dh)
     if tr.cell == "lstm":
         _dc_rows(b, tr, t, units)
     b.muted(f"the gates' pre-activation gradients at step {t}:")

@@ -28,6 +28,17 @@ class ScreenshotSpec:
     gates: bool = False  # gated cells: show the gates (expanded)
 
 
+def place_playhead(session, mode: str, step: int | None) -> None:
+    """Put the timeline at `step` of the `mode` pass (None: the start of the backward pass, or
+    where the app opens for forward). ValueError for a step outside the sequence."""
+    if step is not None:
+        if not 0 <= step <= session.T:
+            raise ValueError(f"--step must lie in 0..{session.T} for this sequence, got {step}")
+        session.go_to(mode, step)
+    elif mode == "backward":
+        session.set_mode("backward")
+
+
 def parse_selection(text: str, T: int, model=None):
     """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message.
     With `model`, the kind must exist for its cell and the unit must lie within its vector."""
@@ -103,12 +114,7 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
     try:
         session.set_theme(spec.theme)
         session.set_presentation(spec.presentation)
-        if spec.step is not None:
-            if not 0 <= spec.step <= session.T:
-                raise ValueError(f"--step must lie in 0..{session.T} for this sequence, got {spec.step}")
-            session.go_to(spec.mode, spec.step)
-        elif spec.mode == "backward":
-            session.set_mode("backward")
+        place_playhead(session, spec.mode, spec.step)
         if spec.select:
             session.select(parse_selection(spec.select, session.T, session.model))
         if spec.gates:
