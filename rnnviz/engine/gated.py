@@ -294,7 +294,7 @@ def run_gated(model, x: np.ndarray, targets: np.ndarray | None = None, *, steps:
         params={k: v.copy() for k, v in model.params().items()},
         x=x, targets=tgt, input_mask=input_steps(model.architecture, T), target_mask=target_steps(model.architecture, T),
         a=fwd["pre"][a_name], h=h, y=y, probs=probs, loss=loss, loss_t=loss_t,
-        dL_dy=dL_dy, dL_dh_out=dL_dh_out, dL_dh=back["dh"], dL_da=back["dpre"][a_name],
+        dL_dy=dL_dy, _dL_dh_out=dL_dh_out, dL_dh=back["dh"], dL_da=back["dpre"][a_name],
         grads=grads, step_grad_norms=step_norms, grad_gain=np.linalg.norm(probe["dh"], axis=2).mean(axis=1),
         tbptt=tbptt, extra=extra, cell=model.cell, gates=fwd["act"], gate_pre=fwd["pre"], dL_dgate_pre=back["dpre"],
         c=fwd.get("c"), dL_dc=back.get("dc"),

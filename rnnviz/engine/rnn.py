@@ -15,7 +15,7 @@ import numpy as np
 
 from . import activations
 from .model import RNN, input_steps, target_steps
-from .trace import Trace
+from .trace import Trace, from_outputs
 
 
 def prepare_inputs(model: RNN, x: np.ndarray, steps: int | None = None) -> np.ndarray:
@@ -129,9 +129,9 @@ def run(
     target_mask = target_steps(model.architecture, T)
     ws = _workspace(T * B * model.hidden_size)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        a, h, y = _forward(model, x, h0, ws)
+        a, h, y, rows = _forward(model, x, h0, ws)
         probs, loss, loss_t, dL_dy = _loss(model, y, tgt, target_mask)
-        back = _backward(model, x, a, h, dL_dy, tbptt, has_targets=tgt is not None, ws=ws)
+        back = _backward(model, rows, a, dL_dy, tbptt, has_targets=tgt is not None, ws=ws)
     return Trace(
         activation=model.activation,
         architecture=model.architecture,
@@ -208,6 +208,25 @@ def _workspace(size: int = 0) -> _Workspace | _Fresh:
     return _workspaces if size >= _POOL_FROM else _FRESH
 
 
+_ALIGN_FROM = 1 << 14  # bytes: smaller weight blocks are overhead-bound, where aligning costs more than it saves
+
+
+def aligned_stack(*blocks: np.ndarray) -> np.ndarray:
+    """np.concatenate(blocks) (along the first axis), in a C-ordered array whose data start on
+    a 64-byte boundary when it is large.  The per-step products read a weight matrix like this
+    one, and OpenBLAS's kernels run about a third faster on a 64-byte aligned one than on one
+    that NumPy's allocator happens to place 8 or 16 bytes off ((32, 130)·(130, 128): 12 µs
+    against 16-17 µs on the project's machine); which one a run got used to be luck."""
+    out = np.concatenate(blocks)
+    if out.nbytes < _ALIGN_FROM or out.ctypes.data % 64 == 0:
+        return out
+    buf = np.empty(out.size + 8, dtype=out.dtype)
+    start = (-buf.ctypes.data % 64) // out.itemsize
+    aligned = buf[start : start + out.size].reshape(out.shape)
+    aligned[...] = out
+    return aligned
+
+
 def _forward(
     model: RNN, x: np.ndarray, h0: np.ndarray | None, ws: _Workspace | _Fresh | None = None
 ) -> tuple[np.ndarray, ...]:
@@ -224,7 +243,7 @@ def _forward(
     z[:, :, H] = 1.0
     z[:T, :, H + 1 :] = x
     z[T, :, H + 1 :] = 0.0
-    w = np.concatenate((model.W_hh, model.b_h[None, :], model.W_xh))  # (K, H)
+    w = aligned_stack(model.W_hh, model.b_h[None, :], model.W_xh)  # (K, H)
     a = ws.get("a", (T, B, H), dt)  # (T, B, H)
     act = activations.FORWARD[model.activation]
     matmul = np.matmul
@@ -236,7 +255,7 @@ def _forward(
     # y_t = [h_t, 1]·[W_hy; b_y] for all steps in one product
     w_y = np.concatenate((model.W_hy, model.b_y[None, :]))  # (H+1, O)
     y = (z[1:, :, : H + 1].reshape(T * B, H + 1) @ w_y).reshape(T, B, O)  # (T, B, O)
-    return a, h, y
+    return a, h, y, z
 
 
 def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | None = None) -> tuple:
@@ -274,63 +293,79 @@ def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | 
     return probs, loss, loss_t, dL_dy
 
 
+GAIN_SEQUENCES = 8  # grad_gain follows the first min(B, 8) sequences of a batch (see _backward)
+
+
 def _backward(
     model: RNN,
-    x: np.ndarray,
+    rows: np.ndarray,
     a: np.ndarray,
-    h: np.ndarray,
     dL_dy: np.ndarray,
     tbptt: int | None,
     has_targets: bool,
     ws: _Workspace | _Fresh | None = None,
 ) -> dict:
-    T, B, I = x.shape
-    H, O = model.hidden_size, model.output_size
+    """BPTT and the gain probe.  rows: the forward pass's (T+1, B, H+1+I) [h_t | 1 | x_{t+1}]
+    (see _forward), whose first H columns are h and whose first T rows are the inputs of each
+    step's product, which makes the weight gradients one product (_grads_and_step_norms)."""
+    T, B, H = a.shape
+    O = model.output_size
     dt = a.dtype
     K = H + O
+    h = rows[:, :, :H]  # (T+1, B, H)
     ws = _FRESH if ws is None else ws
     W_hy_T = model.W_hy.T
-    # From the outputs, for all steps at once: dL/dy_t·W_hyᵀ -> (T, B, H)
-    dL_dh_out = ws.get("dL_dh_out", (T, B, H), dt)
-    if O == 1:  # an outer product: one multiplication per entry, as the matrix product does it
-        np.multiply(dL_dy, W_hy_T, out=dL_dh_out)
-    else:
-        np.matmul(dL_dy.reshape(T * B, O), W_hy_T, out=dL_dh_out.reshape(T * B, H))
-
-    # Two chains run back in time together, as the halves [0] and [1] of one block per step
-    # that is multiplied by w = [W_hhᵀ; W_hyᵀ] (K, H):
-    #   BPTT:            dL/dh_t = [dL/da_{t+1} | dL/dy_t]·w = dL/da_{t+1}·W_hhᵀ + dL/dy_t·W_hyᵀ
-    #   the gain probe:  g_t = [g_{t+1} ⊙ f'(a_{t+1}) | 0]·w   (see _gradient_gain)
-    # then one product with f'(a_t) gives both dL/da_t and g_t ⊙ f'(a_t) for the step before:
-    # two NumPy calls per step for both chains.
-    # e[:, t] = [dL/da_t | dL/dy_{t-1}], [g_t ⊙ f'(a_t) | 0];   z[:, t] = dL/dh_t, g_t
-    fp = activations.derivative(model.activation, a, h[1:], out=ws.get("fprime", (T, B, H), dt))  # f'(a_t)
-    e = ws.get("e", (2, T, B, K), dt)
-    e[0, 1:, :, H:] = dL_dy[:-1]
-    e[0, 0, :, H:] = 0.0
-    e[1, :, :, H:] = 0.0
-    z = ws.get("z", (2, T, B, H), dt)
-    z[0, T - 1] = dL_dh_out[T - 1]  # the last step has no future
-    z[1, T - 1] = _gain_start(dL_dh_out[T - 1] if has_targets else None, B, H, dt)
-    np.multiply(z[:, T - 1], fp[T - 1], out=e[:, T - 1, :, :H])
-    w = np.concatenate((model.W_hh.T, W_hy_T))  # (K, H)
-    cut = None if tbptt is None or tbptt >= T else (tbptt, z[0], dL_dh_out)
-    if B == 1:  # one product of a (2, K) matrix per step
-        _chain(e[:, :, 0].transpose(1, 0, 2), z[:, :, 0].transpose(1, 0, 2), fp[:, 0], w, H, cut)
-    else:  # (2, B, K) stacks
-        _chain(e.transpose(1, 0, 2, 3), z.transpose(1, 0, 2, 3), fp, w, H, cut)
-    dL_dh = z[0]  # (T, B, H)
-    dL_da = e[0, :, :, :H]  # (T, B, H)
-    g = z[1]
+    dL_dh_T = from_outputs(dL_dy[T - 1], W_hy_T)  # (B, H) the last step's dL/dh, all from y_T
+    # Two chains run back in time, each one product and one multiplication per step (_chain):
+    #   BPTT:           dL/dh_t = [dL/da_{t+1} | dL/dy_t]·[W_hhᵀ; W_hyᵀ],  dL/da_t = dL/dh_t ⊙ f'(a_t)
+    #   the gain probe: g_t = (g_{t+1} ⊙ f'(a_{t+1}))·W_hhᵀ, g_T = dL/dh_T/‖dL/dh_T‖, per sequence,
+    #                   for the first P = min(B, GAIN_SEQUENCES) sequences (see _gradient_gain)
+    # The probe costs as much per sequence as BPTT itself, and its batch mean over a few sequences
+    # reads the same as over all of them (it is set by W_hh and how saturated the units are), so
+    # a large batch probes only its first P sequences.
+    # e_t = [dL/da_t | dL/dy_{t-1}] (the next product's rows), z_t = dL/dh_t.
+    P = min(B, GAIN_SEQUENCES)
+    w = aligned_stack(model.W_hh.T, W_hy_T)  # (K, H)
+    start = _gain_start(dL_dh_T[:P] if has_targets else None, P, H, dt)  # (P, H)
+    cut = None if tbptt is None or tbptt >= T else tbptt
     if B == 1:
-        grad_gain = np.sqrt(np.einsum("tbh,tbh->t", g, g))  # (T,)
+        # One sequence is bound by per-call overhead: both chains run as the two rows of one
+        # (2, K) block per step, row 0 BPTT and row 1 the probe (whose dL/dy part is 0).
+        fp = ws.get("fprime", (T, 2, H), dt)  # f'(a_t), once per row
+        activations.derivative(model.activation, a, h[1:], out=fp[:, :1])
+        fp[:, 1] = fp[:, 0]
+        e = ws.get("e", (T, 2, K), dt)
+        e[1:, :1, H:] = dL_dy[:-1]
+        e[0, :, H:] = 0.0
+        e[:, 1, H:] = 0.0
+        z = ws.get("z", (T, 2, H), dt)
+        z[T - 1, :1] = dL_dh_T  # the last step has no future
+        z[T - 1, 1:] = start
+        np.multiply(z[T - 1], fp[T - 1], out=e[T - 1, :, :H])
+        dL_dh = z[:, :1]
+        _chain(e, z, fp, w, H, cut and (cut, dL_dh, dL_dy, W_hy_T))
+        g = z[:, 1:]  # (T, 1, H)
     else:
-        grad_gain = np.add.reduce(np.sqrt(np.einsum("tbh,tbh->tb", g, g)), axis=1) / B  # (T,) batch mean
-
-    grads, step_grad_norms = _grads_and_step_norms(x, h, dL_da, dL_dy, ws)
+        # A batch is bound by arithmetic: each chain gets contiguous arrays of its own (a
+        # stacked block would be larger than the BLAS small-matrix kernels take, and strided).
+        fp = activations.derivative(model.activation, a, h[1:], out=ws.get("fprime", (T, B, H), dt))
+        e = ws.get("e", (T, B, K), dt)
+        e[1:, :, H:] = dL_dy[:-1]
+        e[0, :, H:] = 0.0
+        dL_dh = ws.get("z", (T, B, H), dt)
+        dL_dh[T - 1] = dL_dh_T
+        np.multiply(dL_dh[T - 1], fp[T - 1], out=e[T - 1, :, :H])
+        _chain(e, dL_dh, fp, w, H, cut and (cut, dL_dh, dL_dy, W_hy_T))
+        g = ws.get("gain", (T, P, H), dt)
+        g_f = ws.get("gain_f", (T, P, H), dt)  # g_t ⊙ f'(a_t)
+        g[T - 1] = start
+        np.multiply(start, fp[T - 1, :P], out=g_f[T - 1])
+        _chain(g_f, g, fp[:, :P], aligned_stack(model.W_hh.T), H)
+    dL_da = e[:, :B, :H]  # (T, B, H)
+    grad_gain = np.add.reduce(np.sqrt(np.einsum("tph,tph->tp", g, g)), axis=1) / P  # (T,)
+    grads, step_grad_norms = _grads_and_step_norms(rows, dL_da, dL_dy, ws)
     return {
         "dL_dy": dL_dy,
-        "dL_dh_out": dL_dh_out,
         "dL_dh": dL_dh,
         "dL_da": dL_da,
         "grads": grads,
@@ -341,8 +376,8 @@ def _backward(
 
 def _chain(e: np.ndarray, z: np.ndarray, f: np.ndarray, w: np.ndarray, H: int, cut=None) -> None:
     """Back in time, t = T-2 .. 0:  z_t = e_{t+1}·w,  then e_t[..., :H] = z_t ⊙ f_t.  Time is
-    the first axis of e, z and f.  `cut` = (k, dL_dh, dL_dh_out): a TBPTT window of k steps
-    starts at t+1, so dL/dh_t gets nothing from the future (dL_dh has time first, too)."""
+    the first axis of e, z and f.  `cut` = (k, dL_dh, dL_dy, W_hyᵀ): a TBPTT window of k steps
+    starts at t+1, so dL/dh_t gets only what comes from y_t (dL_dh and dL_dy have time first too)."""
     T = len(z)
     matmul, multiply = np.matmul, np.multiply
     if cut is None:
@@ -350,53 +385,63 @@ def _chain(e: np.ndarray, z: np.ndarray, f: np.ndarray, w: np.ndarray, H: int, c
             matmul(src, w, out=dst)
             multiply(dst, f_t, out=nxt)
         return
-    k, dL_dh, dL_dh_out = cut
+    k, dL_dh, dL_dy, W_hy_T = cut
     for t in range(T - 2, -1, -1):
         matmul(e[t + 1], w, out=z[t])
         if (t + 1) % k == 0:
-            dL_dh[t] = dL_dh_out[t]  # (the gain probe, when stacked in z, is not cut)
+            from_outputs(dL_dy[t], W_hy_T, out=dL_dh[t])  # (the gain probe, when stacked in z, is not cut)
         multiply(z[t], f[t], out=e[t, ..., :H])
 
 
 def _grads_and_step_norms(
-    x: np.ndarray, h: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh | None = None
+    rows: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh | None = None
 ) -> tuple[dict, dict]:
     """The weight gradients, totals over steps and batch, and name -> (T,) ‖contribution of
     step t to that gradient‖.  The contribution of step t to W_hh is Σ_b h_{t-1}ᵀ·dL/da_t
-    (W_xh: x_t, dL/da_t; W_hy: h_t, dL/dy_t; b_h, b_y: Σ_b dL/da_t, Σ_b dL/dy_t)."""
-    T, B, I = x.shape
-    H, O = h.shape[2], dL_dy.shape[2]
+    (W_xh: x_t, dL/da_t; W_hy: h_t, dL/dy_t; b_h, b_y: Σ_b dL/da_t, Σ_b dL/dy_t).
+
+    rows: (T+1, B, H+1+I) [h_t | 1 | x_{t+1}] from the forward pass; dL_da (T, B, H);
+    dL_dy (T, B, O)."""
+    T, B, H = dL_da.shape
+    O = dL_dy.shape[2]
+    K = rows.shape[2]
+    # The totals, two products over all steps: [h_{t-1} | 1 | x_t]ᵀ·dL/da_t gives W_hh, b_h
+    # and W_xh at once, [h_t | 1]ᵀ·dL/dy_t gives W_hy and b_y.
+    g_in = rows[:T].reshape(T * B, K).T @ dL_da.reshape(T * B, H)  # (H+1+I, H)
+    g_out = rows[1:, :, : H + 1].reshape(T * B, H + 1).T @ dL_dy.reshape(T * B, O)  # (H+1, O)
+    grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
+             "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
+    h, x = rows[:, :, :H], rows[:T, :, H + 1 :]
     sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
     if B == 1:
-        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖;
-        # the totals are one product each over all steps.
-        nx, nh, nda, ndy = sq(x), sq(h), sq(dL_da), sq(dL_dy)
-        xs, hs_prev, hs = x.reshape(T, I), h[:-1].reshape(T, H), h[1:].reshape(T, H)
-        da2, dy2 = dL_da.reshape(T, H), dL_dy.reshape(T, O)
-        grads = {
-            "grad_W_xh": xs.T @ da2,  # (I, H)  Σ_t x_tᵀ·dL/da_t
-            "grad_W_hh": hs_prev.T @ da2,  # (H, H)  Σ_t h_{t-1}ᵀ·dL/da_t
-            "grad_b_h": np.add.reduce(da2, axis=0),  # (H,)
-            "grad_W_hy": hs.T @ dy2,  # (H, O)  Σ_t h_tᵀ·dL/dy_t
-            "grad_b_y": np.add.reduce(dy2, axis=0),  # (O,)
-        }
-        norms = {
-            "W_xh": np.sqrt(nx * nda),
+        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖.
+        nh, nda, ndy = sq(h), sq(dL_da), sq(dL_dy)
+        return grads, {
+            "W_xh": np.sqrt(sq(x) * nda),
             "W_hh": np.sqrt(nh[:-1] * nda),
             "b_h": np.sqrt(nda),
             "W_hy": np.sqrt(nh[1:] * ndy),
             "b_y": np.sqrt(ndy),
         }
-        return grads, norms
     ws = _FRESH if ws is None else ws
-    # Each weight's contributions by the cheaper of two ways (see _per_step_outer_norms): the
-    # (T, M, N) products themselves, whose sum over steps is then the gradient, or the (B, B)
-    # Gram matrices, with the gradient as one product over all steps.  Gram matrices are
-    # shared: the one of h (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy (1..T), the one of
-    # dL/da both W_xh and W_hh.
+    # Each weight's contributions by the cheaper of two ways: the (T, M, N) products themselves,
+    # or ‖AᵀD‖² = Σ (A·Aᵀ) ⊙ (D·Dᵀ) over (B, B) Gram matrices, which are shared: the one of h
+    # (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy (1..T), the one of dL/da W_xh, W_hh and
+    # b_h (whose contribution Σ_b dL/da_t has the squared norm Σ of that Gram matrix).
     arrays = {"x": x, "h": h, "da": dL_da, "dy": dL_dy}
     grams: dict[str, np.ndarray] = {}
-    grads, norms = {}, {}
+
+    def gram(k: str) -> np.ndarray:
+        if k not in grams:
+            v = arrays[k]
+            out = ws.get("gram_" + k, (len(v), B, B), v.dtype)
+            if v.shape[2] == 1:  # one column: an outer product of two vectors
+                grams[k] = np.multiply(v, v.transpose(0, 2, 1), out=out)
+            else:
+                grams[k] = np.matmul(v, v.transpose(0, 2, 1), out=out)
+        return grams[k]
+
+    norms = {}
     for name, ka, steps, kd in (
         ("W_hh", "h", slice(0, T), "da"),
         ("W_xh", "x", slice(None), "da"),
@@ -405,22 +450,16 @@ def _grads_and_step_norms(
         A, D = arrays[ka][steps], arrays[kd]
         M, N = A.shape[2], D.shape[2]
         if B * ((ka not in grams) * M + (kd not in grams) * N) < M * N:
-            for k in (ka, kd):
-                if k not in grams:
-                    v = arrays[k]
-                    grams[k] = np.matmul(v, v.transpose(0, 2, 1), out=ws.get("gram_" + k, (len(v), B, B), v.dtype))
-            norms[name] = _norms_from_grams(grams[ka][steps], grams[kd])
-            grads["grad_" + name] = A.reshape(T * B, M).T @ D.reshape(T * B, N)
+            norms[name] = _norms_from_grams(gram(ka)[steps], gram(kd))
         else:
-            outer = np.matmul(A.transpose(0, 2, 1), D, out=ws.get("outer_" + name, (T, M, N), A.dtype))
-            norms[name] = np.sqrt(np.einsum("tmn,tmn->t", outer, outer))
-            grads["grad_" + name] = np.add.reduce(outer, axis=0)
-    for name, D in (("b_h", dL_da), ("b_y", dL_dy)):
-        per_step = np.add.reduce(D, axis=1)  # (T, N)
-        norms[name] = np.sqrt(np.einsum("tn,tn->t", per_step, per_step))
-        grads["grad_" + name] = np.add.reduce(per_step, axis=0)
-    return ({k: grads[k] for k in ("grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hy", "grad_b_y")},
-            {k: norms[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")})
+            norms[name] = _outer_norms(A, D)
+    for name, k in (("b_h", "da"), ("b_y", "dy")):
+        if k in grams:
+            norms[name] = np.sqrt(np.maximum(np.add.reduce(grams[k], axis=(1, 2)), 0.0))
+        else:
+            per_step = np.add.reduce(arrays[k], axis=1)  # (T, N)
+            norms[name] = np.sqrt(np.einsum("tn,tn->t", per_step, per_step))
+    return grads, {k: norms[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")}
 
 
 def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:

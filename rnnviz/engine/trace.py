@@ -12,6 +12,14 @@ import numpy as np
 GRAD_NAMES = ("grad_W_xh", "grad_W_hh", "grad_b_h", "grad_W_hy", "grad_b_y")
 
 
+def from_outputs(dL_dy_t: np.ndarray, W_hy_T: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """dL/dy_t·W_hyᵀ (B, O)·(O, H) -> (B, H): the part of dL/dh_t that comes from y_t.  BPTT and
+    `Trace.dL_dh_out` both go through here, one step at a time, so the two agree to the bit."""
+    if W_hy_T.shape[0] == 1:  # an outer product: one multiplication per entry
+        return np.multiply(dL_dy_t, W_hy_T, out=out)
+    return np.matmul(dL_dy_t, W_hy_T, out=out)
+
+
 @dataclass
 class Trace:
     # what produced it
@@ -32,7 +40,6 @@ class Trace:
     loss_t: np.ndarray  # (T,)  mean loss at each step; 0 where the step has no target
     # backward (all zero when there are no targets)
     dL_dy: np.ndarray  # (T, B, O)
-    dL_dh_out: np.ndarray  # (T, B, H)  the part of dL/dh_t that comes from y_t: dL/dy_t·W_hyᵀ
     dL_dh: np.ndarray  # (T, B, H)  total dL/dh_t for h_1..h_T (from y_t and from the future)
     dL_da: np.ndarray  # (T, B, H)  dL/da_t = dL/dh_t ⊙ f'(a_t)
     grads: dict[str, np.ndarray]  # grad_W_xh ... grad_b_y: totals over steps and batch
@@ -49,6 +56,7 @@ class Trace:
     dL_dgate_pre: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (T, B, H) dL/d(pre-activation)
     c: np.ndarray | None = None  # (T+1, B, H) LSTM cell state, c[0] = c_0
     dL_dc: np.ndarray | None = None  # (T, B, H) LSTM total dL/dc_t for c_1..c_T
+    _dL_dh_out: np.ndarray | None = field(default=None, repr=False, compare=False)  # cache of dL_dh_out
 
     @property
     def T(self) -> int:
@@ -61,6 +69,18 @@ class Trace:
     @property
     def hidden_size(self) -> int:
         return self.h.shape[2]
+
+    @property
+    def dL_dh_out(self) -> np.ndarray:
+        """(T, B, H): the part of dL/dh_t that comes from y_t, dL/dy_t·W_hyᵀ.  Worked out from
+        dL_dy and W_hy when first asked for (only the inspector and the trace files use it)."""
+        if self._dL_dh_out is None:
+            W_hy_T = self.params["W_hy"].T  # (O, H)
+            out = np.empty(self.dL_dy.shape[:2] + W_hy_T.shape[1:], dtype=np.result_type(self.dL_dy, W_hy_T))
+            for dy_t, out_t in zip(self.dL_dy, out):
+                from_outputs(dy_t, W_hy_T, out_t)
+            self._dL_dh_out = out
+        return self._dL_dh_out
 
     @property
     def dL_dh_future(self) -> np.ndarray:
