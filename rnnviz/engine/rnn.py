@@ -127,11 +127,19 @@ def run(
     T, B, _ = x.shape
     tgt = None if targets is None else prepare_targets(model, targets, T, B)
     target_mask = target_steps(model.architecture, T)
-    ws = _workspace(T * B * model.hidden_size)
+    H = model.hidden_size
+    ws = _workspace(T * B * H)
+    # f'(a_t) for BPTT, one row per row of the backward block (see _backward).  With large
+    # steps the forward pass works it out as it goes, while a_t and h_t are in the cache (a pass
+    # over all steps afterwards reads them back from memory: 7 ms of a 63 ms run at T=500,
+    # B=32, H=128); with small ones the per-step calls would cost more than that pass.
+    fp = ws.get("fprime", (T, B + min(B, GAIN_SEQUENCES), H), model.dtype)
+    fp_in_forward = B * H >= _FPRIME_IN_FORWARD_FROM and T * B * H >= _FPRIME_IN_FORWARD_TBH
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        a, h, y, rows = _forward(model, x, h0, ws)
+        a, h, y, rows = _forward(model, x, h0, ws, fp[:, :B] if fp_in_forward else None)
         probs, loss, loss_t, dL_dy = _loss(model, y, tgt, target_mask)
-        back = _backward(model, rows, a, dL_dy, tbptt, has_targets=tgt is not None, ws=ws)
+        back = _backward(model, rows, a, dL_dy, tbptt, has_targets=tgt is not None, ws=ws, fp=fp,
+                         fp_done=fp_in_forward)
     return Trace(
         activation=model.activation,
         architecture=model.architecture,
@@ -228,8 +236,15 @@ def aligned_stack(*blocks: np.ndarray) -> np.ndarray:
 
 
 def _forward(
-    model: RNN, x: np.ndarray, h0: np.ndarray | None, ws: _Workspace | _Fresh | None = None
+    model: RNN,
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    ws: _Workspace | _Fresh | None = None,
+    fprime: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
+    """a (T, B, H), h (T+1, B, H), y (T, B, O) and the rows [h_t | 1 | x_{t+1}] (T+1, B, H+1+I)
+    that h is a view of.  fprime: when given, a (T, B, H) array that receives f'(a_t) step by
+    step (BPTT needs it; see run for when that is done here)."""
     T, B, I = x.shape
     H = model.hidden_size
     dt = model.dtype
@@ -247,9 +262,16 @@ def _forward(
     a = ws.get("a", (T, B, H), dt)  # (T, B, H)
     act = activations.FORWARD[model.activation]
     matmul = np.matmul
-    for z_prev, a_t, h_t in zip(z, a, z[1:, :, :H]):  # 2 NumPy calls per step
-        matmul(z_prev, w, out=a_t)  # a_t = x_t·W_xh + h_{t-1}·W_hh + b_h
-        act(a_t, out=h_t)  # h_t = f(a_t)
+    if fprime is None:
+        for z_prev, a_t, h_t in zip(z, a, z[1:, :, :H]):  # 2 NumPy calls per step
+            matmul(z_prev, w, out=a_t)  # a_t = x_t·W_xh + h_{t-1}·W_hh + b_h
+            act(a_t, out=h_t)  # h_t = f(a_t)
+    else:
+        act_prime = activations.DERIVATIVE_STEP[model.activation]
+        for z_prev, a_t, h_t, f_t in zip(z, a, z[1:, :, :H], fprime):
+            matmul(z_prev, w, out=a_t)
+            act(a_t, out=h_t)
+            act_prime(a_t, h_t, f_t)  # f'(a_t) while a_t and h_t are in the cache
     h = z[:, :, :H]  # (T+1, B, H)
     O = model.output_size
     # y_t = [h_t, 1]·[W_hy; b_y] for all steps in one product
@@ -293,6 +315,10 @@ def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | 
     return probs, loss, loss_t, dL_dy
 
 
+# The forward pass works out f'(a_t) step by step from B·H = 4096 entries per step and 2^18 in
+# all (measured: from there on it saves up to 10 %; below, the one pass afterwards is cheaper).
+_FPRIME_IN_FORWARD_FROM = 1 << 12
+_FPRIME_IN_FORWARD_TBH = 1 << 18
 GAIN_SEQUENCES = 8  # grad_gain follows the first min(B, 8) sequences of a batch (see _backward)
 
 
@@ -304,6 +330,8 @@ def _backward(
     tbptt: int | None,
     has_targets: bool,
     ws: _Workspace | _Fresh | None = None,
+    fp: np.ndarray | None = None,
+    fp_done: bool = False,
 ) -> dict:
     """BPTT and the gain probe.  rows: the forward pass's (T+1, B, H+1+I) [h_t | 1 | x_{t+1}]
     (see _forward), whose first H columns are h and whose first T rows are the inputs of each
@@ -316,51 +344,36 @@ def _backward(
     ws = _FRESH if ws is None else ws
     W_hy_T = model.W_hy.T
     dL_dh_T = from_outputs(dL_dy[T - 1], W_hy_T)  # (B, H) the last step's dL/dh, all from y_T
-    # Two chains run back in time, each one product and one multiplication per step (_chain):
+    # Two chains run back in time:
     #   BPTT:           dL/dh_t = [dL/da_{t+1} | dL/dy_t]·[W_hhᵀ; W_hyᵀ],  dL/da_t = dL/dh_t ⊙ f'(a_t)
-    #   the gain probe: g_t = (g_{t+1} ⊙ f'(a_{t+1}))·W_hhᵀ, g_T = dL/dh_T/‖dL/dh_T‖, per sequence,
-    #                   for the first P = min(B, GAIN_SEQUENCES) sequences (see _gradient_gain)
-    # The probe costs as much per sequence as BPTT itself, and its batch mean over a few sequences
-    # reads the same as over all of them (it is set by W_hh and how saturated the units are), so
-    # a large batch probes only its first P sequences.
-    # e_t = [dL/da_t | dL/dy_{t-1}] (the next product's rows), z_t = dL/dh_t.
+    #   the gain probe: g_t = (g_{t+1} ⊙ f'(a_{t+1}))·W_hhᵀ, g_T = dL/dh_T/‖dL/dh_T‖ per sequence
+    #                   (see _gradient_gain), for the first P = min(B, GAIN_SEQUENCES) sequences.
+    # They share one block of B + P rows per step, the probe's rows after the batch's (with 0 for
+    # their dL/dy part), so each step costs one product and one multiplication for both (_chain):
+    # e_t = [dL/da_t | dL/dy_{t-1}] (the rows of the next product), z_t = dL/dh_t.
+    # The probe costs as much per sequence as BPTT itself, and its mean over a few sequences
+    # reads the same as over a whole batch (W_hh and how saturated the units are set it), so a
+    # large batch probes only its first P sequences.
     P = min(B, GAIN_SEQUENCES)
+    R = B + P
     w = aligned_stack(model.W_hh.T, W_hy_T)  # (K, H)
-    start = _gain_start(dL_dh_T[:P] if has_targets else None, P, H, dt)  # (P, H)
-    cut = None if tbptt is None or tbptt >= T else tbptt
-    if B == 1:
-        # One sequence is bound by per-call overhead: both chains run as the two rows of one
-        # (2, K) block per step, row 0 BPTT and row 1 the probe (whose dL/dy part is 0).
-        fp = ws.get("fprime", (T, 2, H), dt)  # f'(a_t), once per row
-        activations.derivative(model.activation, a, h[1:], out=fp[:, :1])
-        fp[:, 1] = fp[:, 0]
-        e = ws.get("e", (T, 2, K), dt)
-        e[1:, :1, H:] = dL_dy[:-1]
-        e[0, :, H:] = 0.0
-        e[:, 1, H:] = 0.0
-        z = ws.get("z", (T, 2, H), dt)
-        z[T - 1, :1] = dL_dh_T  # the last step has no future
-        z[T - 1, 1:] = start
-        np.multiply(z[T - 1], fp[T - 1], out=e[T - 1, :, :H])
-        dL_dh = z[:, :1]
-        _chain(e, z, fp, w, H, cut and (cut, dL_dh, dL_dy, W_hy_T))
-        g = z[:, 1:]  # (T, 1, H)
-    else:
-        # A batch is bound by arithmetic: each chain gets contiguous arrays of its own (a
-        # stacked block would be larger than the BLAS small-matrix kernels take, and strided).
-        fp = activations.derivative(model.activation, a, h[1:], out=ws.get("fprime", (T, B, H), dt))
-        e = ws.get("e", (T, B, K), dt)
-        e[1:, :, H:] = dL_dy[:-1]
-        e[0, :, H:] = 0.0
-        dL_dh = ws.get("z", (T, B, H), dt)
-        dL_dh[T - 1] = dL_dh_T
-        np.multiply(dL_dh[T - 1], fp[T - 1], out=e[T - 1, :, :H])
-        _chain(e, dL_dh, fp, w, H, cut and (cut, dL_dh, dL_dy, W_hy_T))
-        g = ws.get("gain", (T, P, H), dt)
-        g_f = ws.get("gain_f", (T, P, H), dt)  # g_t ⊙ f'(a_t)
-        g[T - 1] = start
-        np.multiply(start, fp[T - 1, :P], out=g_f[T - 1])
-        _chain(g_f, g, fp[:, :P], aligned_stack(model.W_hh.T), H)
+    if fp is None:
+        fp = ws.get("fprime", (T, R, H), dt)  # f'(a_t), the probed sequences' again in rows B..R-1
+    if not fp_done:
+        activations.derivative(model.activation, a, h[1:], out=fp[:, :B])
+    fp[:, B:] = fp[:, :P]
+    e = ws.get("e", (T, R, K), dt)
+    e[1:, :B, H:] = dL_dy[:-1]
+    e[0, :B, H:] = 0.0
+    e[:, B:, H:] = 0.0
+    z = ws.get("z", (T, R, H), dt)
+    z[T - 1, :B] = dL_dh_T  # the last step has no future
+    z[T - 1, B:] = _gain_start(dL_dh_T[:P] if has_targets else None, P, H, dt)
+    np.multiply(z[T - 1], fp[T - 1], out=e[T - 1, :, :H])
+    dL_dh = z[:, :B]  # (T, B, H)
+    cut = None if tbptt is None or tbptt >= T else (tbptt, dL_dh, dL_dy, W_hy_T)
+    _chain(e, z, fp, w, H, cut)
+    g = z[:, B:]  # (T, P, H)
     dL_da = e[:, :B, :H]  # (T, B, H)
     grad_gain = np.add.reduce(np.sqrt(np.einsum("tph,tph->tp", g, g)), axis=1) / P  # (T,)
     grads, step_grad_norms = _grads_and_step_norms(rows, dL_da, dL_dy, ws)
@@ -405,16 +418,16 @@ def _grads_and_step_norms(
     T, B, H = dL_da.shape
     O = dL_dy.shape[2]
     K = rows.shape[2]
-    # The totals, two products over all steps: [h_{t-1} | 1 | x_t]ᵀ·dL/da_t gives W_hh, b_h
-    # and W_xh at once, [h_t | 1]ᵀ·dL/dy_t gives W_hy and b_y.
-    g_in = rows[:T].reshape(T * B, K).T @ dL_da.reshape(T * B, H)  # (H+1+I, H)
-    g_out = rows[1:, :, : H + 1].reshape(T * B, H + 1).T @ dL_dy.reshape(T * B, O)  # (H+1, O)
-    grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
-             "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
-    h, x = rows[:, :, :H], rows[:T, :, H + 1 :]
-    sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
     if B == 1:
-        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖.
+        # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖, and
+        # the totals are two products over all steps: [h_{t-1} | 1 | x_t]ᵀ·dL/da_t gives W_hh,
+        # b_h and W_xh at once, [h_t | 1]ᵀ·dL/dy_t gives W_hy and b_y.
+        g_in = rows[:T].reshape(T, K).T @ dL_da.reshape(T, H)  # (H+1+I, H)
+        g_out = rows[1:, :, : H + 1].reshape(T, H + 1).T @ dL_dy.reshape(T, O)  # (H+1, O)
+        grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
+                 "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
+        h, x = rows[:, :, :H], rows[:T, :, H + 1 :]
+        sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
         nh, nda, ndy = sq(h), sq(dL_da), sq(dL_dy)
         return grads, {
             "W_xh": np.sqrt(sq(x) * nda),
@@ -423,43 +436,47 @@ def _grads_and_step_norms(
             "W_hy": np.sqrt(nh[1:] * ndy),
             "b_y": np.sqrt(ndy),
         }
+    # A batch: the contribution of step t is the product A_tᵀ·D_t, made a few steps at a time
+    # (see _sum_and_row_norms).  That costs the same arithmetic as the totals alone, while norms
+    # from (B, B) Gram matrices would cost B²·(M+N) per step on top.
     ws = _FRESH if ws is None else ws
-    # Each weight's contributions by the cheaper of two ways: the (T, M, N) products themselves,
-    # or ‖AᵀD‖² = Σ (A·Aᵀ) ⊙ (D·Dᵀ) over (B, B) Gram matrices, which are shared: the one of h
-    # (T+1, B, B) serves W_hh (steps 0..T-1) and W_hy (1..T), the one of dL/da W_xh, W_hh and
-    # b_h (whose contribution Σ_b dL/da_t has the squared norm Σ of that Gram matrix).
-    arrays = {"x": x, "h": h, "da": dL_da, "dy": dL_dy}
-    grams: dict[str, np.ndarray] = {}
+    g_in, sq_in = _sum_and_row_norms(rows[:T], dL_da, ws, "contrib_in")  # (H+1+I, H), (T, H+1+I)
+    g_out, sq_out = _sum_and_row_norms(rows[1:, :, : H + 1], dL_dy, ws, "contrib_out")  # (H+1, O), (T, H+1)
+    grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
+             "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
+    return grads, {
+        "W_xh": np.sqrt(np.add.reduce(sq_in[:, H + 1 :], axis=1)),
+        "W_hh": np.sqrt(np.add.reduce(sq_in[:, :H], axis=1)),
+        "b_h": np.sqrt(sq_in[:, H]),
+        "W_hy": np.sqrt(np.add.reduce(sq_out[:, :H], axis=1)),
+        "b_y": np.sqrt(sq_out[:, H]),
+    }
 
-    def gram(k: str) -> np.ndarray:
-        if k not in grams:
-            v = arrays[k]
-            out = ws.get("gram_" + k, (len(v), B, B), v.dtype)
-            if v.shape[2] == 1:  # one column: an outer product of two vectors
-                grams[k] = np.multiply(v, v.transpose(0, 2, 1), out=out)
-            else:
-                grams[k] = np.matmul(v, v.transpose(0, 2, 1), out=out)
-        return grams[k]
 
-    norms = {}
-    for name, ka, steps, kd in (
-        ("W_hh", "h", slice(0, T), "da"),
-        ("W_xh", "x", slice(None), "da"),
-        ("W_hy", "h", slice(1, T + 1), "dy"),
-    ):
-        A, D = arrays[ka][steps], arrays[kd]
-        M, N = A.shape[2], D.shape[2]
-        if B * ((ka not in grams) * M + (kd not in grams) * N) < M * N:
-            norms[name] = _norms_from_grams(gram(ka)[steps], gram(kd))
-        else:
-            norms[name] = _outer_norms(A, D)
-    for name, k in (("b_h", "da"), ("b_y", "dy")):
-        if k in grams:
-            norms[name] = np.sqrt(np.maximum(np.add.reduce(grams[k], axis=(1, 2)), 0.0))
-        else:
-            per_step = np.add.reduce(arrays[k], axis=1)  # (T, N)
-            norms[name] = np.sqrt(np.einsum("tn,tn->t", per_step, per_step))
-    return grads, {k: norms[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")}
+_CHUNK_BYTES = 1 << 20  # per-step products made at once: small enough to stay in the L2 cache
+
+
+def _sum_and_row_norms(
+    A: np.ndarray, D: np.ndarray, ws: _Workspace | _Fresh, role: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_t A_tᵀ·D_t (M, N), and (T, M) the squared norms of the rows of each A_tᵀ·D_t (so that
+    a block of rows, one weight matrix, has the squared norm of their sum).  A: (T, B, M),
+    D: (T, B, N).  The (M, N) products are made a chunk of steps at a time and summed while
+    they are still in the cache: all T of them at once would be T·M·N numbers to write and read
+    back (13 MB at T=100, H=128), which took longer than the arithmetic."""
+    T, B, M = A.shape
+    N = D.shape[2]
+    dt = np.result_type(A, D)
+    c = max(1, min(T, _CHUNK_BYTES // (M * N * dt.itemsize)))
+    buf = ws.get(role, (c, M, N), dt)
+    total = np.zeros((M, N), dtype=dt)
+    row_sq = np.empty((T, M), dtype=dt)
+    for s in range(0, T, c):
+        n = min(c, T - s)
+        C = np.matmul(A[s : s + n].transpose(0, 2, 1), D[s : s + n], out=buf[:n])  # (n, M, N)
+        np.einsum("tmn,tmn->tm", C, C, out=row_sq[s : s + n])
+        total += np.add.reduce(C, axis=0)
+    return total, row_sq
 
 
 def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:
