@@ -23,7 +23,10 @@ from rnnviz.engine import (
     make_optimizer,
     run,
 )
+from rnnviz.engine import rnn as rnn_module
+from rnnviz.engine.activations import derivative
 from rnnviz.engine.files import model_from_torch_state_dict
+from rnnviz.engine.rnn import _gradient_gain
 
 torch.set_num_threads(1)
 
@@ -216,6 +219,32 @@ def test_grad_gain_matches_torch_vector_jacobian_products(activation):
     assert trace.grad_gain[-1] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("B, gain_sequences, probed", [(11, None, 8), (11, 11, 11), (11, 3, 3), (5, None, 5)])
+def test_grad_gain_is_the_mean_over_the_first_sequences_of_a_batch(B, gain_sequences, probed):
+    # a batch probes its first min(B, gain_sequences) sequences (8 unless asked otherwise)
+    model, x, y = random_problem("tanh", "many-to-many", "mse", seed=12, T=6, B=B)
+    trace = run(model, x, y) if gain_sequences is None else run(model, x, y, gain_sequences=gain_sequences)
+    h_list = torch_reference(model, x, y)["h_list"]
+    g_T = h_list[-1].grad[:probed]
+    u = torch.zeros_like(h_list[-1])
+    u[:probed] = g_T / g_T.norm(dim=1, keepdim=True)
+    expected = []
+    for t in range(len(h_list)):
+        (vjp,) = torch.autograd.grad(h_list[-1], h_list[t], grad_outputs=u, retain_graph=True)
+        expected.append(vjp[:probed].norm(dim=1).mean().item())
+    close(trace.grad_gain, np.array(expected), "grad_gain")
+    # the standalone reference probe says the same
+    fprime = derivative("tanh", trace.a[:, :probed], trace.h[1:, :probed])
+    close(trace.grad_gain, _gradient_gain(trace.dL_dh[-1, :probed], fprime, model.W_hh.T, None), "reference probe")
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True, "8"])
+def test_gain_sequences_must_be_a_positive_whole_number(bad):
+    model, x, y = random_problem("tanh", "many-to-many", "mse")
+    with pytest.raises(ValueError, match="gain_sequences"):
+        run(model, x, y, gain_sequences=bad)
+
+
 @pytest.mark.parametrize("ord", ["spectral", "fro"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_jacobian_norms_match_torch_jacobians(activation, ord):
@@ -231,9 +260,13 @@ def test_jacobian_norms_match_torch_jacobians(activation, ord):
     close(jacobian_norms(trace, seq=seq, ord=ord), np.array(expected), f"‖∂h_T/∂h_t‖ ({ord})")
 
 
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
 @pytest.mark.parametrize("B, I, H, O", [(1, 3, 5, 2), (2, 6, 6, 5), (9, 2, 3, 2)])
-def test_step_gradient_norms_are_norms_of_each_steps_torch_contribution(B, I, H, O):
-    # the three shape regimes of the engine's per-step norm: B=1, Gram matrices, outer products
+def test_step_gradient_norms_are_norms_of_each_steps_torch_contribution(B, I, H, O, chunk_bytes, monkeypatch):
+    # one sequence (outer products of vectors) and batches (products made a chunk of steps at a
+    # time: all 5 steps in one chunk, or, with chunk_bytes=1, one step per chunk)
+    if chunk_bytes is not None:
+        monkeypatch.setattr(rnn_module, "_CHUNK_BYTES", chunk_bytes)
     model, x, y = random_problem("tanh", "many-to-many", "mse", seed=11, T=5, B=B, I=I, H=H, O=O)
     trace = run(model, x, y)
     ref = torch_reference(model, x, y)

@@ -249,10 +249,11 @@ def _flows(t: int, T: int, tbptt: int | None) -> bool:
 
 
 def run_gated(model, x: np.ndarray, targets: np.ndarray | None = None, *, steps: int | None = None,
-              tbptt: int | None = None, h0: np.ndarray | None = None, c0: np.ndarray | None = None) -> Trace:
+              tbptt: int | None = None, h0: np.ndarray | None = None, c0: np.ndarray | None = None,
+              gain_sequences: int | None = None) -> Trace:
     """Forward + BPTT of an LSTM or GRU, everything recorded (see `rnn.run` for the arguments;
     c0: (H,) or (B, H) initial cell state of an LSTM, default the model's c0)."""
-    from .rnn import _loss, prepare_inputs, prepare_targets
+    from .rnn import GAIN_SEQUENCES, _loss, prepare_inputs, prepare_targets
 
     if tbptt is not None and tbptt < 1:
         raise ValueError(f"the truncation window must be at least 1 step, got {tbptt}")
@@ -275,14 +276,17 @@ def run_gated(model, x: np.ndarray, targets: np.ndarray | None = None, *, steps:
         dL_dh_out = (dL_dy.reshape(T * B, O) @ model.W_hy.T).reshape(T, B, H)
         back = (_lstm_backward if model.cell == "lstm" else _gru_backward)(model, fwd, dL_dh_out, tbptt)
         grads, step_norms = _param_grads(model, x, h, dL_dy, back)
-        # the gradient-gain probe: a unit signal at h_T carried back through the whole state
-        g_T = dL_dh_out[-1] if tgt is not None else None
+        # the gradient-gain probe: a unit signal at h_T carried back through the whole state, for
+        # the first P sequences (as the vanilla cell's; see rnn._backward)
+        P = min(B, GAIN_SEQUENCES if gain_sequences is None else int(gain_sequences))
+        g_T = dL_dh_out[-1, :P] if tgt is not None else None
         n = None if g_T is None else np.linalg.norm(g_T, axis=1, keepdims=True)
-        u = (np.full((B, H), 1.0 / np.sqrt(H), dtype=model.dtype) if g_T is None
+        u = (np.full((P, H), 1.0 / np.sqrt(H), dtype=model.dtype) if g_T is None
              else np.where(n > 0, g_T / np.where(n > 0, n, 1.0), 1.0 / np.sqrt(H)))
-        seed = np.zeros((T, B, H), dtype=model.dtype)
+        seed = np.zeros((T, P, H), dtype=model.dtype)
         seed[-1] = u
-        probe = (_lstm_backward if model.cell == "lstm" else _gru_backward)(model, fwd, seed, None)
+        first = {k: v[:, :P] if isinstance(v, np.ndarray) and v.ndim == 3 else v for k, v in fwd.items()}
+        probe = (_lstm_backward if model.cell == "lstm" else _gru_backward)(model, first, seed, None)
     if model.cell == "lstm":
         a_name = "g"
         extra = {"tanh_c": fwd["tc"], "grad_gain_c": np.linalg.norm(probe["dc"], axis=2).mean(axis=1)}

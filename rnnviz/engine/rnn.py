@@ -1,10 +1,13 @@
 """Forward pass and backpropagation through time for the vanilla RNN, recording every step.
 
-The time loop is the only Python loop and it costs two NumPy calls per step each way: forward,
-[h_{t-1} | 1 | x_t] times one stacked weight matrix, then f; backward, one product for BPTT and
-the gain probe together, then ⊙ f'.  Everything that does not depend on the previous step (the
-outputs, the loss, the weight gradients, the per-step gradient norms) is done for all steps at
-once, and the big arrays are reused from one run to the next (`_Workspace`).
+The time loop is the only Python loop, and it costs two NumPy calls per step each way: forward,
+[h_{t-1} | 1 | x_t] times one stacked weight matrix, then f (and, for large steps, f' while the
+step is in the cache); backward, one product for BPTT and the gain probe together (the probe
+as extra rows of the same block), then ⊙ f'.  Everything that does not depend on the previous
+step (the outputs, the loss, the weight gradients and their per-step contributions) is done a
+few steps or all steps at once, the weight matrices the per-step products read are 64-byte
+aligned, and the big arrays are reused from one run to the next (`_Workspace`).  bench/README.md
+has the measurements behind each of these choices.
 """
 from __future__ import annotations
 
@@ -16,6 +19,9 @@ import numpy as np
 from . import activations
 from .model import RNN, input_steps, target_steps
 from .trace import Trace, from_outputs
+
+
+GAIN_SEQUENCES = 8  # grad_gain follows the first min(B, 8) sequences of a batch by default (see _backward)
 
 
 def prepare_inputs(model: RNN, x: np.ndarray, steps: int | None = None) -> np.ndarray:
@@ -107,18 +113,23 @@ def run(
     tbptt: int | None = None,
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
+    gain_sequences: int = GAIN_SEQUENCES,
 ) -> Trace:
     """One forward pass and (when targets are given) one BPTT pass, with everything recorded.
 
     x: (T, B, I) or (T, I).  targets: see `prepare_targets`.  tbptt: truncation window k —
     gradients do not flow back across the boundaries of consecutive windows of k steps.
     h0: (H,) or (B, H) initial state; default the model's h0.  c0: an LSTM's initial cell state.
+    gain_sequences: `grad_gain` is the mean over the first min(B, gain_sequences) sequences
+    (the probe costs as much per sequence as BPTT; see _backward).
     An LSTM or GRU model (model.cell 'lstm' / 'gru') runs through engine/gated.py.
     """
+    if isinstance(gain_sequences, bool) or not isinstance(gain_sequences, (int, np.integer)) or gain_sequences < 1:
+        raise ValueError(f"gain_sequences must be a whole number of at least 1, got {gain_sequences!r}")
     if getattr(model, "cell", "rnn") != "rnn":
         from .gated import run_gated
 
-        return run_gated(model, x, targets, steps=steps, tbptt=tbptt, h0=h0, c0=c0)
+        return run_gated(model, x, targets, steps=steps, tbptt=tbptt, h0=h0, c0=c0, gain_sequences=gain_sequences)
     if c0 is not None:
         raise ValueError("c0 is the initial cell state of an LSTM; a vanilla RNN has none")
     if tbptt is not None and tbptt < 1:
@@ -133,13 +144,14 @@ def run(
     # steps the forward pass works it out as it goes, while a_t and h_t are in the cache (a pass
     # over all steps afterwards reads them back from memory: 7 ms of a 63 ms run at T=500,
     # B=32, H=128); with small ones the per-step calls would cost more than that pass.
-    fp = ws.get("fprime", (T, B + min(B, GAIN_SEQUENCES), H), model.dtype)
+    P = min(B, int(gain_sequences))
+    fp = ws.get("fprime", (T, B + P, H), model.dtype)
     fp_in_forward = B * H >= _FPRIME_IN_FORWARD_FROM and T * B * H >= _FPRIME_IN_FORWARD_TBH
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         a, h, y, rows = _forward(model, x, h0, ws, fp[:, :B] if fp_in_forward else None)
         probs, loss, loss_t, dL_dy = _loss(model, y, tgt, target_mask)
         back = _backward(model, rows, a, dL_dy, tbptt, has_targets=tgt is not None, ws=ws, fp=fp,
-                         fp_done=fp_in_forward)
+                         fp_done=fp_in_forward, P=P)
     return Trace(
         activation=model.activation,
         architecture=model.architecture,
@@ -319,7 +331,6 @@ def _loss(model: RNN, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | 
 # all (measured: from there on it saves up to 10 %; below, the one pass afterwards is cheaper).
 _FPRIME_IN_FORWARD_FROM = 1 << 12
 _FPRIME_IN_FORWARD_TBH = 1 << 18
-GAIN_SEQUENCES = 8  # grad_gain follows the first min(B, 8) sequences of a batch (see _backward)
 
 
 def _backward(
@@ -332,6 +343,7 @@ def _backward(
     ws: _Workspace | _Fresh | None = None,
     fp: np.ndarray | None = None,
     fp_done: bool = False,
+    P: int | None = None,
 ) -> dict:
     """BPTT and the gain probe.  rows: the forward pass's (T+1, B, H+1+I) [h_t | 1 | x_{t+1}]
     (see _forward), whose first H columns are h and whose first T rows are the inputs of each
@@ -354,7 +366,7 @@ def _backward(
     # The probe costs as much per sequence as BPTT itself, and its mean over a few sequences
     # reads the same as over a whole batch (W_hh and how saturated the units are set it), so a
     # large batch probes only its first P sequences.
-    P = min(B, GAIN_SEQUENCES)
+    P = min(B, GAIN_SEQUENCES if P is None else P)
     R = B + P
     w = aligned_stack(model.W_hh.T, W_hy_T)  # (K, H)
     if fp is None:
@@ -516,11 +528,12 @@ def _gradient_gain(
 ) -> np.ndarray:
     """(T,) how a unit-length signal at h_T shrinks or grows on its way back to h_t:
     ‖u·∂h_T/∂h_t‖ with u = dL/dh_T/‖dL/dh_T‖ per sequence (uniform when that is zero),
-    averaged over the batch.  ∂h_{t+1}/∂h_t = W_hh·diag(f'(a_{t+1})) in row form.
-    Under TBPTT the chain is not cut: this measures the network, not the truncation.
+    averaged over the sequences given (`run` passes its first min(B, gain_sequences)).
+    ∂h_{t+1}/∂h_t = W_hh·diag(f'(a_{t+1})) in row form.  Under TBPTT the chain is not cut:
+    this measures the network, not the truncation.
 
     `run` computes the same probe fused with BPTT (in _backward); this standalone form is
-    the reference for it."""
+    the reference for it (tests compare the two)."""
     T, B, H = fprime.shape
     g = np.empty((T, B, H), dtype=fprime.dtype)
     g[T - 1] = _gain_start(g_T, B, H, fprime.dtype)

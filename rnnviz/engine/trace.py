@@ -44,7 +44,8 @@ class Trace:
     dL_da: np.ndarray  # (T, B, H)  dL/da_t = dL/dh_t ⊙ f'(a_t)
     grads: dict[str, np.ndarray]  # grad_W_xh ... grad_b_y: totals over steps and batch
     step_grad_norms: dict[str, np.ndarray]  # name -> (T,) ‖contribution of step t to that gradient‖
-    grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), batch mean
+    grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), mean over the first
+    #                        min(B, run's gain_sequences = 8) sequences
     tbptt: int | None = None  # truncation window k, None for full BPTT
     extra: dict = field(default_factory=dict)
     # gated cells (engine/gated.py); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,
