@@ -19,10 +19,13 @@ physical core).  ``--threads N`` pins both sides to N threads (OPENBLAS/OMP/MKL_
 the environment of both subprocesses and ``torch.set_num_threads(N)``).  The thread counts in
 effect are printed with the table.  rnnviz starts no threads of its own.
 
-Timing: per cell, a few warm-up passes, then as many timed passes as fit a time budget
-(``--budget`` seconds per cell and side, at least ``--min-repeats`` per round) in three rounds;
-the median of each round, and the lowest of the three medians (a burst of other load during
-one round does not count).  A benchmark, not a test: it never asserts on time.
+Timing: three rounds, and in each round each side once, in its own process, the sides taking
+turns (rnnviz, torch, torch, rnnviz, rnnviz, torch), so that a slower or faster spell of the
+machine (on the project's 2-vCPU VM the same pass varies by ±10 % from minute to minute) falls
+on both sides alike.  Per round and cell: a few warm-up passes, then as many timed passes as
+fit a third of the time budget (``--budget`` seconds per cell and side, at least
+``--min-repeats``), and their median; per cell the lowest of the three medians counts (a burst
+of other load during one round does not).  A benchmark, not a test: it never asserts on time.
 
     .venv/bin/python bench/bench_engine.py             # the full grid, a few minutes
     .venv/bin/python bench/bench_engine.py --threads 1 # both sides pinned to one thread
@@ -71,8 +74,8 @@ def gated_grid() -> list[tuple[str, int, int, int]]:
 ROUNDS = 3
 
 
-def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
-    """Wall time of fn() in ms after warm-up: the median of each of ROUNDS rounds of timed
+def time_it(fn, budget: float, min_repeats: int, max_repeats: int, rounds: int = ROUNDS) -> dict:
+    """Wall time of fn() in ms after warm-up: the median of each of `rounds` rounds of timed
     calls, and the lowest of those medians, so that a burst of other load on the machine during
     one round does not count; the repeat count adapts to the budget."""
     gc.collect()
@@ -84,9 +87,9 @@ def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
         fn()
     est = max(first, 1e-6)
     repeats = int(min(max_repeats, max(min_repeats, budget / est)))
-    per_round = max(min_repeats, -(-repeats // ROUNDS))
+    per_round = max(min_repeats, -(-repeats // rounds))
     medians, fastest = [], float("inf")
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         times = []
         for _ in range(per_round):
             t0 = time.perf_counter()
@@ -97,7 +100,7 @@ def time_it(fn, budget: float, min_repeats: int, max_repeats: int) -> dict:
         medians.append(times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2]))
         fastest = min(fastest, times[0])
     return {"ms": 1e3 * min(medians), "round_ms": [1e3 * m for m in medians], "min_ms": 1e3 * fastest,
-            "repeats": ROUNDS * per_round}
+            "repeats": rounds * per_round}
 
 
 def inputs(B: int, T: int, seed: int = 0):
@@ -123,7 +126,7 @@ def worker_rnnviz(args) -> dict:
         x, y = inputs(B, T)
         model = init_rnn(I_SIZE, H, O_SIZE, activation="tanh", architecture="many-to-many",
                          loss="mse", seed=0, dtype=np.float64)
-        out[f"{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats)
+        out[f"{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats, args.rounds)
     try:
         import threadpoolctl  # optional: only to report the pool size
 
@@ -185,7 +188,7 @@ def worker_torch(args) -> dict:
         yt = torch.from_numpy(y)
         rnn = nn.RNN(I_SIZE, H, nonlinearity="tanh", dtype=torch.float64)
         step = torch_pass(rnn, nn.Linear(H, O_SIZE, dtype=torch.float64), xt, yt)
-        out[f"{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
+        out[f"{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats, args.rounds)
     return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
 
 
@@ -199,7 +202,7 @@ def worker_rnnviz_gated(args) -> dict:
     for cell, B, T, H in gated_grid():
         x, y = inputs(B, T)
         model = init_model(cell, I_SIZE, H, O_SIZE, architecture="many-to-many", loss="mse", seed=0, dtype=np.float64)
-        out[f"{cell},{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats)
+        out[f"{cell},{B},{T},{H}"] = time_it(lambda: run(model, x, y), args.budget, args.min_repeats, args.max_repeats, args.rounds)
     return {"results": out, "threads": _openblas_threads(), "version": np.__version__}
 
 
@@ -216,7 +219,7 @@ def worker_torch_gated(args) -> dict:
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(I_SIZE, H, dtype=torch.float64)
         step = torch_pass(rnn, nn.Linear(H, O_SIZE, dtype=torch.float64), xt, yt)
-        out[f"{cell},{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats)
+        out[f"{cell},{B},{T},{H}"] = time_it(step, args.budget, args.min_repeats, args.max_repeats, args.rounds)
     return {"results": out, "threads": torch.get_num_threads(), "version": torch.__version__}
 
 
@@ -265,8 +268,8 @@ def run_side(side: str, args) -> dict:
             env[var] = str(args.threads)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side,
-           "--budget", str(args.budget), "--min-repeats", str(args.min_repeats),
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, "--rounds", "1",
+           "--budget", str(args.budget / ROUNDS), "--min-repeats", str(args.min_repeats),
            "--max-repeats", str(args.max_repeats)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
@@ -285,6 +288,29 @@ def run_side(side: str, args) -> dict:
         busy_s = (j1[0] - j0[0]) / os.sysconf("SC_CLK_TCK")
         result["others_busy"] = max(0.0, busy_s - (_children_cpu_s() - c0)) / (wall * (os.cpu_count() or 1))
     return result
+
+
+def run_pair(first: str, second: str, args) -> tuple[dict, dict]:
+    """Both sides, ROUNDS times each, taking turns (first, second, second, first, first, ...):
+    one round per worker process, so that a slower or faster spell of the machine falls on both
+    sides alike instead of on whichever happened to run then.  Per cell the lowest of the round
+    medians counts."""
+    runs: dict[str, list[dict]] = {first: [], second: []}
+    for r in range(ROUNDS):
+        for side in (first, second) if r % 2 == 0 else (second, first):
+            runs[side].append(run_side(side, args))
+    merged = []
+    for side in (first, second):
+        rs = runs[side]
+        results = {}
+        for key in rs[0]["results"]:
+            cells = [r["results"][key] for r in rs]
+            round_ms = [c["ms"] for c in cells]
+            results[key] = {"ms": min(round_ms), "round_ms": round_ms, "min_ms": min(c["min_ms"] for c in cells),
+                            "repeats": sum(c["repeats"] for c in cells)}
+        merged.append({**rs[0], "results": results, "wall_s": sum(r["wall_s"] for r in rs),
+                       "others_busy": max(r.get("others_busy", 0.0) for r in rs)})
+    return merged[0], merged[1]
 
 
 def machine_note(*sides: dict) -> list[str]:
@@ -327,7 +353,7 @@ def report(rv: dict, tc: dict, args) -> str:
         f"(lowest ratio {worst:.2f} at B,T,H={worst_cell}); "
         f"{'at least' if small else 'NOT at least'} 4x faster at B=1, T<=100, H<=32 "
         f"(lowest ratio there {worst_fast:.2f} at B,T,H={worst_fast_cell}).  "
-        f"Lowest of {ROUNDS} round medians, {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
+        f"Lowest of {ROUNDS} round medians (sides taking turns, one process per side and round), {min(x['repeats'] for x in rv['results'].values())}+ (rnnviz) and "
         f"{min(x['repeats'] for x in tc['results'].values())}+ (torch) timed passes per cell; "
         f"took {rv['wall_s']:.0f} s + {tc['wall_s']:.0f} s.",
         *machine_note(rv, tc),
@@ -347,6 +373,7 @@ def main(argv=None) -> None:
     p.add_argument("--no-gated", action="store_true", help="skip the LSTM / GRU table")
     p.add_argument("--gated-only", action="store_true", help="only the LSTM / GRU table")
     p.add_argument("--worker", choices=("rnnviz", "torch", "rnnviz-gated", "torch-gated"), help=argparse.SUPPRESS)
+    p.add_argument("--rounds", type=int, default=ROUNDS, help=argparse.SUPPRESS)  # per worker process
     args = p.parse_args(argv)
     if args.quick:
         args.budget, args.min_repeats = 0.3, 5
@@ -358,13 +385,11 @@ def main(argv=None) -> None:
     # Sequentially, each in its own process: never two thread pools at once.
     raw: dict = {"threads": args.threads}
     if not args.gated_only:
-        rv = run_side("rnnviz", args)
-        tc = run_side("torch", args)
+        rv, tc = run_pair("rnnviz", "torch", args)
         print(report(rv, tc, args))
         raw.update(rnnviz=rv, torch=tc)
     if not args.no_gated:
-        rvg = run_side("rnnviz-gated", args)
-        tcg = run_side("torch-gated", args)
+        rvg, tcg = run_pair("rnnviz-gated", "torch-gated", args)
         print(("\n\n" if not args.gated_only else "") + report_gated(rvg, tcg, args))
         raw.update(rnnviz_gated=rvg, torch_gated=tcg)
     if args.json:

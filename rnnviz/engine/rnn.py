@@ -482,12 +482,13 @@ def _sum_and_row_norms(
     c = max(1, min(T, _CHUNK_BYTES // (M * N * dt.itemsize)))
     buf = ws.get(role, (c, M, N), dt)
     total = np.zeros((M, N), dtype=dt)
-    row_sq = np.empty((T, M), dtype=dt)
+    part = ws.get(role + "_sum", (M, N), dt)  # a chunk's sum (a new one each time would be
+    row_sq = np.empty((T, M), dtype=dt)  # above malloc's mmap threshold at H=128: page faults)
     for s in range(0, T, c):
         n = min(c, T - s)
         C = np.matmul(A[s : s + n].transpose(0, 2, 1), D[s : s + n], out=buf[:n])  # (n, M, N)
         np.einsum("tmn,tmn->tm", C, C, out=row_sq[s : s + n])
-        total += np.add.reduce(C, axis=0)
+        total += np.add.reduce(C, axis=0, out=part)
     return total, row_sq
 
 
