@@ -35,6 +35,17 @@ def _qc(name: str, alpha: int | None = None) -> QColor:
     return c
 
 
+def _draw_path(painter: QPainter, path: QPainterPath) -> None:
+    """drawPath, skipping empty paths (an SVG export would hold them as `<path d="">`)."""
+    if not path.isEmpty():
+        painter.drawPath(path)
+
+
+def _fill_path(painter: QPainter, path: QPainterPath, color) -> None:
+    if not path.isEmpty():
+        painter.fillPath(path, color)
+
+
 def _pen(color: QColor, width: float, cosmetic: bool = True) -> QPen:
     p = QPen(color, width)
     p.setCosmetic(cosmetic)
@@ -256,7 +267,7 @@ class _ColumnItem(_Item):
             if detail and col.cell_w * lod >= 12 and col.units > 1:
                 painter.setPen(_pen(_qc(self._v._theme.background), 1.0))
                 painter.translate(0, y)
-                painter.drawPath(self._grid(col))
+                _draw_path(painter, self._grid(col))
                 painter.translate(0, -y)
             painter.setPen(outline)
             painter.setBrush(Qt.NoBrush)
@@ -279,7 +290,7 @@ class _ColumnItem(_Item):
                 path.lineTo(cx, y - 1)
                 path.closeSubpath()
                 painter.setRenderHint(QPainter.Antialiasing, True)
-                painter.fillPath(path, _qc(th.text))
+                _fill_path(painter, path, _qc(th.text))
                 painter.setRenderHint(QPainter.Antialiasing, False)
 
     def _grid(self, col) -> QPainterPath:
@@ -366,9 +377,9 @@ class _ArrowItem(_Item):
         def stroke(kind: str, color: QColor, w: float, head: str = "heads") -> None:
             painter.setPen(_pen(color, w))
             painter.setBrush(Qt.NoBrush)
-            painter.drawPath(paths["shafts"][kind])
+            _draw_path(painter, paths["shafts"][kind])
             if not small:
-                painter.fillPath(paths[head][kind], color)
+                _fill_path(painter, paths[head][kind], color)
 
         if u < 0.999:
             painter.setOpacity(1.0)
@@ -380,8 +391,8 @@ class _ArrowItem(_Item):
                     stroke(kind, c, w)
                     painter.setOpacity(1.0 - u)
                     painter.setPen(_pen(c, w * 1.1))
-                    painter.drawPath(paths["loop"])
-                    painter.fillPath(paths["loop_head"], c)
+                    _draw_path(painter, paths["loop"])
+                    _fill_path(painter, paths["loop_head"], c)
                     painter.setOpacity(1.0)
                 else:
                     painter.setOpacity(u)
@@ -390,8 +401,8 @@ class _ArrowItem(_Item):
                     if not L.columns["x" if kind == "W_xh" else "y"].rows[max(1, fr.active)]:
                         painter.setOpacity(0.0)
                     painter.setPen(_pen(c, w))
-                    painter.drawPath(paths["single_shafts"][kind])
-                    painter.fillPath(paths["single_heads"][kind], c)
+                    _draw_path(painter, paths["single_shafts"][kind])
+                    _fill_path(painter, paths["single_heads"][kind], c)
                     painter.setOpacity(1.0)
             stroke("cell", arrow, width)
             return
@@ -405,7 +416,7 @@ class _ArrowItem(_Item):
                 for level, path in enumerate(paths["flow"]):
                     frac = level / (_FLOW_LEVELS - 1)
                     painter.setPen(_pen(_qc(th.backward, int(90 + 165 * frac)), (0.8 + 5.2 * frac) * fs))
-                    painter.drawPath(path)
+                    _draw_path(painter, path)
                 painter.setClipping(False)
             for kind in hl:
                 stroke(kind, _qc(th.shared), 2.0 * fs)
@@ -439,10 +450,10 @@ class _ArrowItem(_Item):
                 frac = level / (_FLOW_LEVELS - 1)
                 c = _qc(th.backward, int(90 + 165 * frac))
                 painter.setPen(_pen(c, (0.8 + 7.2 * frac) * fs))
-                painter.drawPath(path)
+                _draw_path(painter, path)
             if not small:
-                painter.fillPath(paths["heads_back"]["W_hh"], back)
-                painter.fillPath(paths["heads_back"]["cell"], back)
+                _fill_path(painter, paths["heads_back"]["W_hh"], back)
+                _fill_path(painter, paths["heads_back"]["cell"], back)
         painter.setClipping(False)
         for kind in hl:
             stroke(kind, _qc(th.shared), 3.2 * fs)

@@ -63,6 +63,11 @@ def test_view_svg_holds_vector_cells_arrows_and_text(view, tmp_path, session):
     assert tags.get("image", 0) <= 1
     texts = "".join(el.text or "" for el in ET.parse(out).getroot().iter(f"{SVG}text"))
     assert "W" in texts and "t = 5" in texts
+    # no empty <path d=""> (readers such as Qt's own warn about them)
+    for forward_or_backward in ("forward", "backward"):
+        session.go_to(forward_or_backward, 3)
+        out = ex.export_view(view, tmp_path / f"{forward_or_backward}.svg", 1000, 700)
+        assert not [el for el in ET.parse(out).getroot().iter(f"{SVG}path") if not el.get("d", "").strip()]
 
 
 def test_view_export_refuses_a_bad_extension_and_size(view, tmp_path):
