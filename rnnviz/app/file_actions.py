@@ -235,7 +235,7 @@ class FileActions(QObject):
     def offer_recovery(self, ask: Callable[[str], bool] | None = None) -> bool:
         """After an unclean exit a recovery file is left: ask whether to restore it. `ask`
         (tests) answers instead of a QMessageBox. Returns whether a session was restored."""
-        if not self.store.has_recovery():
+        if self.store.orphaned_recovery() is None:
             return False
         text = ("rnnviz did not close cleanly last time. Restore the session autosaved before that?")
         if ask is None:
@@ -244,13 +244,9 @@ class FileActions(QObject):
             yes = answer == QMessageBox.Yes
         else:
             yes = ask(text)
-        if yes:
-            ok = self.store.recover()
-            if ok:
-                self.store.discard_recovery()
-            return ok
-        self.store.discard_recovery()
-        return False
+        ok = bool(yes) and self.store.recover()  # a file that cannot be read says so and goes too
+        self.store.discard_orphan()
+        return ok
 
     def save_layout(self) -> None:
         s = app_settings()

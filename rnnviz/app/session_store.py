@@ -6,10 +6,13 @@ and arrays; `restore()` reads a file, builds everything it describes *before* to
 session, then puts it in place, so a bad file leaves the session exactly as it was.
 `SessionStore` adds the Qt parts: the autosave timer, the recovery file in the app-data folder
 (`RNNVIZ_DATA_DIR` overrides it) and recent files in QSettings (`RNNVIZ_CONFIG_DIR` overrides
-where the settings live: tests set both).
+where the settings live: tests set both).  Each running window autosaves to a recovery file of
+its own, held with a lock file while it runs; a recovery file whose lock nobody holds any more
+(its app crashed) is what the next start offers to restore.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import asdict, replace
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
 
 from .. import __version__
 from ..engine import RNN, Task, Trainer, make_task
@@ -27,7 +30,9 @@ from . import session_file
 from .session import NetworkConfig, Selection, Session, _rearrange
 
 AUTOSAVE_MS = 3 * 60 * 1000
-RECOVERY_NAME = "recovery.rnnviz"
+RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<n>.rnnviz
+OLD_RECOVERY_NAME = "recovery.rnnviz"  # the single file of rnnviz 0.1 before this: offered too
+_store_numbers = itertools.count(1)
 MAX_RECENT = 8
 
 
@@ -199,6 +204,20 @@ def app_settings() -> QSettings:
     return QSettings("rnnviz", "rnnviz")
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:  # gone already, or not ours to delete: nothing the person can act on
+        pass
+
+
 def data_dir() -> Path:
     d = os.environ.get("RNNVIZ_DATA_DIR") or QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
     return Path(d or Path.home() / ".rnnviz")
@@ -238,7 +257,31 @@ class SessionStore(QObject):
 
     @property
     def recovery_path(self) -> Path:
-        return data_dir() / RECOVERY_NAME
+        """This window's recovery file (the one it autosaves to)."""
+        if not hasattr(self, "_recovery_name"):
+            self._recovery_name = f"recovery-{os.getpid()}-{next(_store_numbers)}.rnnviz"
+        return data_dir() / self._recovery_name
+
+    def _hold_recovery_lock(self) -> None:
+        """Lock this window's recovery file for as long as it runs, so that another rnnviz
+        started meanwhile does not take it for one left by a crash."""
+        if getattr(self, "_lock", None) is None:
+            self._lock = QLockFile(str(self.recovery_path.with_suffix(".lock")))
+            self._lock.tryLock(0)
+
+    def orphaned_recovery(self) -> Path | None:
+        """The newest recovery file whose window is gone (its lock is free), None if there is
+        none.  Its lock is taken, so two windows starting at once do not both offer it."""
+        folder = data_dir()
+        found = [p for p in folder.glob(RECOVERY_PATTERN) if p != self.recovery_path]
+        if (folder / OLD_RECOVERY_NAME).is_file():
+            found.append(folder / OLD_RECOVERY_NAME)
+        for path in sorted(found, key=_mtime, reverse=True):
+            lock = QLockFile(str(path.with_suffix(".lock")))
+            if lock.tryLock(0):
+                self._orphan = (path, lock)
+                return path
+        return None
 
     # saving and opening ---------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> bool:
@@ -282,6 +325,7 @@ class SessionStore(QObject):
         path = self.recovery_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._hold_recovery_lock()
             save(path, self.session, self.controller, self.view_state())
         except (OSError, ValueError) as e:
             self.session.message.emit(f"Autosave failed: {e}")
@@ -289,21 +333,34 @@ class SessionStore(QObject):
         return True
 
     def has_recovery(self) -> bool:
+        """Has this window autosaved (is there a recovery file of its own)?"""
         return self.recovery_path.is_file()
 
-    def recover(self) -> bool:
-        ok = self.open(self.recovery_path, remember=False)
+    def recover(self, path: Path | None = None) -> bool:
+        """Open a recovery file (default: the orphan found last by `orphaned_recovery`)."""
+        path = path or getattr(self, "_orphan", (None, None))[0]
+        if path is None:
+            return False
+        ok = self.open(path, remember=False)
         if ok:
             self.session.message.emit("Restored the session from before the last unclean exit")
         return ok
 
+    def discard_orphan(self) -> None:
+        """Delete the orphaned recovery file found by `orphaned_recovery` (restored or declined)."""
+        path, lock = getattr(self, "_orphan", (None, None))
+        if path is not None:
+            _remove(path)
+            lock.unlock()
+            self._orphan = (None, None)
+
     def discard_recovery(self) -> None:
-        try:
-            self.recovery_path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
+        """Delete this window's own recovery file and its lock."""
+        _remove(self.recovery_path)
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.unlock()
+            self._lock = None
 
     def clean_exit(self) -> None:
         """A normal quit: no recovery file is left to offer next time."""

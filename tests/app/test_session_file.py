@@ -211,30 +211,75 @@ def test_autosave_and_recovery_after_unclean_exit(qtbot, tmp_path, window):
     files.store.stop_autosave()
     assert str(files.store.recovery_path).startswith(str(tmp_path / "appdata"))
     saved = fingerprint(window.session)
-    # "crash": a new app starts with the recovery file present
     from rnnviz.app.main_window import MainWindow
 
-    s2 = Session(NetworkConfig(task="xor"))
-    w2 = MainWindow(s2, allow_fullscreen=False)
-    w2.error_dialogs = False
-    qtbot.addWidget(w2)
+    def another_window():
+        w = MainWindow(Session(NetworkConfig(task="xor")), allow_fullscreen=False)
+        w.error_dialogs = False
+        qtbot.addWidget(w)
+        return w
+
+    # a second rnnviz started while the first runs: the first's autosave is not an orphan
+    w2 = another_window()
+    assert w2.files.offer_recovery(ask=lambda text: pytest.fail("offered a running window's autosave")) is False
+    assert files.store.has_recovery()
+    # "crash": the first app dies (its lock goes, its recovery file stays); the next start offers it
+    files.store._lock.unlock()
+    w3 = another_window()
     asked = []
-    assert w2.files.offer_recovery(ask=lambda text: asked.append(text) or True) is True
+    assert w3.files.offer_recovery(ask=lambda text: asked.append(text) or True) is True
     assert asked and "did not close cleanly" in asked[0]
-    assert fingerprint(s2) == saved
-    assert not w2.files.store.has_recovery()
-    s2.shutdown()
+    assert fingerprint(w3.session) == saved
+    assert not files.store.recovery_path.exists()  # restored: gone
+    assert w2.files.offer_recovery(ask=lambda text: pytest.fail("offered twice")) is False
+    for w in (w2, w3):
+        w.session.shutdown()
+
+
+def test_the_single_recovery_file_of_earlier_versions_is_offered_too(qtbot, tmp_path, window):
+    from rnnviz.app.session_store import OLD_RECOVERY_NAME, data_dir
+
+    store = window.files.store
+    assert store.autosave()
+    old = data_dir() / OLD_RECOVERY_NAME
+    old.write_bytes(store.recovery_path.read_bytes())
+    assert window.files.offer_recovery(ask=lambda text: False) is False  # declined: deleted
+    assert not old.exists() and store.has_recovery()  # the window's own autosave stays
 
 
 def test_declining_recovery_discards_it_and_clean_exit_leaves_none(qtbot, window):
+    from rnnviz.app.main_window import MainWindow
+
     store = window.files.store
     assert store.autosave() and store.has_recovery()
+    left = store.recovery_path
+    store._lock.unlock()  # its app "crashed"
+    w2 = MainWindow(Session(NetworkConfig(task="xor")), allow_fullscreen=False)
+    w2.error_dialogs = False
+    qtbot.addWidget(w2)
+    before = fingerprint(w2.session)
+    assert w2.files.offer_recovery(ask=lambda text: False) is False
+    assert not left.exists() and fingerprint(w2.session) == before
+    assert w2.files.store.autosave() and w2.files.store.has_recovery()
+    w2.close()  # a clean exit
+    assert not w2.files.store.has_recovery()
+    assert not list(w2.files.store.recovery_path.parent.glob("*.lock"))
+    w2.session.shutdown()
+
+
+def test_a_recovery_file_that_cannot_be_read_says_so_and_is_not_offered_again(qtbot, window):
+    from rnnviz.app.session_store import data_dir
+
+    bad = data_dir() / "recovery-1-1.rnnviz"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(b"not a zip file")
+    errors = []
+    window.session.error.connect(errors.append)
     before = fingerprint(window.session)
-    assert window.files.offer_recovery(ask=lambda text: False) is False
-    assert not store.has_recovery() and fingerprint(window.session) == before
-    store.autosave()
-    window.close()  # a clean exit
-    assert not store.has_recovery()
+    assert window.files.offer_recovery(ask=lambda text: True) is False
+    assert errors and "recovery-1-1.rnnviz" in errors[0]
+    assert fingerprint(window.session) == before and not bad.exists()
+    assert window.files.offer_recovery(ask=lambda text: pytest.fail("offered again")) is False
 
 
 def test_recent_files_and_open_recent(tmp_path, window):
