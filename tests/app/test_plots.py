@@ -279,3 +279,19 @@ def test_themes_recolour_the_plots(qtbot, setup):
     session.set_theme("dark")
     plot = plots[LossPlot]
     assert plot.canvas.backgroundBrush().color().name() == "#1b1e23"
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 32, 100, 256, 1000])
+def test_unit_axis_labels_are_few_at_first_and_round(n):
+    from rnnviz.app.plots.base import unit_axis_ticks
+
+    levels = unit_axis_ticks(n, "h")
+    values = [v for level in levels for v, _ in level]
+    assert len(levels[0]) <= 4  # what pyqtgraph always draws, however short the axis
+    assert len(values) == len(set(values)) and all(1 <= v <= n for v in values)
+    assert len(values) <= max(40, 4)
+    if n <= 40:
+        assert sorted(values) == list(range(1, n + 1))  # every unit, where there is room
+    if n >= 10:
+        assert all(v % 5 == 0 for v, _ in levels[0])  # round numbers first
+    assert all(label == f"h{v}" for level in levels for v, label in level)

@@ -338,17 +338,39 @@ def finite_span(values: np.ndarray, log: bool = False) -> tuple[float, float]:
     return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
 
 
-def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 16) -> list[list[tuple[float, str]]]:
-    """Tick labels for matrix rows/units: a major level (at most max_labels, always drawn) and
-    the rest as a minor level, which pyqtgraph labels only where the text has room."""
-    step = max(1, int(np.ceil(n / max_labels)))
+_NICE_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 4) -> list[list[tuple[float, str]]]:
+    """Tick labels for matrix rows/units, as levels of round steps: the first level (at most
+    `max_labels`, which pyqtgraph always draws) at the coarsest round step, then each finer
+    step's new labels as a level of its own, which pyqtgraph draws only where the text has room.
+    So a short axis shows h100, h200 for 256 units and a tall one fills in h50, h150, ... (a
+    fixed 16 labels at the first level overlapped in the short heatmaps).  Levels stop at 40
+    labels in all: no axis here is tall enough for more, and pyqtgraph draws a tick mark for
+    every label it is given (one per unit made a grey bar at H=256)."""
     off = 1 if one_based else 0
-    major = [(i + off, f"{prefix}{i + off}") for i in range(0, n, step)]
-    minor = [(i + off, f"{prefix}{i + off}") for i in range(n) if i % step]
-    if n > 4 and step == 1:  # few enough to label all when there is room, else every other
-        major = [(i + off, f"{prefix}{i + off}") for i in range(0, n, 2)]
-        minor = [(i + off, f"{prefix}{i + off}") for i in range(1, n, 2)]
-    return [major, minor]
+    coarsest = next((s for s in _NICE_STEPS if n / s <= max_labels), _NICE_STEPS[-1])
+    steps = [s for s in _NICE_STEPS if s <= coarsest][::-1]  # coarse to fine, ending at 1
+    levels, seen = [], set()
+    for step in steps:
+        level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i % step == 0 and i not in seen]
+        if step == 1:  # whatever no round step took (unit 1 with one-based labels, say)
+            level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i not in seen]
+        if level and len(seen) + len(level) > max(40, max_labels) and levels:
+            break  # finer levels could never fit (and pyqtgraph draws every level's tick marks)
+        seen.update(i for i, _ in level)
+        if level:
+            levels.append(level)
+    return levels
+
+
+def set_unit_ticks(axis: pg.AxisItem, n: int, prefix: str) -> None:
+    """Label a units axis with `unit_axis_ticks`, every level allowed to show where it fits
+    (pyqtgraph labels only the first three levels unless told otherwise)."""
+    levels = unit_axis_ticks(n, prefix)
+    axis.setStyle(maxTextLevel=len(levels) - 1)
+    axis.setTicks(levels)
 
 
 def integer_ticks(plot: pg.PlotItem, n: int, axis: str = "bottom") -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF
 from ..session import Session
 from ..training import TrainingController
 from .base import (MAX_LINES, PlotPanel, RatchetLevels, finite_span, forget_range, image_item, integer_ticks, place_image,
-                   steady_range, unit_axis_ticks, unit_color)
+                   steady_range, set_unit_ticks, unit_color)
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 
@@ -50,7 +50,7 @@ class HiddenTimePlot(PlotPanel):
         self.levels.reset(_bound(self.session))
         extra = f" (first {n} of {H})" if n < H else ""
         self.set_title(self.lines_plot, f"h_t per unit{extra}")
-        self.map_plot.getAxis("left").setTicks(unit_axis_ticks(H, "h"))
+        set_unit_ticks(self.map_plot.getAxis("left"), H, "h")
         self.lines_plot.setXRange(0, max(T, 1), padding=0.02)
         for p in (self.lines_plot, self.map_plot):
             integer_ticks(p, T)
@@ -125,7 +125,7 @@ class HiddenTrainingPlot(PlotPanel):
         self.basis = self.mean = None
         for p in (self.map_plot, self.pca_plot):
             forget_range(p)
-        self.map_plot.getAxis("left").setTicks(unit_axis_ticks(H, "h"))
+        set_unit_ticks(self.map_plot.getAxis("left"), H, "h")
 
     def apply_theme(self) -> None:
         t = self.theme

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from ..session import Session
 from ..training import TrainingController
-from .base import PlotPanel, RatchetLevels, image_item, place_image, unit_axis_ticks
+from .base import PlotPanel, RatchetLevels, image_item, place_image, set_unit_ticks
 
 MATRICES = ("W_xh", "W_hh", "W_hy")
 ROW_COL = {"W_xh": ("x", "h"), "W_hh": ("h", "h"), "W_hy": ("h", "y")}
@@ -92,8 +92,8 @@ class WeightsPlot(PlotPanel):
         self.levels.reset()
         for name, p in self.mats.items():
             r, c = ROW_COL[name]
-            p.getAxis("left").setTicks(unit_axis_ticks(sizes[r], r))
-            p.getAxis("bottom").setTicks(unit_axis_ticks(sizes[c], c))
+            set_unit_ticks(p.getAxis("left"), sizes[r], r)
+            set_unit_ticks(p.getAxis("bottom"), sizes[c], c)
         lay = self.canvas.ci.layout
         lay.setRowStretchFactor(0, 3)  # W_hh and its eigenvalues get the room
         lay.setRowStretchFactor(1, 2)
