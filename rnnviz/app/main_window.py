@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy,
     QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
@@ -51,6 +51,18 @@ def _scrollable(widget: QWidget) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     area.setWidget(widget)
     return area
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when it has less room than its text (a plain QLabel
+    that is allowed to shrink cuts its text off mid-letter).  The whole text stays the tooltip."""
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignVCenter), text)
 
 
 class MainWindow(QMainWindow):
@@ -165,7 +177,7 @@ class MainWindow(QMainWindow):
         row.setSpacing(4)
         self.title_label = QLabel(header)
         self.title_label.setObjectName("title")
-        self.subtitle_label = QLabel(header)
+        self.subtitle_label = ElidedLabel(header)
         self.subtitle_label.setObjectName("muted")
         # the labels may shrink (clip) rather than push the side panels off the window
         self.subtitle_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)

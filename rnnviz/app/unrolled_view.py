@@ -35,6 +35,9 @@ def _qc(name: str, alpha: int | None = None) -> QColor:
     return c
 
 
+_FIT_LABEL_MARGIN = 9.0  # px (at type scale 1) kept free above and below the rows by "fit"
+
+
 def _draw_path(painter: QPainter, path: QPainterPath) -> None:
     """drawPath, skipping empty paths (an SVG export would hold them as `<path d="">`)."""
     if not path.isEmpty():
@@ -976,7 +979,10 @@ class UnrolledView(QGraphicsView):
         """(kx, ky) that fit the whole diagram. A long sequence whose rows would be thin on
         screen is squeezed vertically only (up to 6×), so the strips keep a useful width."""
         c = self._content
-        kx, ky = (vw - self._legend_w()) / c.width(), (vh - self._band_h()) / c.height()
+        # the row labels keep their size however far the rows are squeezed: leave half a label's
+        # height above the first row and below the last (else "t = 500" is cut in half)
+        margin = 2 * _FIT_LABEL_MARGIN * self._fs
+        kx, ky = (vw - self._legend_w()) / c.width(), (vh - self._band_h() - margin) / c.height()
         if ky < kx and self._layout.strip_h * ky < 8:
             return min(kx, 6 * ky, 1.2), max(ky, 1e-4)
         k = max(1e-4, min(kx, ky))

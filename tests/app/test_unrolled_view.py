@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from rnnviz.app.session import NetworkConfig, Selection, Session
 from rnnviz.app.unrolled_view import UnrolledView
@@ -215,3 +215,19 @@ def test_click_at_empty_space_clears_the_selection(make_view, qtbot):
     s.select(Selection("h", 1, 0))
     qtbot.mouseClick(v.viewport(), Qt.LeftButton, pos=QPoint(3, v.viewport().height() - 3))
     assert s.selection is None
+
+
+@pytest.mark.parametrize("steps", [30, 500])
+def test_fit_leaves_room_for_the_first_and_last_row_labels(make_view, qtbot, steps):
+    # the row labels ("t = 500") keep their size when fit squeezes the rows: half a label's
+    # height must stay free below the header band and above the bottom edge
+    s, v = make_view(task="sine", steps=steps, hidden=16)
+    v.fit_to_window()
+    qtbot.wait(20)
+    assert not v.horizontalScrollBar().isVisible() and not v.verticalScrollBar().isVisible()
+    L = v._layout
+    first = v.mapFromScene(QPointF(0, L.row_top(1) + L.strip_h / 2)).y()
+    last = v.mapFromScene(QPointF(0, L.row_top(steps) + L.strip_h / 2)).y()
+    half_label = 0.5 * v.fontMetrics().height()
+    assert first - half_label >= v._band_h() - 1
+    assert last + half_label <= v.viewport().height()
