@@ -492,27 +492,6 @@ def _sum_and_row_norms(
     return total, row_sq
 
 
-def _per_step_outer_norms(A: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """(T,) Frobenius norms of Σ_b A[t,b]ᵀ·D[t,b] without forming the (T, M, N) products
-    when the batch is small: ‖AᵀD‖² = Σ (A·Aᵀ) ⊙ (D·Dᵀ) over the (B, B) Gram matrices."""
-    T, B, M = A.shape
-    N = D.shape[2]
-    if B == 1:
-        return np.sqrt(np.einsum("tbm,tbm->t", A, A) * np.einsum("tbn,tbn->t", D, D))
-    if B * (M + N) < M * N:
-        return _norms_from_grams(np.matmul(A, A.transpose(0, 2, 1)), np.matmul(D, D.transpose(0, 2, 1)))
-    return _outer_norms(A, D)
-
-
-def _norms_from_grams(ga: np.ndarray, gd: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.maximum(np.einsum("tij,tij->t", ga, gd), 0.0))
-
-
-def _outer_norms(A: np.ndarray, D: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    outer = np.matmul(A.transpose(0, 2, 1), D, out=out)  # (T, M, N)
-    return np.sqrt(np.einsum("tmn,tmn->t", outer, outer))
-
-
 def _gain_start(g_T: np.ndarray | None, B: int, H: int, dtype) -> np.ndarray:
     """(B, H) unit-length start of the gain probe: dL/dh_T/‖dL/dh_T‖ per sequence, uniform
     when there is no loss or that gradient is zero."""
