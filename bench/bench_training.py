@@ -15,7 +15,9 @@ In one process, one after the other:
    group (three right, three at the bottom), all on screen at once, for ``--seconds``;
 
 For both live configurations it prints iterations per second and their ratio to headless
-(target ≥ 70 %), UI updates per second (target ≥ 15), and the main thread's CPU time per UI
+(target ≥ 70 %), UI updates per second (target ≥ 15), the longest the event loop was busy
+(how long an input could wait: a 5 ms timer's lateness; issue 4: ≤ 50 ms; the plots redraw one
+per event-loop turn while training streams), and the main thread's CPU time per UI
 update broken down by component (each component's own time, its callees' excluded; "paint"
 is the time in that widget's paintEvent; "other" is the rest of the main thread: Qt painting
 plain widgets, layouts, the event loop). Then it keeps the all-visible window training to
@@ -222,20 +224,37 @@ def measure_live(app, controller, meter: Meter, seconds: float) -> dict:
     def count() -> None:
         frames[0] += 1
 
+    from PySide6.QtCore import QTimer
+
     controller.updated.connect(count)
     pump(app, lambda: False, 1.0)  # settle: the frame pacing adapts to the new layout
     frames[0] = 0
     meter.reset()
+    # how long an input would wait: a 5 ms timer's lateness (the event loop was busy meanwhile)
+    late, last = [], [time.perf_counter()]
+
+    def ping() -> None:
+        now = time.perf_counter()
+        late.append(max(0.0, (now - last[0]) * 1000 - 5))
+        last[0] = now
+
+    pinger = QTimer()
+    pinger.setInterval(5)
+    pinger.timeout.connect(ping)
+    pinger.start()
     it0, t0, cpu0 = controller.iteration, time.perf_counter(), time.thread_time()
     pump(app, lambda: time.perf_counter() - t0 >= seconds, seconds + 5)
     it1, t1, cpu1 = controller.iteration, time.perf_counter(), time.thread_time()
+    pinger.stop()
     controller.updated.disconnect(count)
     n = max(1, frames[0])
     parts = {k: v * 1000 / n for k, v in meter.totals.items()}
     total = (cpu1 - cpu0) * 1000 / n
     parts["other (Qt widgets, layout, event loop)"] = total - sum(parts.values())
+    late.sort()
     return dict(rate=(it1 - it0) / (t1 - t0), its=it1 - it0, wall=t1 - t0, fps=frames[0] / (t1 - t0),
-                ms=total, parts=parts, gap=controller.gap)
+                ms=total, parts=parts, gap=controller.gap, late_max=late[-1] if late else 0.0,
+                late_p99=late[int(0.99 * (len(late) - 1))] if late else 0.0)
 
 
 def main() -> None:
@@ -321,6 +340,9 @@ def main() -> None:
     print("| live / headless | " + " | ".join(f"**{r['rate'] / r['headless']:.0%}**" for r in results.values())
           + " | ≥ 70 % |")
     print("| UI updates per second | " + " | ".join(f"**{r['fps']:.1f}**" for r in results.values()) + " | ≥ 15 |")
+    print("| longest wait of the event loop (an input's worst delay) | "
+          + " | ".join(f"**{r['late_max']:.0f} ms** (99 %: {r['late_p99']:.0f} ms)" for r in results.values())
+          + " | ≤ 50 ms |")
     print("| main-thread CPU per update | " + " | ".join(f"**{r['ms']:.1f} ms**" for r in results.values()) + " | |")
     if not args.no_breakdown:
         keys = sorted({k for r in results.values() for k in r["parts"]},

@@ -295,3 +295,28 @@ def test_unit_axis_labels_are_few_at_first_and_round(n):
     if n >= 10:
         assert all(v % 5 == 0 for v, _ in levels[0])  # round numbers first
     assert all(label == f"h{v}" for level in levels for v, label in level)
+
+
+def test_while_training_streams_the_plots_redraw_one_per_event_loop_turn(setup, qtbot, monkeypatch):
+    # so an input waits for one plot's drawing, not all of them (issue 4: ≤ 50 ms)
+    session, controller, plots, docks = setup
+    on_screen = [p for p in plots.values() if p.is_on_screen()]
+    assert len(on_screen) >= 2
+    drawn = []
+    for p in on_screen:
+        monkeypatch.setattr(p, "draw_history", lambda p=p: drawn.append(p))
+    monkeypatch.setattr(type(controller), "running", property(lambda self: True))
+    controller.updated.emit()
+    assert drawn == []  # nothing drawn in the emitting turn
+    from rnnviz.app.plots import base
+
+    stagger = base._staggered()
+    stagger._next()
+    assert len(drawn) == 1  # one plot per turn
+    qtbot.waitUntil(lambda: len(drawn) == len(on_screen), timeout=WAIT)
+    assert set(map(id, drawn)) == set(map(id, on_screen))
+    # when training stops, whatever still waits is drawn at once
+    drawn.clear()
+    controller.updated.emit()
+    controller.stateChanged.emit("paused")
+    assert len(drawn) == len(on_screen)
