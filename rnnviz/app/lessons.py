@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,15 @@ from ..engine import ACTIVATIONS, ARCHITECTURES, TASKS, make_task
 from .session import THEMES, NetworkConfig, Selection
 
 FORMAT = 1
-LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons"
+def lessons_dir(checkout: Path | None = None, prefix: str | None = None) -> Path:
+    """resources/lessons in a checkout (the README's editable install), else where an installed
+    wheel put them (<prefix>/share/rnnviz/lessons, pyproject's data-files)."""
+    checkout = checkout or Path(__file__).resolve().parents[2] / "resources" / "lessons"
+    installed = Path(prefix or sys.prefix) / "share" / "rnnviz" / "lessons"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+LESSONS_DIR = lessons_dir()
 MAX_FILE_BYTES = 200_000
 
 SELECTION_KINDS = ("x", "h", "y", "W_xh", "W_hh", "W_hy")

@@ -202,3 +202,14 @@ def test_panel_steps_through_a_lesson_and_ticks_the_check(qtbot, window):
     assert panel.status is True and "✔" in panel.check_label.text()
     panel.back()
     assert panel.index == 0
+
+
+def test_lessons_are_found_in_a_checkout_and_in_an_installed_wheel(tmp_path):
+    # the README's editable install reads resources/lessons; a wheel puts them in <prefix>/share
+    assert L.LESSONS_DIR == L.lessons_dir() and L.LESSONS_DIR.is_dir()
+    installed = tmp_path / "share" / "rnnviz" / "lessons"
+    installed.mkdir(parents=True)
+    assert L.lessons_dir(checkout=tmp_path / "no-checkout", prefix=str(tmp_path)) == installed
+    checkout = tmp_path / "resources" / "lessons"
+    checkout.mkdir(parents=True)
+    assert L.lessons_dir(checkout=checkout, prefix=str(tmp_path)) == checkout
