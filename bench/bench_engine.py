@@ -270,7 +270,7 @@ def run_side(side: str, args) -> dict:
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, "--rounds", "1",
            "--budget", str(args.budget / ROUNDS), "--min-repeats", str(args.min_repeats),
-           "--max-repeats", str(args.max_repeats)]
+           "--max-repeats", str(max(1, args.max_repeats // ROUNDS))]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     j0, c0 = _cpu_jiffies(), _children_cpu_s()

@@ -634,3 +634,15 @@ def test_cli_run_as_module_shows_no_traceback(tmp_path):
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"rnnviz {command}: error:"), proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("shape", [(3,), (2, 5), (4, 5, 1)])
+def test_an_initial_state_of_the_wrong_shape_is_named(cell, shape):
+    from rnnviz.engine import run
+    from rnnviz.engine.gated import init_model
+
+    model = init_model(cell, 2, 5, 1)
+    x = np.zeros((3, 4, 2))  # B = 4, so h0 must be (5,) or (4, 5)
+    with pytest.raises(ValueError, match=r"h0 must have shape \(5,\) or \(4, 5\)"):
+        run(model, x, np.zeros((3, 4, 1)), h0=np.zeros(shape))

@@ -235,7 +235,7 @@ def test_grad_gain_is_the_mean_over_the_first_sequences_of_a_batch(B, gain_seque
     close(trace.grad_gain, np.array(expected), "grad_gain")
     # the standalone reference probe says the same
     fprime = derivative("tanh", trace.a[:, :probed], trace.h[1:, :probed])
-    close(trace.grad_gain, _gradient_gain(trace.dL_dh[-1, :probed], fprime, model.W_hh.T, None), "reference probe")
+    close(trace.grad_gain, _gradient_gain(trace.dL_dh[-1, :probed], fprime, model.W_hh.T), "reference probe")
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, True, "8"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
@@ -30,7 +31,7 @@ from . import session_file
 from .session import NetworkConfig, Selection, Session, _rearrange
 
 AUTOSAVE_MS = 3 * 60 * 1000
-RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<n>.rnnviz
+RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<n>-<random>.rnnviz
 OLD_RECOVERY_NAME = "recovery.rnnviz"  # the single file of rnnviz 0.1 before this: offered too
 _store_numbers = itertools.count(1)
 MAX_RECENT = 8
@@ -258,8 +259,8 @@ class SessionStore(QObject):
     @property
     def recovery_path(self) -> Path:
         """This window's recovery file (the one it autosaves to)."""
-        if not hasattr(self, "_recovery_name"):
-            self._recovery_name = f"recovery-{os.getpid()}-{next(_store_numbers)}.rnnviz"
+        if not hasattr(self, "_recovery_name"):  # unique: a later run may get a crashed one's pid
+            self._recovery_name = f"recovery-{os.getpid()}-{next(_store_numbers)}-{uuid.uuid4().hex[:8]}.rnnviz"
         return data_dir() / self._recovery_name
 
     def _hold_recovery_lock(self) -> None:

@@ -75,6 +75,7 @@ class TrainingController(QObject):
         # sets the gap between updates so drawing takes at most `ui_share` of the time and the
         # worker keeps the rest (both need Python's GIL). Never more often than update_ms.
         self.ui_share = ui_share
+        self.changing_network = False  # True while a network change stops (and discards) the run
         self.min_gap = update_ms / 1000
         self.gap = self.min_gap
         self._frame_mark: tuple[float, float] | None = None  # (wall, main-thread CPU) at the last update
@@ -433,7 +434,11 @@ class TrainingController(QObject):
 
     def _on_network_changed(self) -> None:
         had = self.has_progress()
-        self._stop_and_join()
+        self.changing_network = True  # listeners of stateChanged: this run is being thrown away
+        try:
+            self._stop_and_join()
+        finally:
+            self.changing_network = False
         self.trainer = None
         self.smoothed.clear()
         self.hidden.clear()

@@ -530,7 +530,8 @@ def load_trace(path: str | os.PathLike) -> Trace:
     shapes = {"a": (T, B, H), "y": (T, B, O), "loss": (), "loss_t": (T,), "dL_dy": (T, B, O), "dL_dh": (T, B, H),
               "dL_da": (T, B, H), "grad_W_xh": (I, H), "grad_W_hh": (H, H), "grad_b_h": (H,), "grad_W_hy": (H, O),
               "grad_b_y": (O,), "W_xh": (I, H), "W_hh": (H, H), "b_h": (H,), "W_hy": (H, O), "b_y": (O,)}
-    # the optional arrays too, when present (the app draws them)
+    # the optional arrays too, when present (the app draws them; a stored dL_dh_out is checked
+    # but not used: the Trace works it out from dL_dy and W_hy)
     shapes.update({k: s for k, s in {"dL_dh_out": (T, B, H), "probs": (T, B, O), "grad_gain": (T,),
                                      **{f"step_norm_{n}": (T,) for n in PARAM_NAMES}}.items() if k in data})
     if "targets" in data:

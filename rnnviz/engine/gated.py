@@ -240,7 +240,7 @@ def init_model(cell: str, input_size: int, hidden_size: int, output_size: int, *
 #   (32, 384): 41 µs into a (32, 512) array's columns, 22 µs into a (32, 384) one).
 # * BPTT multiplies by coefficients worked out for all steps at once after the forward pass
 #   (the gates' derivatives times what each gate's gradient picks up), so a step costs one
-#   product and 4 (GRU) or 6 (LSTM) ufunc calls.  The rows of e hold [the gates' gradients | dL/dy_{t-1}], so
+#   product and 3 (GRU) or 6 (LSTM) ufunc calls.  The rows of e hold [the gates' gradients | dL/dy_{t-1}], so
 #   that e[t+1]·[W_hᵀ; W_hyᵀ] is all of dL/dh_t in one product.
 # * The gradient-gain probe reuses those coefficients (its first P rows).
 # * The per-step gradient norms come from Gram matrices or chunks of per-step products

@@ -1,8 +1,8 @@
 """Forward pass and backpropagation through time for the vanilla RNN, recording every step.
 
 The time loop is the only Python loop, and it costs two NumPy calls per step each way: forward,
-[h_{t-1} | 1 | x_t] times one stacked weight matrix, then f (and, for large steps, f' while the
-step is in the cache); backward, one product for BPTT and the gain probe together (the probe
+[h_{t-1} | 1 | x_t] times one stacked weight matrix, then f (for large steps one more, f' while
+the step is in the cache); backward, one product for BPTT and the gain probe together (the probe
 as extra rows of the same block), then ⊙ f'.  Everything that does not depend on the previous
 step (the outputs, the loss, the weight gradients and their per-step contributions) is done a
 few steps or all steps at once, the weight matrices the per-step products read are 64-byte
@@ -136,6 +136,8 @@ def run(
         raise ValueError(f"the truncation window must be at least 1 step, got {tbptt}")
     x = prepare_inputs(model, x, steps)
     T, B, _ = x.shape
+    if h0 is not None and np.shape(h0) not in ((model.hidden_size,), (B, model.hidden_size)):
+        raise ValueError(f"h0 must have shape ({model.hidden_size},) or ({B}, {model.hidden_size}), got {np.shape(h0)}")
     tgt = None if targets is None else prepare_targets(model, targets, T, B)
     target_mask = target_steps(model.architecture, T)
     H = model.hidden_size
@@ -183,8 +185,9 @@ class _Workspace(threading.local):
     `trace = run(...)` in a loop, where the previous trace is alive during the next run,
     reuses them as well), and arrays above `MAX_BYTES` are never kept.  So a thread holds on to
     at most two runs' worth of these arrays (measured after runs with T=500, B=32, H=128:
-    170 MB for the vanilla cell, 550 MB for a GRU, 670 MB for an LSTM), and runs below
-    `_POOL_FROM` do not use it at all.
+    170 MB for the vanilla cell, 550 MB for a GRU, 670 MB for an LSTM).  Vanilla runs below
+    `_POOL_FROM` do not use it at all; gated runs keep their (small) weight blocks and
+    gradient totals in it whatever their size.
     """
 
     MAX_BYTES = 1 << 27  # 128 MiB
@@ -241,7 +244,7 @@ def aligned_stack(*blocks: np.ndarray) -> np.ndarray:
     out = np.concatenate(blocks)
     if out.nbytes < _ALIGN_FROM or out.ctypes.data % 64 == 0:
         return out
-    buf = np.empty(out.size + 8, dtype=out.dtype)
+    buf = np.empty(out.size + 64 // out.itemsize, dtype=out.dtype)  # room to move up to 64 bytes on
     start = (-buf.ctypes.data % 64) // out.itemsize
     aligned = buf[start : start + out.size].reshape(out.shape)
     aligned[...] = out
@@ -360,7 +363,7 @@ def _backward(
     # Two chains run back in time:
     #   BPTT:           dL/dh_t = [dL/da_{t+1} | dL/dy_t]·[W_hhᵀ; W_hyᵀ],  dL/da_t = dL/dh_t ⊙ f'(a_t)
     #   the gain probe: g_t = (g_{t+1} ⊙ f'(a_{t+1}))·W_hhᵀ, g_T = dL/dh_T/‖dL/dh_T‖ per sequence
-    #                   (see _gradient_gain), for the first P = min(B, GAIN_SEQUENCES) sequences.
+    #                   (see _gradient_gain), for the first P = min(B, gain_sequences) sequences.
     # They share one block of B + P rows per step, the probe's rows after the batch's (with 0 for
     # their dL/dy part), so each step costs one product and one multiplication for both (_chain):
     # e_t = [dL/da_t | dL/dy_{t-1}] (the rows of the next product), z_t = dL/dh_t.
@@ -504,9 +507,7 @@ def _gain_start(g_T: np.ndarray | None, B: int, H: int, dtype) -> np.ndarray:
     return np.where(n > 0, g_T / np.where(n > 0, n, 1.0), 1.0 / np.sqrt(H)).astype(dtype, copy=False)
 
 
-def _gradient_gain(
-    g_T: np.ndarray | None, fprime: np.ndarray, W_hh_T: np.ndarray, tbptt: int | None
-) -> np.ndarray:
+def _gradient_gain(g_T: np.ndarray | None, fprime: np.ndarray, W_hh_T: np.ndarray) -> np.ndarray:
     """(T,) how a unit-length signal at h_T shrinks or grows on its way back to h_t:
     ‖u·∂h_T/∂h_t‖ with u = dL/dh_T/‖dL/dh_T‖ per sequence (uniform when that is zero),
     averaged over the sequences given (`run` passes its first min(B, gain_sequences)).

@@ -57,7 +57,8 @@ class Trace:
     dL_dgate_pre: dict[str, np.ndarray] = field(default_factory=dict)  # gate -> (T, B, H) dL/d(pre-activation)
     c: np.ndarray | None = None  # (T+1, B, H) LSTM cell state, c[0] = c_0
     dL_dc: np.ndarray | None = None  # (T, B, H) LSTM total dL/dc_t for c_1..c_T
-    _dL_dh_out: np.ndarray | None = field(default=None, repr=False, compare=False)  # cache of dL_dh_out
+    # cache of dL_dh_out; not an argument, so that dataclasses.replace() never carries a stale one
+    _dL_dh_out: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def T(self) -> int:

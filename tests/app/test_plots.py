@@ -320,3 +320,11 @@ def test_while_training_streams_the_plots_redraw_one_per_event_loop_turn(setup, 
     controller.updated.emit()
     controller.stateChanged.emit("paused")
     assert len(drawn) == len(on_screen)
+    # ...unless a network change stopped it: the old run is not drawn into the new network's plots
+    drawn.clear()
+    controller.updated.emit()
+    controller.changing_network = True
+    controller.stateChanged.emit("paused")
+    controller.changing_network = False
+    qtbot.wait(20)
+    assert drawn == [] and all(not p._waiting for p in on_screen)

@@ -100,20 +100,26 @@ class _Stagger:
             self.timer.start()
 
     def _next(self) -> None:
-        while self.queue:
-            panel = self.queue.pop(0)()
-            if panel is not None and _alive(panel):
-                panel.flush()
-                break
-        if self.queue:
-            self.timer.start()
+        try:
+            while self.queue:
+                panel = self.queue.pop(0)()
+                if panel is not None and _alive(panel):
+                    panel.flush()
+                    break
+        finally:  # one plot failing to draw must not leave the others waiting
+            if self.queue:
+                self.timer.start()
 
     def flush_all(self) -> None:
-        """Draw everything still waiting (training stopped: the plots show its last state now)."""
+        """Draw everything still waiting (training stopped: the plots show its last state)."""
         while self.queue:
             panel = self.queue.pop(0)()
             if panel is not None and _alive(panel):
-                panel.flush()
+                try:
+                    panel.flush()
+                except Exception:  # the others still draw; the error goes to the app's hook after
+                    QTimer.singleShot(0, self.flush_all)
+                    raise
 
 
 _stagger: _Stagger | None = None
@@ -284,7 +290,15 @@ class PlotPanel(QWidget):
             self.draw_history()
 
     def _on_training_state(self, state: str) -> None:
-        if state != "running":
+        # Training stopped: draw what still waits now, so the plots show the run's last state
+        # when the controller says it stopped.  Unless a network change stopped it: then the
+        # plots are about to rebuild for the new network (see _on_network), and drawing the old
+        # run into them first would be wasted (or wrong).
+        if state == "running":
+            return
+        if self.controller is not None and self.controller.changing_network:
+            self._waiting.clear()
+        else:
             _staggered().flush_all()
 
     def rebuild(self) -> None:
@@ -312,6 +326,7 @@ class PlotPanel(QWidget):
             QTimer.singleShot(0, self.catch_up)
 
     def _on_network(self) -> None:
+        self._waiting.clear()  # what waited belongs to the old network; the redraw below is new
         self.rebuild()
         self.refresh()
         self.move_cursor()
