@@ -24,7 +24,7 @@ def problems(draw):
     activation = draw(st.sampled_from(ACTIVATIONS))
     loss = draw(st.sampled_from(LOSSES))
     T = 1 if architecture == "one-to-one" else draw(st.integers(1, 9))
-    B = draw(st.integers(1, 12))  # across the probe's 8 sequences
+    B = draw(st.integers(1, 12))  # across the probe's default 4 sequences
     I, H, O = (draw(st.integers(1, 5)) for _ in range(3))
     seed = draw(st.integers(0, 2**31 - 1))
     model = init_rnn(I, H, O, activation=activation, architecture=architecture, loss=loss, seed=seed)

@@ -95,7 +95,7 @@ def compute_curves(model, task: Task, watched: int = 0) -> LabCurves:
     """Run the engine on every training sequence with these weights and read the curves off."""
     with np.errstate(all="ignore"):
         # grad_gain over every training sequence, as the lab's "batch mean" says (run's default
-        # probes only the first 8, which is what keeps training fast)
+        # probes only the first 4, which is what keeps training fast)
         trace = run(model, task.x_train, task.y_train, gain_sequences=task.x_train.shape[1])
         T = trace.T
         seq = int(np.clip(watched, 0, trace.h.shape[1] - 1))

@@ -21,7 +21,7 @@ from .model import RNN, input_steps, target_steps
 from .trace import Trace, from_outputs
 
 
-GAIN_SEQUENCES = 8  # grad_gain follows the first min(B, 8) sequences of a batch by default (see _backward)
+GAIN_SEQUENCES = 4  # grad_gain follows the first min(B, 4) sequences of a batch by default (see _backward)
 
 
 def prepare_inputs(model: RNN, x: np.ndarray, steps: int | None = None) -> np.ndarray:

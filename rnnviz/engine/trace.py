@@ -45,7 +45,7 @@ class Trace:
     grads: dict[str, np.ndarray]  # grad_W_xh ... grad_b_y: totals over steps and batch
     step_grad_norms: dict[str, np.ndarray]  # name -> (T,) ‖contribution of step t to that gradient‖
     grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), mean over the first
-    #                        min(B, run's gain_sequences = 8) sequences
+    #                        min(B, run's gain_sequences = 4) sequences
     tbptt: int | None = None  # truncation window k, None for full BPTT
     extra: dict = field(default_factory=dict)
     # gated cells (engine/gated.py); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,

@@ -28,7 +28,7 @@ def _engine_jacobian(cell, cfg, seq=0, params=None):
                        recurrent_scale=cfg.scale)
     if params is not None:
         model.set_params(params)
-    # the lab's grad_gain is the mean over every training sequence, not run's default first 8
+    # the lab's grad_gain is the mean over every training sequence, not run's default first 4
     trace = run(model, task.x_train, task.y_train, gain_sequences=task.x_train.shape[1])
     return trace, jacobian_norms(trace, seq=seq)
 
