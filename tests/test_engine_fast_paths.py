@@ -66,8 +66,8 @@ def test_fprime_in_the_forward_pass_gives_the_same_bits(monkeypatch, problem):
 @SOME
 @given(problems())
 def test_gradient_contributions_one_step_per_chunk_agree_with_all_steps_at_once(monkeypatch, problem):
-    whole = run_with(monkeypatch, problem, _CHUNK_BYTES=1 << 40)
-    steps = run_with(monkeypatch, problem, _CHUNK_BYTES=1)
+    whole = run_with(monkeypatch, problem, CHUNK_BYTES=1 << 40)
+    steps = run_with(monkeypatch, problem, CHUNK_BYTES=1)
     for name in whole:  # the sums run in another order: the same up to rounding
         np.testing.assert_allclose(steps[name], whole[name], rtol=1e-12, atol=1e-14, err_msg=name)
 

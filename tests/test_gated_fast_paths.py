@@ -47,7 +47,7 @@ def run_with(monkeypatch, problem, module=gated, **module_settings):
     model, x, y, tbptt = problem
     with monkeypatch.context() as m:
         for name, value in module_settings.items():
-            m.setattr(module, name, value)
+            m.setattr(module if hasattr(module, name) else rnn_module, name, value)  # CHUNK_BYTES: rnn's
         return everything(run(model, x, y, tbptt=tbptt))
 
 
@@ -62,14 +62,14 @@ def assert_same(a: dict, b: dict, rtol: float = 1e-12) -> None:
 @given(problems())
 def test_gram_matrices_and_chunked_products_give_the_same_norms(monkeypatch, problem):
     gram = run_with(monkeypatch, problem, _GRAM_FACTOR=0)  # Gram matrices whenever B > 1
-    chunks = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, _CHUNK_BYTES=1)  # one step per chunk
-    one_chunk = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, _CHUNK_BYTES=1 << 40)  # all steps at once
+    chunks = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, CHUNK_BYTES=1)  # one step per chunk
+    one_chunk = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, CHUNK_BYTES=1 << 40)  # all steps at once
     assert_same(gram, chunks)
     assert_same(gram, one_chunk)
 
 
 @pytest.mark.parametrize("B", [1, 2, 5])
-@pytest.mark.parametrize("path", [{"_GRAM_FACTOR": 0}, {"_GRAM_FACTOR": 1 << 40, "_CHUNK_BYTES": 1}])
+@pytest.mark.parametrize("path", [{"_GRAM_FACTOR": 0}, {"_GRAM_FACTOR": 1 << 40, "CHUNK_BYTES": 1}])
 def test_step_products_against_the_definition(monkeypatch, B, path):
     """Every way _step_products may take (the outer products of one sequence included)."""
     rng = np.random.default_rng(B)
@@ -77,7 +77,7 @@ def test_step_products_against_the_definition(monkeypatch, B, path):
     A, D = rng.normal(size=(T, B, M)), rng.normal(size=(T, B, G * n))
     groups = (slice(0, 3), slice(3, 4), slice(4, None))
     for name, value in path.items():
-        monkeypatch.setattr(gated, name, value)
+        monkeypatch.setattr(gated if hasattr(gated, name) else rnn_module, name, value)
     total, sq = gated._step_products(A, D, G, groups, rnn_module._workspace(0), "test")
     per_step = np.einsum("tbm,tbn->tmn", A, D)  # (T, M, G·n)
     np.testing.assert_allclose(total, per_step.sum(axis=0), rtol=1e-12)

@@ -266,7 +266,7 @@ def test_step_gradient_norms_are_norms_of_each_steps_torch_contribution(B, I, H,
     # one sequence (outer products of vectors) and batches (products made a chunk of steps at a
     # time: all 5 steps in one chunk, or, with chunk_bytes=1, one step per chunk)
     if chunk_bytes is not None:
-        monkeypatch.setattr(rnn_module, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(rnn_module, "CHUNK_BYTES", chunk_bytes)
     model, x, y = random_problem("tanh", "many-to-many", "mse", seed=11, T=5, B=B, I=I, H=H, O=O)
     trace = run(model, x, y)
     ref = torch_reference(model, x, y)

@@ -283,11 +283,9 @@ def _pool():
 def _weight_block(role: str, shape: tuple[int, int], dtype, blocks: list[list[np.ndarray]]) -> np.ndarray:
     """(shape) 64-byte aligned matrix made of `blocks`, a list of block rows (as np.block), in a
     pooled buffer (OpenBLAS is faster on aligned weights; see rnn.aligned_stack)."""
-    dt = np.dtype(dtype)
-    n = shape[0] * shape[1]
-    buf = _pool().get(role, (n + 64 // dt.itemsize,), dt)
-    start = (-buf.ctypes.data % 64) // dt.itemsize
-    out = buf[start:start + n].reshape(shape)
+    from .rnn import aligned_empty
+
+    out = aligned_empty(shape, dtype, lambda size, dt: _pool().get(role, size, dt))
     r = 0
     for block_row in blocks:
         c = 0
@@ -614,7 +612,6 @@ def _gain_probe(model, back: dict, u: np.ndarray, ws) -> dict:
     return {"dh": dh}
 
 
-_CHUNK_BYTES = 1 << 20  # per-step products made at once: small enough to stay in the L2 cache
 _GRAM_FACTOR = 2  # Gram matrices when they cost less than 1/_GRAM_FACTOR of the products' passes (measured)
 
 
@@ -628,7 +625,7 @@ def _step_products(A: np.ndarray, D: np.ndarray, G: int, groups: tuple[slice, ..
     small against the products: from (B, B) Gram matrices, ‖A_tᵀ·D_t‖² = Σ (A_t·A_tᵀ) ⊙ (D_t·D_tᵀ),
     the totals one product over all steps (at B=32, H=128 an LSTM's are 6.8 ms this way against
     13 ms from the products themselves).  Otherwise the products, a chunk of steps at a time, their
-    norms taken and their sum added up while in the cache (as rnn._sum_and_row_norms)."""
+    norms taken and their sum added up while in the cache (rnn.step_products)."""
     T, B, M = A.shape
     N = D.shape[2]
     n_g = N // G
@@ -652,19 +649,11 @@ def _step_products(A: np.ndarray, D: np.ndarray, G: int, groups: tuple[slice, ..
             ga = np.matmul(a_k, a_k.transpose(0, 2, 1))  # (T, B, B)
             np.einsum("tij,tgij->tg", ga, gd, out=sq[:, k])
         return total, np.maximum(sq, 0.0, out=sq)  # (a sum of products may round below 0)
-    c = max(1, min(T, _CHUNK_BYTES // (M * N * dt.itemsize)))
-    buf = ws.get(role, (c, M, N), dt)
-    part = ws.get(role + "_sum", (M, N), dt)
-    row_sq = ws.get(role + "_rows", (c, M, G), dt)
-    total.fill(0.0)
-    for s in range(0, T, c):
-        n = min(c, T - s)
-        C = np.matmul(A[s:s + n].transpose(0, 2, 1), D[s:s + n], out=buf[:n])  # (n, M, N)
-        C4 = C.reshape(n, M, G, n_g)
-        np.einsum("tmgk,tmgk->tmg", C4, C4, out=row_sq[:n])
-        for k, rows in enumerate(groups):
-            np.add.reduce(row_sq[:n, rows], axis=1, out=sq[s:s + n, k])
-        total += np.add.reduce(C, axis=0, out=part)
+    from .rnn import step_products
+
+    total, row_sq = step_products(A, D, ws, role, G)  # (M, N), (T, M, G)
+    for k, rows in enumerate(groups):
+        np.add.reduce(row_sq[:, rows], axis=1, out=sq[:, k])
     return total, sq
 
 

@@ -147,7 +147,7 @@ def run(
     # over all steps afterwards reads them back from memory: 7 ms of a 63 ms run at T=500,
     # B=32, H=128); with small ones the per-step calls would cost more than that pass.
     P = min(B, int(gain_sequences))
-    fp = ws.get("fprime", (T, B + P, H), model.dtype)
+    fp = ws.get("fprime", (T, B + P, H), model.dtype)  # the probed sequences' f' again in rows B..
     fp_in_forward = B * H >= _FPRIME_IN_FORWARD_FROM and T * B * H >= _FPRIME_IN_FORWARD_TBH
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         a, h, y, rows = _forward(model, x, h0, ws, fp[:, :B] if fp_in_forward else None)
@@ -235,18 +235,26 @@ def _workspace(size: int = 0) -> _Workspace | _Fresh:
 _ALIGN_FROM = 1 << 14  # bytes: smaller weight blocks are overhead-bound, where aligning costs more than it saves
 
 
-def aligned_stack(*blocks: np.ndarray) -> np.ndarray:
-    """np.concatenate(blocks) (along the first axis), in a C-ordered array whose data start on
-    a 64-byte boundary when it is large.  The per-step products read a weight matrix like this
-    one, and OpenBLAS's kernels run about a third faster on a 64-byte aligned one than on one
-    that NumPy's allocator happens to place 8 or 16 bytes off ((32, 130)·(130, 128): 12 µs
+def aligned_empty(shape: tuple[int, ...], dtype, get=None) -> np.ndarray:
+    """An uninitialised C-ordered array whose data start on a 64-byte boundary, cut from a 1-D
+    buffer 64 bytes longer than needed (`get(shape, dtype)`, e.g. a workspace pool's; default
+    np.empty).  OpenBLAS's kernels run about a third faster on a 64-byte aligned weight matrix
+    than on one NumPy's allocator happens to place 8 or 16 bytes off ((32, 130)·(130, 128): 12 µs
     against 16-17 µs on the project's machine); which one a run got used to be luck."""
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape))
+    buf = (get or np.empty)((n + 64 // dt.itemsize,), dt)
+    start = (-buf.ctypes.data % 64) // dt.itemsize
+    return buf[start : start + n].reshape(shape)
+
+
+def aligned_stack(*blocks: np.ndarray) -> np.ndarray:
+    """np.concatenate(blocks) (along the first axis), 64-byte aligned (see aligned_empty) when it
+    is large enough for that to pay: the weight matrices the per-step products read."""
     out = np.concatenate(blocks)
     if out.nbytes < _ALIGN_FROM or out.ctypes.data % 64 == 0:
         return out
-    buf = np.empty(out.size + 64 // out.itemsize, dtype=out.dtype)  # room to move up to 64 bytes on
-    start = (-buf.ctypes.data % 64) // out.itemsize
-    aligned = buf[start : start + out.size].reshape(out.shape)
+    aligned = aligned_empty(out.shape, out.dtype)
     aligned[...] = out
     return aligned
 
@@ -344,20 +352,21 @@ def _backward(
     dL_dy: np.ndarray,
     tbptt: int | None,
     has_targets: bool,
-    ws: _Workspace | _Fresh | None = None,
-    fp: np.ndarray | None = None,
-    fp_done: bool = False,
-    P: int | None = None,
+    ws: _Workspace | _Fresh,
+    fp: np.ndarray,
+    fp_done: bool,
+    P: int,
 ) -> dict:
     """BPTT and the gain probe.  rows: the forward pass's (T+1, B, H+1+I) [h_t | 1 | x_{t+1}]
     (see _forward), whose first H columns are h and whose first T rows are the inputs of each
-    step's product, which makes the weight gradients one product (_grads_and_step_norms)."""
+    step's product (so the weight gradients come from them directly: _grads_and_step_norms).
+    fp: (T, B+P, H) for f'(a_t), its first B rows already filled when fp_done (by the forward
+    pass).  P = min(B, gain_sequences): the sequences the gain probe follows."""
     T, B, H = a.shape
     O = model.output_size
     dt = a.dtype
     K = H + O
     h = rows[:, :, :H]  # (T+1, B, H)
-    ws = _FRESH if ws is None else ws
     W_hy_T = model.W_hy.T
     dL_dh_T = from_outputs(dL_dy[T - 1], W_hy_T)  # (B, H) the last step's dL/dh, all from y_T
     # Two chains run back in time:
@@ -370,11 +379,8 @@ def _backward(
     # The probe costs as much per sequence as BPTT itself, and its mean over a few sequences
     # reads the same as over a whole batch (W_hh and how saturated the units are set it), so a
     # large batch probes only its first P sequences.
-    P = min(B, GAIN_SEQUENCES if P is None else P)
     R = B + P
     w = aligned_stack(model.W_hh.T, W_hy_T)  # (K, H)
-    if fp is None:
-        fp = ws.get("fprime", (T, R, H), dt)  # f'(a_t), the probed sequences' again in rows B..R-1
     if not fp_done:
         activations.derivative(model.activation, a, h[1:], out=fp[:, :B])
     fp[:, B:] = fp[:, :P]
@@ -423,75 +429,70 @@ def _chain(e: np.ndarray, z: np.ndarray, f: np.ndarray, w: np.ndarray, H: int, c
 
 
 def _grads_and_step_norms(
-    rows: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh | None = None
+    rows: np.ndarray, dL_da: np.ndarray, dL_dy: np.ndarray, ws: _Workspace | _Fresh
 ) -> tuple[dict, dict]:
     """The weight gradients, totals over steps and batch, and name -> (T,) ‖contribution of
     step t to that gradient‖.  The contribution of step t to W_hh is Σ_b h_{t-1}ᵀ·dL/da_t
-    (W_xh: x_t, dL/da_t; W_hy: h_t, dL/dy_t; b_h, b_y: Σ_b dL/da_t, Σ_b dL/dy_t).
+    (W_xh: x_t, dL/da_t; W_hy: h_t, dL/dy_t; b_h, b_y: Σ_b dL/da_t, Σ_b dL/dy_t), so
+    [h_{t-1} | 1 | x_t]ᵀ·dL/da_t gives W_hh, b_h and W_xh at once (rows 0..H-1, H, H+1..), and
+    [h_t | 1]ᵀ·dL/dy_t gives W_hy and b_y.
 
     rows: (T+1, B, H+1+I) [h_t | 1 | x_{t+1}] from the forward pass; dL_da (T, B, H);
     dL_dy (T, B, O)."""
     T, B, H = dL_da.shape
     O = dL_dy.shape[2]
     K = rows.shape[2]
+    A_in, A_out = rows[:T], rows[1:, :, : H + 1]  # (T, B, K), (T, B, H+1)
     if B == 1:
         # One sequence: every contribution is an outer product u·vᵀ, whose norm is ‖u‖·‖v‖, and
-        # the totals are two products over all steps: [h_{t-1} | 1 | x_t]ᵀ·dL/da_t gives W_hh,
-        # b_h and W_xh at once, [h_t | 1]ᵀ·dL/dy_t gives W_hy and b_y.
-        g_in = rows[:T].reshape(T, K).T @ dL_da.reshape(T, H)  # (H+1+I, H)
-        g_out = rows[1:, :, : H + 1].reshape(T, H + 1).T @ dL_dy.reshape(T, O)  # (H+1, O)
-        grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
-                 "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
-        h, x = rows[:, :, :H], rows[:T, :, H + 1 :]
+        # the totals are one product each over all steps.
+        g_in = A_in.reshape(T, K).T @ dL_da.reshape(T, H)  # (K, H)
+        g_out = A_out.reshape(T, H + 1).T @ dL_dy.reshape(T, O)  # (H+1, O)
+        h, x = rows[:, :, :H], A_in[:, :, H + 1 :]
         sq = lambda v: np.einsum("tbi,tbi->t", v, v)  # noqa: E731  (T,) squared norms per step
         nh, nda, ndy = sq(h), sq(dL_da), sq(dL_dy)
-        return grads, {
-            "W_xh": np.sqrt(sq(x) * nda),
-            "W_hh": np.sqrt(nh[:-1] * nda),
-            "b_h": np.sqrt(nda),
-            "W_hy": np.sqrt(nh[1:] * ndy),
-            "b_y": np.sqrt(ndy),
-        }
-    # A batch: the contribution of step t is the product A_tᵀ·D_t, made a few steps at a time
-    # (see _sum_and_row_norms).  That costs the same arithmetic as the totals alone, while norms
-    # from (B, B) Gram matrices would cost B²·(M+N) per step on top.
-    ws = _FRESH if ws is None else ws
-    g_in, sq_in = _sum_and_row_norms(rows[:T], dL_da, ws, "contrib_in")  # (H+1+I, H), (T, H+1+I)
-    g_out, sq_out = _sum_and_row_norms(rows[1:, :, : H + 1], dL_dy, ws, "contrib_out")  # (H+1, O), (T, H+1)
+        norms = {"W_xh": np.sqrt(sq(x) * nda), "W_hh": np.sqrt(nh[:-1] * nda), "b_h": np.sqrt(nda),
+                 "W_hy": np.sqrt(nh[1:] * ndy), "b_y": np.sqrt(ndy)}
+    else:
+        # A batch: the contribution of step t is the product A_tᵀ·D_t, made a few steps at a time
+        # (see step_products).  That costs the same arithmetic as the totals alone, while norms
+        # from (B, B) Gram matrices would cost B²·(M+N) per step on top.
+        g_in, sq_in = step_products(A_in, dL_da, ws, "contrib_in")  # (K, H), (T, K, 1)
+        g_out, sq_out = step_products(A_out, dL_dy, ws, "contrib_out")  # (H+1, O), (T, H+1, 1)
+        sq_in, sq_out = sq_in[..., 0], sq_out[..., 0]
+        norms = {"W_xh": np.sqrt(np.add.reduce(sq_in[:, H + 1 :], axis=1)),
+                 "W_hh": np.sqrt(np.add.reduce(sq_in[:, :H], axis=1)), "b_h": np.sqrt(sq_in[:, H]),
+                 "W_hy": np.sqrt(np.add.reduce(sq_out[:, :H], axis=1)), "b_y": np.sqrt(sq_out[:, H])}
     grads = {"grad_W_xh": g_in[H + 1 :], "grad_W_hh": g_in[:H], "grad_b_h": g_in[H],
              "grad_W_hy": g_out[:H], "grad_b_y": g_out[H]}
-    return grads, {
-        "W_xh": np.sqrt(np.add.reduce(sq_in[:, H + 1 :], axis=1)),
-        "W_hh": np.sqrt(np.add.reduce(sq_in[:, :H], axis=1)),
-        "b_h": np.sqrt(sq_in[:, H]),
-        "W_hy": np.sqrt(np.add.reduce(sq_out[:, :H], axis=1)),
-        "b_y": np.sqrt(sq_out[:, H]),
-    }
+    return grads, {k: norms[k] for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y")}
 
 
-_CHUNK_BYTES = 1 << 20  # per-step products made at once: small enough to stay in the L2 cache
+CHUNK_BYTES = 1 << 20  # per-step products made at once: small enough to stay in the L2 cache
 
 
-def _sum_and_row_norms(
-    A: np.ndarray, D: np.ndarray, ws: _Workspace | _Fresh, role: str
+def step_products(
+    A: np.ndarray, D: np.ndarray, ws: _Workspace | _Fresh, role: str, G: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Σ_t A_tᵀ·D_t (M, N), and (T, M) the squared norms of the rows of each A_tᵀ·D_t (so that
-    a block of rows, one weight matrix, has the squared norm of their sum).  A: (T, B, M),
-    D: (T, B, N).  The (M, N) products are made a chunk of steps at a time and summed while
-    they are still in the cache: all T of them at once would be T·M·N numbers to write and read
-    back (13 MB at T=100, H=128), which took longer than the arithmetic."""
+    """Σ_t A_tᵀ·D_t (M, N), and (T, M, G) the squared norms of each A_tᵀ·D_t's rows, split into G
+    blocks of N/G columns (a gated cell's gates; 1 for the vanilla cell), so that a block of rows
+    and columns, one weight matrix, has the squared norm of their sum.  A: (T, B, M), D: (T, B, N).
+    The (M, N) products are made a chunk of steps at a time and summed while they are still in
+    the cache: all T of them at once would be T·M·N numbers to write and read back (13 MB at
+    T=100, H=128), which took longer than the arithmetic."""
     T, B, M = A.shape
     N = D.shape[2]
     dt = np.result_type(A, D)
-    c = max(1, min(T, _CHUNK_BYTES // (M * N * dt.itemsize)))
+    c = max(1, min(T, CHUNK_BYTES // (M * N * dt.itemsize)))
     buf = ws.get(role, (c, M, N), dt)
     total = np.zeros((M, N), dtype=dt)
     part = ws.get(role + "_sum", (M, N), dt)  # a chunk's sum (a new one each time would be
-    row_sq = np.empty((T, M), dtype=dt)  # above malloc's mmap threshold at H=128: page faults)
+    row_sq = np.empty((T, M, G), dtype=dt)  # above malloc's mmap threshold at H=128: page faults)
     for s in range(0, T, c):
         n = min(c, T - s)
         C = np.matmul(A[s : s + n].transpose(0, 2, 1), D[s : s + n], out=buf[:n])  # (n, M, N)
-        np.einsum("tmn,tmn->tm", C, C, out=row_sq[s : s + n])
+        C4 = C.reshape(n, M, G, N // G)
+        np.einsum("tmgk,tmgk->tmg", C4, C4, out=row_sq[s : s + n])
         total += np.add.reduce(C, axis=0, out=part)
     return total, row_sq
 
