@@ -16,21 +16,14 @@ from rnnviz.engine import ARCHITECTURES, LOSSES, Trainer, jacobian_norms, load_a
 from rnnviz.engine.files import FileFormatError, model_from_torch_state_dict
 from rnnviz.engine.gated import GRU, GRU_GATES, LSTM, LSTM_GATES, init_gru, init_lstm, init_model
 from rnnviz.engine.gradcheck import numeric_cell_grads, numeric_hidden_grads, random_check, relative_error
+from tests.agreement import RTOL, close
 
 torch.set_num_threads(1)
 
 TOLERANCE = 1e-6
-RTOL = 1e-9
 CELLS = ("lstm", "gru")
 GATES = {"lstm": LSTM_GATES, "gru": GRU_GATES}
 
-
-def close(engine_value, torch_value, what=""):
-    expected = torch_value.detach().numpy() if isinstance(torch_value, torch.Tensor) else np.asarray(torch_value)
-    got = np.asarray(engine_value)
-    assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=RTOL * scale, err_msg=what)
 
 
 # ------------------------------------------------------------------------------------------

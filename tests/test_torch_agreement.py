@@ -27,20 +27,12 @@ from rnnviz.engine import rnn as rnn_module
 from rnnviz.engine.activations import derivative
 from rnnviz.engine.files import model_from_torch_state_dict
 from rnnviz.engine.rnn import _gradient_gain
+from tests.agreement import RTOL, close
 
 torch.set_num_threads(1)
 
-RTOL = 1e-9
 TORCH_F = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "identity": lambda a: a}
 
-
-def close(engine_value, torch_value, what=""):
-    """Agreement to 1e-9 relative (absolute 1e-9 times the array's scale for entries near 0)."""
-    expected = torch_value.detach().numpy() if isinstance(torch_value, torch.Tensor) else np.asarray(torch_value)
-    got = np.asarray(engine_value)
-    assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=RTOL * scale, err_msg=what)
 
 
 # ------------------------------------------------------------------------------------------

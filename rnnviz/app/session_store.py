@@ -12,7 +12,6 @@ its own, held with a lock file while it runs; a recovery file whose lock nobody 
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import uuid
@@ -31,9 +30,8 @@ from . import session_file
 from .session import NetworkConfig, Selection, Session, _rearrange
 
 AUTOSAVE_MS = 3 * 60 * 1000
-RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<n>-<random>.rnnviz
+RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<random>.rnnviz
 OLD_RECOVERY_NAME = "recovery.rnnviz"  # the single file of rnnviz 0.1 before this: offered too
-_store_numbers = itertools.count(1)
 MAX_RECENT = 8
 
 
@@ -244,6 +242,10 @@ class SessionStore(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.autosave)
+        # this window's recovery file: unique, as a later run may get a crashed one's pid
+        self._recovery_name = f"recovery-{os.getpid()}-{uuid.uuid4().hex[:12]}.rnnviz"
+        self._lock: QLockFile | None = None  # held on this window's recovery file once it exists
+        self._orphan: tuple[Path | None, QLockFile | None] = (None, None)  # from orphaned_recovery
 
     @property
     def controller(self):
@@ -259,14 +261,12 @@ class SessionStore(QObject):
     @property
     def recovery_path(self) -> Path:
         """This window's recovery file (the one it autosaves to)."""
-        if not hasattr(self, "_recovery_name"):  # unique: a later run may get a crashed one's pid
-            self._recovery_name = f"recovery-{os.getpid()}-{next(_store_numbers)}-{uuid.uuid4().hex[:8]}.rnnviz"
         return data_dir() / self._recovery_name
 
     def _hold_recovery_lock(self) -> None:
         """Lock this window's recovery file for as long as it runs, so that another rnnviz
         started meanwhile does not take it for one left by a crash."""
-        if getattr(self, "_lock", None) is None:
+        if self._lock is None:
             self._lock = QLockFile(str(self.recovery_path.with_suffix(".lock")))
             self._lock.tryLock(0)
 
@@ -339,7 +339,7 @@ class SessionStore(QObject):
 
     def recover(self, path: Path | None = None) -> bool:
         """Open a recovery file (default: the orphan found last by `orphaned_recovery`)."""
-        path = path or getattr(self, "_orphan", (None, None))[0]
+        path = path or self._orphan[0]
         if path is None:
             return False
         ok = self.open(path, remember=False)
@@ -349,7 +349,7 @@ class SessionStore(QObject):
 
     def discard_orphan(self) -> None:
         """Delete the orphaned recovery file found by `orphaned_recovery` (restored or declined)."""
-        path, lock = getattr(self, "_orphan", (None, None))
+        path, lock = self._orphan
         if path is not None:
             _remove(path)
             lock.unlock()
@@ -358,9 +358,8 @@ class SessionStore(QObject):
     def discard_recovery(self) -> None:
         """Delete this window's own recovery file and its lock."""
         _remove(self.recovery_path)
-        lock = getattr(self, "_lock", None)
-        if lock is not None:
-            lock.unlock()
+        if self._lock is not None:
+            self._lock.unlock()
             self._lock = None
 
     def clean_exit(self) -> None:

@@ -451,8 +451,6 @@ def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int
     levels, seen = [], set()
     for step in steps:
         level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i % step == 0 and i not in seen]
-        if step == 1:  # whatever no round step took (unit 1 with one-based labels, say)
-            level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i not in seen]
         if level and len(seen) + len(level) > max(40, max_labels) and levels:
             break  # finer levels could never fit (and pyqtgraph draws every level's tick marks)
         seen.update(i for i, _ in level)
