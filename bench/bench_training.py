@@ -120,9 +120,16 @@ class Meter:
         import pyqtgraph as pg
         from PySide6.QtWidgets import QGraphicsView
 
-        from rnnviz.app import baseline_panel, inspector, lessons_panel, main_window, session, setup_panel
-        from rnnviz.app import training, training_panel, unrolled_view
-        from rnnviz.app.plots import PLOTS
+        from rnnviz.app.panels import baseline as baseline_panel
+        from rnnviz.app.views.inspector import panel as inspector
+        from rnnviz.app.panels import lessons as lessons_panel
+        from rnnviz.app import main_window
+        from rnnviz.app.state import session
+        from rnnviz.app.panels import setup as setup_panel
+        from rnnviz.app.state import training
+        from rnnviz.app.panels import training as training_panel
+        from rnnviz.app.views.unrolled import view as unrolled_view
+        from rnnviz.app.views.plots import PLOTS
 
         self.wrap(session.Session, "_watched_trace", "trace recompute (engine run)")
         for name in ("_apply", "_record_hidden", "_emit_progress"):
@@ -149,9 +156,9 @@ class Meter:
 
 def _paint_label(view) -> str:
     """Which panel a pyqtgraph canvas belongs to."""
-    from rnnviz.app.baseline_panel import BaselinePanel
-    from rnnviz.app.inspector import Inspector
-    from rnnviz.app.plots import PLOTS
+    from rnnviz.app.panels.baseline import BaselinePanel
+    from rnnviz.app.views.inspector.panel import Inspector
+    from rnnviz.app.views.plots import PLOTS
 
     keys = {cls: key for key, cls in PLOTS}
     w = view.parentWidget()
@@ -169,7 +176,7 @@ def _paint_label(view) -> str:
 # the window ----------------------------------------------------------------------------------------
 def build_window():
     from rnnviz.app.main_window import MainWindow
-    from rnnviz.app.session import NetworkConfig, Session
+    from rnnviz.app.state.session import NetworkConfig, Session
 
     session = Session(NetworkConfig(task="sine"))
     window = MainWindow(session, allow_fullscreen=False)

@@ -16,8 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from rnnviz.app.session import NetworkConfig, Session  # noqa: E402
-from rnnviz.app.unrolled_view import UnrolledView  # noqa: E402
+from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
+from rnnviz.app.views.unrolled.view import UnrolledView  # noqa: E402
 
 W, H = 1600, 1000
 FRAMES = 60

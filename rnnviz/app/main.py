@@ -71,8 +71,8 @@ class ExceptionHook:
 
 def run_app(task: str = "sine", argv: Sequence[str] | None = None) -> int:
     app = make_application(argv)
-    from .main_window import MainWindow
-    from .session import NetworkConfig, Session
+    from rnnviz.app.main_window import MainWindow
+    from rnnviz.app.state.session import NetworkConfig, Session
 
     session = Session(NetworkConfig(task=task))
     window = MainWindow(session)

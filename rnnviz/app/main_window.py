@@ -12,15 +12,15 @@ from PySide6.QtWidgets import (
     QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
-from .appearance import apply_appearance, icon
-from .inspector import Inspector
-from .plots import make_plot_docks
-from .session import Session
-from .setup_panel import SetupPanel
-from .theme import font_scale, theme_for
-from .training import TrainingController
-from .training_panel import TrainingPanel
-from .transport import TransportBar
+from rnnviz.app.style.appearance import apply_appearance, icon
+from rnnviz.app.views.inspector.panel import Inspector
+from rnnviz.app.views.plots import make_plot_docks
+from rnnviz.app.state.session import Session
+from rnnviz.app.panels.setup import SetupPanel
+from rnnviz.app.style.theme import font_scale, theme_for
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.panels.training import TrainingPanel
+from rnnviz.app.views.transport import TransportBar
 
 SHORTCUTS = [
     ("Space", "play / pause"),
@@ -68,7 +68,7 @@ class ElidedLabel(QLabel):
 class MainWindow(QMainWindow):
     def __init__(self, session: Session, parent: QWidget | None = None, *, allow_fullscreen: bool = True) -> None:
         super().__init__(parent)
-        from .unrolled_view import UnrolledView  # written in parallel; imported where it is used
+        from rnnviz.app.views.unrolled.view import UnrolledView  # written in parallel; imported where it is used
 
         self.session = session
         self.allow_fullscreen = allow_fullscreen  # off for headless screenshots: keep the asked size
@@ -138,7 +138,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         # learning: guided lessons (hidden until asked for: Help ▸ Lessons) and the AR baseline
-        from . import baseline_panel, lab, lessons_panel
+        from rnnviz.app.panels import baseline as baseline_panel
+        from rnnviz.app.lab import window as lab
+        from rnnviz.app.panels import lessons as lessons_panel
 
 
         lab.install(self)  # View ▸ Vanishing-gradient lab… (Ctrl+G), a window of its own
@@ -151,7 +153,7 @@ class MainWindow(QMainWindow):
         lessons.setShortcut(QKeySequence("Ctrl+L"))
         self.help_menu.insertAction(self.help_menu.actions()[0], lessons)
         self._raise_first_plot()
-        from .file_actions import FileActions  # import, sessions, autosave, recent files, layout
+        from rnnviz.app.io.file_actions import FileActions  # import, sessions, autosave, recent files, layout
 
         self.files = FileActions(self)
 
@@ -277,7 +279,7 @@ class MainWindow(QMainWindow):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.screenshot_action)
-        from .export_dialog import add_export_menu  # File ▸ Export: view, animation, trace, history
+        from rnnviz.app.io.export_dialog import add_export_menu  # File ▸ Export: view, animation, trace, history
 
         self.export_actions = add_export_menu(self, f)
         f.addSeparator()

@@ -42,7 +42,7 @@ def place_playhead(session, mode: str, step: int | None) -> None:
 def parse_selection(text: str, T: int, model=None):
     """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message.
     With `model`, the kind must exist for its cell and the unit must lie within its vector."""
-    from .session import Selection
+    from rnnviz.app.state.session import Selection
 
     kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy", "c", "gate")
     if text.startswith("gate:"):  # "gate:f:3[:1]": the kind holds a colon
@@ -84,13 +84,13 @@ def _check_selection_fits(kind: str, unit: int | None, model) -> None:
 
 def render_screenshot(spec: ScreenshotSpec) -> Path:
     """Build the session and window for `spec`, lay it out at the asked size, grab it, save it."""
-    from .main import make_application
+    from rnnviz.app.main import make_application
 
     app = make_application()
     from PySide6.QtCore import QSize
 
-    from .main_window import MainWindow
-    from .session import NetworkConfig, Session
+    from rnnviz.app.main_window import MainWindow
+    from rnnviz.app.state.session import NetworkConfig, Session
 
     if spec.mode not in ("forward", "backward"):
         raise ValueError(f"--mode must be forward or backward, got {spec.mode!r}")

@@ -2,15 +2,15 @@
 
 Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
 """
-from .activations import ACTIVATIONS
-from .gated import CELLS, GRU, LSTM, init_gru, init_lstm, init_model
-from .files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
-from .model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN, init_rnn, input_steps, target_steps
-from .optim import OPTIMIZERS, clip_grad_norm, make_optimizer
-from .rnn import jacobian_norms, prepare_inputs, prepare_targets, run
-from .tasks import DEFAULT_TASK, TASKS, Task, make_task
-from .trace import Trace
-from .trainer import NonFiniteError, StepResult, Trainer
+from rnnviz.engine.activations import ACTIVATIONS
+from rnnviz.engine.gated import CELLS, GRU, LSTM, init_gru, init_lstm, init_model
+from rnnviz.engine.io.files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
+from rnnviz.engine.model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN, init_rnn, input_steps, target_steps
+from rnnviz.engine.optim import OPTIMIZERS, clip_grad_norm, make_optimizer
+from rnnviz.engine.rnn import jacobian_norms, prepare_inputs, prepare_targets, run
+from rnnviz.engine.tasks import DEFAULT_TASK, TASKS, Task, make_task
+from rnnviz.engine.trace import Trace
+from rnnviz.engine.trainer import NonFiniteError, StepResult, Trainer
 
 __all__ = [
     "ACTIVATIONS", "ARCHITECTURES", "CELLS", "GRU", "LSTM", "init_gru", "init_lstm", "init_model", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import RNN
-from .rnn import run
-from .tasks import Task
+from rnnviz.engine.model import RNN
+from rnnviz.engine.rnn import run
+from rnnviz.engine.tasks import Task
 
 DEFAULT_MAX_ORDER = 10
 

@@ -30,8 +30,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .model import check_architecture, check_loss, input_steps, target_steps
-from .trace import Trace
+from rnnviz.engine.model import check_architecture, check_loss, input_steps, target_steps
+from rnnviz.engine.trace import Trace
 
 LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order in weight_ih_l0 / weight_hh_l0
 GRU_GATES = ("r", "z", "n")
@@ -217,7 +217,7 @@ def init_gru(input_size: int, hidden_size: int, output_size: int, *, architectur
 
 def init_model(cell: str, input_size: int, hidden_size: int, output_size: int, *, activation: str = "tanh", **kw):
     """init_rnn / init_lstm / init_gru by cell name (activation only matters for 'rnn')."""
-    from .model import init_rnn
+    from rnnviz.engine.model import init_rnn
 
     if _check_cell(cell) == "rnn":
         return init_rnn(input_size, hidden_size, output_size, activation=activation, **kw)
@@ -275,7 +275,7 @@ def _view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _pool():
     """rnn's workspace pool whatever the run's size: for the weight blocks and the gradient
     totals, which are above malloc's mmap threshold (page faults when fresh) from H ≈ 64 on."""
-    from .rnn import _workspace
+    from rnnviz.engine.rnn import _workspace
 
     return _workspace(1 << 62)
 
@@ -283,7 +283,7 @@ def _pool():
 def _weight_block(role: str, shape: tuple[int, int], dtype, blocks: list[list[np.ndarray]]) -> np.ndarray:
     """(shape) 64-byte aligned matrix made of `blocks`, a list of block rows (as np.block), in a
     pooled buffer (OpenBLAS is faster on aligned weights; see rnn.aligned_stack)."""
-    from .rnn import aligned_empty
+    from rnnviz.engine.rnn import aligned_empty
 
     out = aligned_empty(shape, dtype, lambda size, dt: _pool().get(role, size, dt))
     r = 0
@@ -302,7 +302,7 @@ def run_gated(model, x: np.ndarray, targets: np.ndarray | None = None, *, steps:
               gain_sequences: int | None = None) -> Trace:
     """Forward + BPTT of an LSTM or GRU, everything recorded (see `rnn.run` for the arguments;
     c0: (H,) or (B, H) initial cell state of an LSTM, default the model's c0)."""
-    from .rnn import GAIN_SEQUENCES, _loss, _workspace, prepare_inputs, prepare_targets
+    from rnnviz.engine.rnn import GAIN_SEQUENCES, _loss, _workspace, prepare_inputs, prepare_targets
 
     if tbptt is not None and tbptt < 1:
         raise ValueError(f"the truncation window must be at least 1 step, got {tbptt}")
@@ -381,7 +381,7 @@ def _lstm_forward(model: LSTM, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, nu
     """nudge = (what, t, b, j, delta): add delta to h_t or c_t (0-based step t) once computed,
     before the rest of the pass uses it — for finite differences of dL/dh_t and dL/dc_t.
     ws: where the big arrays come from (rnn._workspace), fresh ones by default."""
-    from .rnn import _FRESH
+    from rnnviz.engine.rnn import _FRESH
 
     T, B, I = x.shape
     H = model.hidden_size
@@ -440,7 +440,7 @@ def _lstm_backward(coef: dict, w: np.ndarray, e: np.ndarray, dh: np.ndarray, dc:
     gate pre-activations' gradients e[..., :4H] (o, i, f, g).  e (T, R, 4H+O): e[t+1, :, 4H:]
     holds what joins the next product (dL/dy_t, with w = [W_hᵀ; W_hyᵀ] (4H+O, H)), or O = 0.
     coef: _lstm_coefficients (R rows).  cut = (k, dL_dy, W_hyᵀ): a TBPTT window of k steps."""
-    from .trace import from_outputs
+    from rnnviz.engine.trace import from_outputs
 
     T, R, H = dh.shape
     Ks, Kcg, f = coef["Ks"], coef["Kcg"], coef["f"]
@@ -465,7 +465,7 @@ def _lstm_backward(coef: dict, w: np.ndarray, e: np.ndarray, dh: np.ndarray, dc:
 
 
 def _lstm_bptt(model: LSTM, fwd: dict, dL_dy: np.ndarray, tbptt: int | None, ws) -> dict:
-    from .trace import from_outputs
+    from rnnviz.engine.trace import from_outputs
 
     T, B, O = dL_dy.shape
     H = model.hidden_size
@@ -486,7 +486,7 @@ def _lstm_bptt(model: LSTM, fwd: dict, dL_dy: np.ndarray, tbptt: int | None, ws)
 
 
 def _gru_forward(model: GRU, x: np.ndarray, h0: np.ndarray, nudge: tuple | None = None, ws=None) -> dict:
-    from .rnn import _FRESH
+    from rnnviz.engine.rnn import _FRESH
 
     T, B, I = x.shape
     H = model.hidden_size
@@ -555,7 +555,7 @@ def _gru_backward(coef: dict, w: np.ndarray, e: np.ndarray, dh: np.ndarray, cut:
     e[..., :4H] = [dL/dn_pre | dL/dz_pre | dL/dr_pre | dL/dn_h].  e (T, R, 4H+O): e[t+1, :, 4H:]
     holds dL/dy_t for w = [W_hzᵀ; W_hrᵀ; W_hnᵀ; W_hyᵀ] (3H+O, H), or O = 0.  coef:
     _gru_coefficients (R rows).  cut: as _lstm_backward's."""
-    from .trace import from_outputs
+    from rnnviz.engine.trace import from_outputs
 
     T, R, H = dh.shape
     C4 = _view(coef["C"], (T, R, 4, H))
@@ -576,7 +576,7 @@ def _gru_backward(coef: dict, w: np.ndarray, e: np.ndarray, dh: np.ndarray, cut:
 
 
 def _gru_bptt(model: GRU, fwd: dict, dL_dy: np.ndarray, tbptt: int | None, ws) -> dict:
-    from .trace import from_outputs
+    from rnnviz.engine.trace import from_outputs
 
     T, B, O = dL_dy.shape
     H = model.hidden_size
@@ -649,7 +649,7 @@ def _step_products(A: np.ndarray, D: np.ndarray, G: int, groups: tuple[slice, ..
             ga = np.matmul(a_k, a_k.transpose(0, 2, 1))  # (T, B, B)
             np.einsum("tij,tgij->tg", ga, gd, out=sq[:, k])
         return total, np.maximum(sq, 0.0, out=sq)  # (a sum of products may round below 0)
-    from .rnn import step_products
+    from rnnviz.engine.rnn import step_products
 
     total, row_sq = step_products(A, D, ws, role, G)  # (M, N), (T, M, G)
     for k, rows in enumerate(groups):
@@ -691,7 +691,7 @@ def _param_grads(model, rows: np.ndarray, dL_dy: np.ndarray, e: np.ndarray, ws) 
 def jacobian_norms_gated(trace: Trace, seq: int = 0, ord: str = "spectral") -> np.ndarray:
     """(T,) exact ‖∂h_T/∂h_t‖ for one sequence of an LSTM or GRU trace (c_t held fixed for
     the LSTM: the partial derivative through the whole state, as dL/dh_t)."""
-    from .rnn import _FRESH
+    from rnnviz.engine.rnn import _FRESH
 
     T, H = trace.T, trace.hidden_size
     P = trace.params
@@ -716,7 +716,7 @@ def jacobian_norms_gated(trace: Trace, seq: int = 0, ord: str = "spectral") -> n
 def loss_with_nudge(model, x: np.ndarray, targets: np.ndarray, what: str, t: int, b: int, j: int, delta: float) -> float:
     """The loss when h_t (what='h') or c_t (what='c', LSTM) of sequence b, unit j, at 0-based
     step t is shifted by delta as soon as it is computed (finite differences of dL/dh, dL/dc)."""
-    from .rnn import _loss, prepare_inputs, prepare_targets
+    from rnnviz.engine.rnn import _loss, prepare_inputs, prepare_targets
 
     x = prepare_inputs(model, x)
     T, B, _ = x.shape

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import PARAM_NAMES, RNN, init_rnn
-from .rnn import run
+from rnnviz.engine.model import PARAM_NAMES, RNN, init_rnn
+from rnnviz.engine.rnn import run
 
 
 def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 1e-8) -> float:
@@ -58,7 +58,7 @@ def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: fl
         for b in range(B):
             for j in range(H):
                 if getattr(model, "cell", "rnn") != "rnn":
-                    from .gated import loss_with_nudge
+                    from rnnviz.engine.gated import loss_with_nudge
 
                     f = lambda d: loss_with_nudge(model, x, targets, "h", t, b, j, d)  # noqa: E731
                 else:
@@ -69,7 +69,7 @@ def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: fl
 
 def numeric_cell_grads(model, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> np.ndarray:
     """(T, B, H) an LSTM's total dL/dc_t by perturbing c_t as soon as it is computed."""
-    from .gated import loss_with_nudge
+    from rnnviz.engine.gated import loss_with_nudge
 
     T, B, H = run(model, x, targets).dL_dc.shape
     g = np.zeros((T, B, H))
@@ -80,8 +80,8 @@ def numeric_cell_grads(model, x: np.ndarray, targets: np.ndarray, eps: float = E
 
 def _loss_with_hidden_nudge(model: RNN, base, targets, t: int, b: int, j: int, delta: float) -> float:
     """Loss when h_{t+1}[b, j] (1-based h_t) is shifted by delta, recomputing the steps after it."""
-    from . import activations
-    from .rnn import _loss
+    from rnnviz.engine import activations
+    from rnnviz.engine.rnn import _loss
 
     h = base.h.copy()
     a = base.a.copy()
@@ -103,7 +103,7 @@ def random_check(seed: int = 0, activation: str = "tanh", architecture: str = "m
     rng = np.random.default_rng(seed)
     eps = EPS
     if cell != "rnn":
-        from .gated import init_model
+        from rnnviz.engine.gated import init_model
 
         model = init_model(cell, I, H, O, architecture=architecture, loss=loss, seed=int(rng.integers(2**31)),
                            recurrent_scale=2.0)  # larger weights make the check less trivial

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .activations import check_activation
+from rnnviz.engine.activations import check_activation
 
 ARCHITECTURES = ("many-to-many", "many-to-one", "one-to-many", "one-to-one")
 LOSSES = ("mse", "cross-entropy")

@@ -16,9 +16,9 @@ import threading
 
 import numpy as np
 
-from . import activations
-from .model import RNN, input_steps, target_steps
-from .trace import Trace, from_outputs
+from rnnviz.engine import activations
+from rnnviz.engine.model import RNN, input_steps, target_steps
+from rnnviz.engine.trace import Trace, from_outputs
 
 
 GAIN_SEQUENCES = 4  # grad_gain follows the first min(B, 4) sequences of a batch by default (see _backward)
@@ -127,7 +127,7 @@ def run(
     if isinstance(gain_sequences, bool) or not isinstance(gain_sequences, (int, np.integer)) or gain_sequences < 1:
         raise ValueError(f"gain_sequences must be a whole number of at least 1, got {gain_sequences!r}")
     if getattr(model, "cell", "rnn") != "rnn":
-        from .gated import run_gated
+        from rnnviz.engine.gated import run_gated
 
         return run_gated(model, x, targets, steps=steps, tbptt=tbptt, h0=h0, c0=c0, gain_sequences=gain_sequences)
     if c0 is not None:
@@ -533,7 +533,7 @@ def jacobian_norms(trace: Trace, seq: int = 0, ord: str = "spectral") -> np.ndar
     Costs T·H³; meant for the vanishing-gradient views, not for every pass.
     """
     if trace.cell != "rnn":
-        from .gated import jacobian_norms_gated
+        from rnnviz.engine.gated import jacobian_norms_gated
 
         return jacobian_norms_gated(trace, seq, ord)
     T, _, H = trace.a.shape

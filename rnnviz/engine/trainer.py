@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .history import History
-from .model import RNN
-from .optim import Optimizer, clip_grad_norm, make_optimizer
-from .rnn import prepare_inputs, prepare_targets, run
-from .trace import Trace
+from rnnviz.engine.history import History
+from rnnviz.engine.model import RNN
+from rnnviz.engine.optim import Optimizer, clip_grad_norm, make_optimizer
+from rnnviz.engine.rnn import prepare_inputs, prepare_targets, run
+from rnnviz.engine.trace import Trace
 
 
 class NonFiniteError(ArithmeticError):

@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture
 def session(qapp):
-    from rnnviz.app.session import NetworkConfig, Session
+    from rnnviz.app.state.session import NetworkConfig, Session
 
     s = Session(NetworkConfig(task="sine"))
     yield s

@@ -14,17 +14,18 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-from rnnviz.app import export as ex  # noqa: E402
-from rnnviz.app import lessons as L  # noqa: E402
-from rnnviz.app import session_file, session_store  # noqa: E402
-from rnnviz.app.inspector import page_for  # noqa: E402
-from rnnviz.app.playback import frame_at, position_of  # noqa: E402
-from rnnviz.app.session import NetworkConfig, Selection, Session  # noqa: E402
-from rnnviz.app.theme import LIGHT  # noqa: E402
-from rnnviz.app.training import TrainingController  # noqa: E402
-from rnnviz.app.unrolled_view import UnrolledView  # noqa: E402
+from rnnviz.app.io import export as ex  # noqa: E402
+from rnnviz.app.lessons import lesson as L  # noqa: E402
+from rnnviz.app.io import session_file
+from rnnviz.app.io import session_store  # noqa: E402
+from rnnviz.app.views.inspector.panel import page_for  # noqa: E402
+from rnnviz.app.state.playback import frame_at, position_of  # noqa: E402
+from rnnviz.app.state.session import NetworkConfig, Selection, Session  # noqa: E402
+from rnnviz.app.style.theme import LIGHT  # noqa: E402
+from rnnviz.app.state.training import TrainingController  # noqa: E402
+from rnnviz.app.views.unrolled.view import UnrolledView  # noqa: E402
 from rnnviz.engine import load_trace  # noqa: E402
-from rnnviz.engine.files import FileFormatError  # noqa: E402
+from rnnviz.engine.io.files import FileFormatError  # noqa: E402
 
 CELLS = ["lstm", "gru"]
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -55,7 +56,7 @@ def test_config_cell_builds_that_model_and_gated_cells_are_tanh(qapp, cell):
 
 
 def test_setup_panel_cell_combo_and_activation(window, session):
-    from rnnviz.app.setup_panel import SetupPanel
+    from rnnviz.app.panels.setup import SetupPanel
 
     panel = window.findChild(SetupPanel)
     combo = panel.cell_combo
@@ -88,8 +89,8 @@ def test_lesson_seven_sets_the_cells_and_its_checks_judge_them(session):
 # the main window and every plot -----------------------------------------------------------------------
 @pytest.mark.parametrize("cell", CELLS)
 def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot, cell):
-    from rnnviz.app.plots import WeightsPlot
-    from rnnviz.app.plots.base import PlotPanel
+    from rnnviz.app.views.plots import WeightsPlot
+    from rnnviz.app.views.plots.base import PlotPanel
 
     session.may_replace = lambda what: True  # no "discard the training run?" dialog
     session.set_config(task="echo", cell=cell)
@@ -123,7 +124,7 @@ def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot,
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_baseline_panel_scores_a_gated_network(window, cell):
-    from rnnviz.app import baseline_panel
+    from rnnviz.app.panels import baseline as baseline_panel
     from rnnviz.engine.baseline import compare
 
     s = window.session
@@ -259,7 +260,7 @@ def test_view_collapsed_and_expanded_hit_tests_and_renders(gated, qtbot):
 
 
 def test_gate_strips_use_the_sequential_scale_and_the_candidate_the_diverging_one(gated, qtbot):
-    from rnnviz.app import colors
+    from rnnviz.app.style import colors
 
     view = UnrolledView(gated)
     qtbot.addWidget(view)

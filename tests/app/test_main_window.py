@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from rnnviz.app import playback
+from rnnviz.app.state import playback
 
 
 def test_window_opens_on_the_sine_demo_with_a_trace(window, session):

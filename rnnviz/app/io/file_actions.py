@@ -1,0 +1,278 @@
+"""The File menu's data and session entries: import a time series or text, open and save
+sessions, open recent, autosave and recovery, and the window remembering its layout.
+
+`FileActions(window)` adds its actions to the window's File menu. The work itself lives in
+methods that take plain arguments (`import_series(path, ...)`, `save_session(path)`,
+`offer_recovery(ask=...)`), so tests drive them without dialogs. Every error reaches the
+person through `session.error`; a failed import or open leaves the session as it was.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QMenu,
+    QMessageBox, QSpinBox, QWidget,
+)
+
+from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.io.importers import MAX_STEPS, import_series, import_text, parse_columns, read_csv, read_series
+from rnnviz.app.io import session_file
+from rnnviz.app.io.session_store import AUTOSAVE_MS, SessionStore, app_settings
+
+SESSION_FILTER = f"rnnviz sessions (*{session_file.SUFFIX});;All files (*)"
+
+
+class ImportDialog(QDialog):
+    """Columns (time series only), sequence length, held-out fraction, normalisation."""
+
+    def __init__(self, parent: QWidget | None, title: str, names: list[str] | None, steps: int, held_out: float,
+                 proposed: list[str] | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        form = QFormLayout(self)
+        self.columns_edit: QLineEdit | None = None
+        if names is not None:
+            form.addRow(QLabel("Columns in the file: " + ", ".join(f"{i + 1}: {n}" for i, n in enumerate(names[:30]))
+                               + (" …" if len(names) > 30 else ""), self))
+            self.columns_edit = QLineEdit(self)
+            self.columns_edit.setPlaceholderText("names or numbers, comma-separated; empty: all")
+            self.columns_edit.setText(", ".join(proposed if proposed is not None else names))
+            form.addRow("Columns", self.columns_edit)
+        self.steps_spin = QSpinBox(self)
+        self.steps_spin.setRange(1, MAX_STEPS)
+        self.steps_spin.setValue(steps)
+        form.addRow("Sequence length (steps)", self.steps_spin)
+        self.held_spin = QDoubleSpinBox(self)
+        self.held_spin.setRange(0.0, 0.9)
+        self.held_spin.setSingleStep(0.05)
+        self.held_spin.setValue(held_out)
+        form.addRow("Held out for validation (fraction)", self.held_spin)
+        self.normalise_box: QCheckBox | None = None
+        if names is not None:
+            self.normalise_box = QCheckBox("Normalise (z-score)", self)
+            self.normalise_box.setChecked(True)
+            form.addRow(self.normalise_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class FileActions(QObject):
+    def __init__(self, window, controller=None, interval_ms: int = AUTOSAVE_MS) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = window.session
+        self.store = SessionStore(self.session, controller, view_state=self._view_state, apply_view=self._apply_view,
+                                  parent=self, interval_ms=interval_ms)
+        self.store.find_controller = self._find_controller
+        self.last_import_summary = ""
+        w = window
+
+        def action(text: str, slot: Callable, shortcut: str | None = None) -> QAction:
+            a = QAction(text, w)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            w.addAction(a)
+            return a
+
+        self.import_series_action = action("Import time series…", self.import_series_dialog)
+        self.import_text_action = action("Import text…", self.import_text_dialog)
+        self.open_session_action = action("Open session…", self.open_session_dialog, "Ctrl+Shift+O")
+        self.save_session_action = action("Save session", self.save_session_now, "Ctrl+Shift+S")
+        self.save_session_as_action = action("Save session as…", self.save_session_dialog)
+        self.recent_menu = QMenu("Open recent", w)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.store.recentChanged.connect(self._fill_recent)
+        self._add_to_menu()
+        self._fill_recent()
+
+    @property
+    def controller(self):
+        return self.store.controller
+
+    @controller.setter
+    def controller(self, controller) -> None:
+        self.store.controller = controller
+
+    def _find_controller(self):
+        """The window's TrainingController, wherever the composition root keeps it."""
+        from rnnviz.app.state.training import TrainingController
+
+        for name in ("controller", "training", "training_controller"):
+            c = getattr(self.window, name, None)
+            if isinstance(c, TrainingController):
+                return c
+        panel = getattr(self.window, "training_panel", None)
+        c = getattr(panel, "controller", None)
+        return c if isinstance(c, TrainingController) else None
+
+    def _add_to_menu(self) -> None:
+        menu = self.window.menuBar().actions()[0].menu() if self.window.menuBar().actions() else None
+        if menu is None:
+            return
+        first = menu.actions()[0] if menu.actions() else None
+        for a in (self.open_session_action,):
+            menu.insertAction(first, a)
+        menu.insertMenu(first, self.recent_menu)
+        for a in (self.save_session_action, self.save_session_as_action):
+            menu.insertAction(first, a)
+        menu.insertSeparator(first)
+        for a in (self.import_series_action, self.import_text_action):
+            menu.insertAction(first, a)
+
+    # view state --------------------------------------------------------------------------------
+    def _view_state(self) -> dict:
+        view = getattr(self.window, "view", None)
+        return {"rolled": bool(view.is_rolled()) if view is not None and hasattr(view, "is_rolled") else False}
+
+    def _apply_view(self, state: dict) -> None:
+        if hasattr(self.window, "set_rolled"):
+            self.window.set_rolled(bool(state.get("rolled", False)))
+
+    # import --------------------------------------------------------------------------------------
+    def import_series(self, path: str | os.PathLike, columns=None, *, steps: int = 20, held_out: float = 0.2,
+                      normalise: bool = True) -> bool:
+        return self._use_imported(path, lambda: import_series(path, columns, steps=steps, held_out=held_out,
+                                                              normalise=normalise))
+
+    def import_text(self, path: str | os.PathLike, *, steps: int = 25, held_out: float = 0.1) -> bool:
+        return self._use_imported(path, lambda: import_text(path, steps=steps, held_out=held_out))
+
+    def _use_imported(self, path: str | os.PathLike, load) -> bool:
+        """Show and train on what `load()` imports ((task, summary)); an error leaves all as it was."""
+        try:
+            task, summary = load()
+        except (FileFormatError, ValueError) as e:
+            self.session.error.emit(str(e) if isinstance(e, FileFormatError) else f"{path}: {e}")
+            return False
+        self.last_import_summary = summary
+        self.session.use_task(task, summary)
+        return self.session.task is task
+
+    def import_series_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import a time series", "",
+                                              "Time series (*.csv *.txt *.tsv *.npy);;All files (*)")
+        if not path:
+            return
+        try:
+            if Path(path).suffix.lower() in (".npy", ".npz"):
+                _, names, _ = read_series(path)
+                proposed = names
+            else:
+                names, rows, _ = read_csv(path)
+                first = rows[0][1]  # propose the columns that hold numbers
+                proposed = [n for n, cell in zip(names, first) if _is_number(cell)]
+        except FileFormatError as e:
+            self.session.error.emit(str(e))
+            return
+        d = ImportDialog(self.window, f"Import {Path(path).name}", names, 20, 0.2, proposed)
+        if d.exec() != QDialog.Accepted:
+            return
+        columns = parse_columns(d.columns_edit.text(), names) if d.columns_edit is not None else None
+        self.import_series(path, columns or None, steps=d.steps_spin.value(), held_out=d.held_spin.value(),
+                           normalise=d.normalise_box.isChecked() if d.normalise_box is not None else True)
+
+    def import_text_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import text", "", "Text (*.txt *.md);;All files (*)")
+        if not path:
+            return
+        d = ImportDialog(self.window, f"Import {Path(path).name}", None, 25, 0.1)
+        if d.exec() != QDialog.Accepted:
+            return
+        self.import_text(path, steps=d.steps_spin.value(), held_out=d.held_spin.value())
+
+    # sessions ------------------------------------------------------------------------------------
+    def save_session(self, path: str | os.PathLike) -> bool:
+        return self.store.save(path)
+
+    def open_session(self, path: str | os.PathLike) -> bool:
+        return self.store.open(path)
+
+    def save_session_now(self) -> None:
+        if self.store.path is not None:
+            self.store.save(self.store.path)
+        else:
+            self.save_session_dialog()
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", f"session{session_file.SUFFIX}", SESSION_FILTER)
+        if path:
+            if not path.endswith(session_file.SUFFIX) and not Path(path).suffix:
+                path += session_file.SUFFIX
+            self.store.save(path)
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", "", SESSION_FILTER)
+        if path:
+            self.store.open(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.store.recent()
+        for p in items:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.setData(p)
+            a.triggered.connect(lambda _=False, p=p: self.store.open(p))
+        if items:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear the list", self.store.clear_recent)
+        self.recent_menu.setEnabled(bool(items))
+
+    # autosave, recovery, window layout ---------------------------------------------------------
+    def start(self) -> None:
+        """After the window is shown: restore its layout and start autosaving."""
+        self.restore_layout()
+        self.store.start_autosave()
+
+    def offer_recovery(self, ask: Callable[[str], bool] | None = None) -> bool:
+        """After an unclean exit a recovery file is left: ask whether to restore it. `ask`
+        (tests) answers instead of a QMessageBox. Returns whether a session was restored."""
+        if self.store.orphaned_recovery() is None:
+            return False
+        text = ("rnnviz did not close cleanly last time. Restore the session autosaved before that?")
+        if ask is None:
+            answer = QMessageBox.question(self.window, "Restore session?", text,
+                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+            yes = answer == QMessageBox.Yes
+        else:
+            yes = ask(text)
+        ok = bool(yes) and self.store.recover()  # a file that cannot be read says so and goes too
+        self.store.discard_orphan()
+        return ok
+
+    def save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.window.saveGeometry())
+        s.setValue("window/state", self.window.saveState())
+        s.sync()
+
+    def restore_layout(self) -> bool:
+        s = app_settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        ok = False
+        if geometry is not None:
+            ok = bool(self.window.restoreGeometry(geometry))
+        if state is not None:
+            ok = bool(self.window.restoreState(state)) and ok
+        return ok
+
+    def on_close(self) -> None:
+        """A clean exit: remember the layout, stop autosaving and leave no recovery file."""
+        self.save_layout()
+        self.store.clean_exit()
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,389 @@
+"""Keeping what the person made: save and open whole sessions (`.rnnviz`, see session_file),
+autosave to a recovery file, and the list of recent files.
+
+`capture()` turns the session (and the training run, if a controller is given) into plain data
+and arrays; `restore()` reads a file, builds everything it describes *before* touching the
+session, then puts it in place, so a bad file leaves the session exactly as it was.
+`SessionStore` adds the Qt parts: the autosave timer, the recovery file in the app-data folder
+(`RNNVIZ_DATA_DIR` overrides it) and recent files in QSettings (`RNNVIZ_CONFIG_DIR` overrides
+where the settings live: tests set both).  Each running window autosaves to a recovery file of
+its own, held with a lock file while it runs; a recovery file whose lock nobody holds any more
+(its app crashed) is what the next start offers to restore.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
+
+from rnnviz import __version__
+from rnnviz.engine import RNN, Task, Trainer, make_task
+from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.gated import GRU, LSTM
+from rnnviz.app.io import session_file
+from rnnviz.app.state.session import NetworkConfig, Selection, Session, _rearrange
+
+AUTOSAVE_MS = 3 * 60 * 1000
+RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<random>.rnnviz
+OLD_RECOVERY_NAME = "recovery.rnnviz"  # the single file of rnnviz 0.1 before this: offered too
+MAX_RECENT = 8
+
+
+# capture ---------------------------------------------------------------------------------------
+def _json_safe(obj: object) -> object:
+    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o),
+                                 allow_nan=False))
+
+
+def capture(session: Session, controller=None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """The session (and training run) as (session.json data, arrays)."""
+    s, m = session, session.model
+    assert m is not None
+    arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
+    cell = getattr(m, "cell", "rnn")
+    for k in session_file.CELL_STATES[cell]:  # h0 (and an LSTM's c0)
+        arrays[f"model.{k}"] = getattr(m, k).copy()
+    imported = s.imported is not None and s.task is not None and s.task.name in ("series", "text")
+    task_doc = None
+    if imported:
+        t = s.imported
+        task_doc = {"name": t.name, "title": t.title, "description": t.description, "architecture": t.architecture,
+                    "loss": t.loss, "vocab": t.vocab, "defaults": _json_safe(t.defaults), "params": _json_safe(t.params)}
+        arrays["task.x_train"], arrays["task.y_train"] = t.x_train, t.y_train
+        if t.x_val is not None and t.y_val is not None:
+            arrays["task.x_val"], arrays["task.y_val"] = t.x_val, t.y_val
+    x, y = s.data
+    arrays["data.x"] = x
+    if y is not None:
+        arrays["data.y"] = y
+    settings = {"optimizer": "adam", "lr": 0.01, "momentum": 0.0, "clip": None, "batch_size": None, "iterations": 500}
+    trainer_doc = None
+    if controller is not None:
+        settings = dict(controller.settings.__dict__)
+        trainer = controller.trainer
+        if trainer is not None and trainer.iteration > 0:
+            was_running = controller.running
+            if was_running:
+                controller.pause(wait=True)  # the worker owns the trainer while it runs
+            trainer = controller.trainer
+            meta, tarrays = trainer.state_dict()
+            trainer_doc = _json_safe(meta)
+            arrays.update({f"trainer.{k}": v for k, v in tarrays.items()})
+            if was_running:
+                controller.train()
+    view_doc = {**s.view_state(), "rolled": False, **(view or {})}
+    doc = {
+        "saved_by": f"rnnviz {__version__}",
+        "config": _config_doc(s.config),
+        "source": {"kind": s.source, "label": s.source_label, "imported": imported},
+        "task": task_doc,
+        "model": {"activation": m.activation, "architecture": m.architecture, "loss": m.loss,
+                  "extra_meta": _json_safe(m.extra_meta), **({"cell": cell} if cell != "rnn" else {})},
+        "data": {"stored": True, "has_targets": y is not None},
+        "training": {"settings": settings, "trainer": trainer_doc},
+        "view": view_doc,
+    }
+    return doc, arrays
+
+
+def _config_doc(config: NetworkConfig) -> dict:
+    """The config as JSON; the vanilla cell is left implicit (files stay readable by versions
+    without cells)."""
+    d = asdict(config)
+    if d.get("cell") == "rnn":
+        del d["cell"]
+    return d
+
+
+def _model_from(m: dict, arrays: dict[str, np.ndarray]):
+    """The model a session file's `model` entry and arrays describe (any cell, by name)."""
+    cell = m.get("cell", "rnn")
+    cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
+    names = (*session_file.CELL_PARAMS[cell], *session_file.CELL_STATES[cell])
+    return cls(**{k: arrays[f"model.{k}"].copy() for k in names}, activation=m["activation"],
+               architecture=m["architecture"], loss=m["loss"], extra_meta=dict(m.get("extra_meta", {})))
+
+
+def save(path: str | os.PathLike, session: Session, controller=None, view: dict | None = None) -> None:
+    doc, arrays = capture(session, controller, view)
+    session_file.write_session(path, doc, arrays)
+
+
+# restore ---------------------------------------------------------------------------------------
+def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
+    """Open a session file into `session` (and `controller`). Raises FileFormatError, leaving
+    both exactly as they were, when anything is wrong. Returns the view state (e.g. rolled)."""
+    p = Path(path)
+    f = session_file.read_session(p)
+    doc, arrays = f.doc, f.arrays
+    try:
+        config = NetworkConfig(**doc["config"])
+        m = doc["model"]
+        model = _model_from(m, arrays)
+        if config.cell != getattr(model, "cell", "rnn"):
+            config = replace(config, cell=model.cell)  # the network shown is the file's
+        imported = None
+        if doc["source"]["imported"]:
+            t = doc["task"]
+            imported = Task(t["name"], t["title"], t["description"], t["architecture"], t["loss"],
+                            arrays["task.x_train"], arrays["task.y_train"], arrays.get("task.x_val"),
+                            arrays.get("task.y_val"), vocab=t["vocab"], defaults=t["defaults"], params=t["params"])
+        task = imported if imported is not None else make_task(config.task, steps=config.steps, seed=config.seed,
+                                                               lag=config.lag)
+        arch = config.architecture or task.architecture
+        if arch != task.architecture:
+            task = _rearrange(task, arch)
+        if doc["source"]["kind"] == "task" and (model.architecture != arch or model.loss != task.loss):
+            raise ValueError(f"the model ({model.architecture}, {model.loss}) does not fit its task ({arch}, {task.loss})")
+        if doc["source"]["kind"] == "task" and (task.input_size != model.input_size or task.output_size != model.output_size):
+            raise ValueError(f"the model (I={model.input_size}, O={model.output_size}) does not fit its task "
+                             f"(I={task.input_size}, O={task.output_size})")
+        x = arrays["data.x"]
+        y = arrays.get("data.y")
+        if model.loss == "cross-entropy" and y is not None and (y.dtype.kind not in "iu" or y.ndim != 2):
+            raise ValueError("class targets must be whole numbers laid out (T, N)")
+        view = doc["view"]
+        T = x.shape[0]
+        sel = view["selection"]
+        if sel is not None:
+            Selection(sel["kind"], sel["t"], sel["unit"])
+            cell = getattr(model, "cell", "rnn")
+            if (sel["kind"] == "c" and cell != "lstm") or (
+                    sel["kind"].startswith("gate:") and sel["kind"][5:] not in getattr(model, "GATES", ())):
+                raise ValueError(f"view.selection {sel['kind']!r} is not part of a {cell} cell")
+            size = {"x": model.input_size, "h": model.hidden_size, "y": model.output_size}.get(sel["kind"], model.hidden_size)
+            if sel["t"] > T or (sel["unit"] is not None and sel["unit"] >= size):
+                raise ValueError(f"view.selection {sel} lies outside the network (T={T})")
+        trainer = None
+        tdoc = doc["training"]["trainer"]
+        if controller is not None and tdoc is not None:
+            x_val = y_val = None
+            if doc["source"]["kind"] == "task" and task.x_val is not None:
+                x_val, y_val = task.x_val, task.y_val
+            trainer = Trainer(model.copy(), x, y, optimizer=tdoc["optimizer"], lr=tdoc["lr"], momentum=tdoc["momentum"],
+                              clip=tdoc["clip"], batch_size=tdoc["batch_size"], seed=tdoc["seed"], tbptt=tdoc["tbptt"],
+                              x_val=x_val, y_val=y_val, val_every=tdoc["val_every"])
+            trainer.load_state_dict(tdoc, {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")})
+            if any(not np.array_equal(trainer.model.params()[k], model.params()[k]) for k in model.params()):
+                model.set_params(trainer.model.params())  # the run's weights are the ones shown
+        with np.errstate(all="ignore"):
+            from rnnviz.engine import run
+            probe = run(model, x[:, :1], None if y is None else y[:, :1])
+        if not np.isfinite(probe.h).all():
+            raise ValueError("the saved network gives non-finite hidden states on its data")
+    except FileFormatError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise FileFormatError(p, f"does not describe a usable session ({str(e)[:200]})") from None
+    # everything is built and checked: put it in place
+    session.restore(config=config, task=task, imported=imported, model=model, x=x, y=y,
+                    source=doc["source"]["kind"], source_label=doc["source"]["label"],
+                    watched=view["watched"], view=view)
+    if controller is not None:
+        from rnnviz.app.state.training_loop import TrainingSettings
+
+        controller.set_settings(TrainingSettings(**doc["training"]["settings"]))
+        if trainer is not None:
+            controller.adopt(trainer)
+    return view
+
+
+# the Qt side: autosave, recovery, recent files -------------------------------------------------
+def app_settings() -> QSettings:
+    """The app's QSettings; RNNVIZ_CONFIG_DIR puts them in an .ini file there (tests)."""
+    d = os.environ.get("RNNVIZ_CONFIG_DIR")
+    if d:
+        return QSettings(str(Path(d) / "rnnviz.ini"), QSettings.IniFormat)
+    return QSettings("rnnviz", "rnnviz")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:  # gone already, or not ours to delete: nothing the person can act on
+        pass
+
+
+def data_dir() -> Path:
+    d = os.environ.get("RNNVIZ_DATA_DIR") or QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+    return Path(d or Path.home() / ".rnnviz")
+
+
+class SessionStore(QObject):
+    """Save / open / autosave for one session; the main window wires it to the File menu."""
+
+    saved = Signal(str)
+    opened = Signal(str)
+    recentChanged = Signal()
+
+    def __init__(self, session: Session, controller=None, view_state: Callable[[], dict] | None = None,
+                 apply_view: Callable[[dict], None] | None = None, parent: QObject | None = None,
+                 interval_ms: int = AUTOSAVE_MS) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._controller = controller
+        self.find_controller: Callable[[], object] | None = None  # used when no controller was given
+        self.view_state = view_state or (lambda: {})
+        self.apply_view = apply_view or (lambda view: None)
+        self.path: Path | None = None  # the file the session was last saved to or opened from
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.autosave)
+        # this window's recovery file: unique, as a later run may get a crashed one's pid
+        self._recovery_name = f"recovery-{os.getpid()}-{uuid.uuid4().hex[:12]}.rnnviz"
+        self._lock: QLockFile | None = None  # held on this window's recovery file once it exists
+        self._orphan: tuple[Path | None, QLockFile | None] = (None, None)  # from orphaned_recovery
+
+    @property
+    def controller(self):
+        """The training run saved with the session (None: weights and view only)."""
+        if self._controller is None and self.find_controller is not None:
+            return self.find_controller()
+        return self._controller
+
+    @controller.setter
+    def controller(self, controller) -> None:
+        self._controller = controller
+
+    @property
+    def recovery_path(self) -> Path:
+        """This window's recovery file (the one it autosaves to)."""
+        return data_dir() / self._recovery_name
+
+    def _hold_recovery_lock(self) -> None:
+        """Lock this window's recovery file for as long as it runs, so that another rnnviz
+        started meanwhile does not take it for one left by a crash."""
+        if self._lock is None:
+            self._lock = QLockFile(str(self.recovery_path.with_suffix(".lock")))
+            self._lock.tryLock(0)
+
+    def orphaned_recovery(self) -> Path | None:
+        """The newest recovery file whose window is gone (its lock is free), None if there is
+        none.  Its lock is taken, so two windows starting at once do not both offer it."""
+        folder = data_dir()
+        found = [p for p in folder.glob(RECOVERY_PATTERN) if p != self.recovery_path]
+        if (folder / OLD_RECOVERY_NAME).is_file():
+            found.append(folder / OLD_RECOVERY_NAME)
+        for path in sorted(found, key=_mtime, reverse=True):
+            lock = QLockFile(str(path.with_suffix(".lock")))
+            if lock.tryLock(0):
+                self._orphan = (path, lock)
+                return path
+        return None
+
+    # saving and opening ---------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> bool:
+        path = Path(path)
+        try:
+            save(path, self.session, self.controller, self.view_state())
+        except (OSError, ValueError) as e:
+            self.session.error.emit(f"Could not save {path}: {e}")
+            return False
+        self.path = path
+        self.add_recent(path)
+        self.session.message.emit(f"Saved the session to {path.name}")
+        self.saved.emit(str(path))
+        return True
+
+    def open(self, path: str | os.PathLike, *, remember: bool = True) -> bool:
+        path = Path(path)
+        try:
+            view = restore(path, self.session, self.controller)
+        except FileFormatError as e:
+            self.session.error.emit(str(e))
+            return False
+        self.apply_view(view)
+        if remember:
+            self.path = path
+            self.add_recent(path)
+        self.session.message.emit(f"Opened the session {path.name}")
+        self.opened.emit(str(path))
+        return True
+
+    # autosave and recovery -----------------------------------------------------------------
+    def start_autosave(self, interval_ms: int | None = None) -> None:
+        if interval_ms is not None:
+            self.timer.setInterval(interval_ms)
+        self.timer.start()
+
+    def stop_autosave(self) -> None:
+        self.timer.stop()
+
+    def autosave(self) -> bool:
+        path = self.recovery_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._hold_recovery_lock()
+            save(path, self.session, self.controller, self.view_state())
+        except (OSError, ValueError) as e:
+            self.session.message.emit(f"Autosave failed: {e}")
+            return False
+        return True
+
+    def has_recovery(self) -> bool:
+        """Has this window autosaved (is there a recovery file of its own)?"""
+        return self.recovery_path.is_file()
+
+    def recover(self, path: Path | None = None) -> bool:
+        """Open a recovery file (default: the orphan found last by `orphaned_recovery`)."""
+        path = path or self._orphan[0]
+        if path is None:
+            return False
+        ok = self.open(path, remember=False)
+        if ok:
+            self.session.message.emit("Restored the session from before the last unclean exit")
+        return ok
+
+    def discard_orphan(self) -> None:
+        """Delete the orphaned recovery file found by `orphaned_recovery` (restored or declined)."""
+        path, lock = self._orphan
+        if path is not None:
+            _remove(path)
+            lock.unlock()
+            self._orphan = (None, None)
+
+    def discard_recovery(self) -> None:
+        """Delete this window's own recovery file and its lock."""
+        _remove(self.recovery_path)
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
+
+    def clean_exit(self) -> None:
+        """A normal quit: no recovery file is left to offer next time."""
+        self.stop_autosave()
+        self.discard_recovery()
+
+    # recent files ------------------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = app_settings().value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or []) if isinstance(v, str)][:MAX_RECENT]
+
+    def add_recent(self, path: str | os.PathLike) -> None:
+        p = str(Path(path).resolve())
+        items = [p] + [r for r in self.recent() if r != p]
+        s = app_settings()
+        s.setValue("recentFiles", items[:MAX_RECENT])
+        s.sync()
+        self.recentChanged.emit()
+
+    def clear_recent(self) -> None:
+        s = app_settings()
+        s.remove("recentFiles")
+        s.sync()
+        self.recentChanged.emit()

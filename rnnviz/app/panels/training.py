@@ -1,0 +1,234 @@
+"""The training controls: a thin widget over `TrainingController` (no logic of its own)."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.app.state.training import OPTIMIZERS, TrainingController, TrainingSettings
+
+NICE = (1.0, 2.0, 5.0)  # the log spin box steps through 1, 2, 5 × 10^k
+
+
+def nice_step(value: float, steps: int) -> float:
+    """`steps` notches up (or down) the 1–2–5 ladder from value."""
+    k = math.floor(math.log10(value))
+    mant = value / 10**k
+    # index of the nearest ladder notch at or below value
+    i = max(j for j, m in enumerate(NICE) if m <= mant * (1 + 1e-9))
+    exact = abs(mant - NICE[i]) < 1e-6 * NICE[i]
+    pos = 3 * k + i
+    if steps > 0 or exact:
+        pos += steps
+    else:
+        pos += steps + 1  # from between two notches, one step down lands on the lower notch
+    k, i = divmod(pos, 3)
+    return NICE[i] * 10**k
+
+
+class LogSpinBox(QDoubleSpinBox):
+    """A spin box for a learning rate: arrows step 1–2–5 per decade; any value can be typed."""
+
+    def __init__(self, minimum: float = 1e-6, maximum: float = 1e7, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(8)
+        self.setRange(minimum, maximum)
+        self.setKeyboardTracking(False)
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        self.setValue(min(self.maximum(), max(self.minimum(), nice_step(self.value(), steps))))
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):  # noqa: D401 - Qt override
+        from PySide6.QtGui import QValidator
+
+        t = text.strip()
+        try:
+            v = float(t)
+        except ValueError:
+            ok = t == "" or t.endswith(("e", "e-", "e+", ".")) or t in ("-", "+")
+            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+        state = QValidator.State.Acceptable if self.minimum() <= v <= self.maximum() else QValidator.State.Intermediate
+        return state, text, pos
+
+
+class TrainingPanel(QWidget):
+    """Train/Pause, Step, Reset; optimizer, learning rate, momentum, clipping, batch size,
+    budget; a progress bar and a live readout."""
+
+    def __init__(self, controller: TrainingController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = c = controller
+        self._syncing = False
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train in the background / pause")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Run exactly one training iteration")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to the initial weights; the same settings give the same run")
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.step_button, self.reset_button):
+            buttons.addWidget(b)
+
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.lr = LogSpinBox()
+        self.lr.setToolTip("Learning rate: arrows step 1, 2, 5 per decade; changes apply while training runs")
+        self.momentum = QDoubleSpinBox()
+        self.momentum.setRange(0.0, 0.99)
+        self.momentum.setSingleStep(0.1)
+        self.momentum.setDecimals(2)
+        self.clip_on = QCheckBox("clip at")
+        self.clip = LogSpinBox(1e-4, 1e6)
+        clip_row = QHBoxLayout()
+        clip_row.addWidget(self.clip_on)
+        clip_row.addWidget(self.clip, 1)
+        self.batch = QSpinBox()
+        self.batch.setSpecialValueText("all")
+        self.budget = QSpinBox()
+        self.budget.setRange(0, 10_000_000)
+        self.budget.setSingleStep(100)
+        self.budget.setSpecialValueText("no limit")
+        self.budget.setGroupSeparatorShown(True)
+        for spin in (self.momentum, self.batch, self.budget):
+            spin.setKeyboardTracking(False)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Momentum", self.momentum)
+        form.addRow("Clipping", clip_row)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Iterations", self.budget)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.readout = QLabel()
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.train_button.clicked.connect(c.toggle)
+        self.step_button.clicked.connect(c.step)
+        self.reset_button.clicked.connect(c.reset)
+        self.optimizer.currentTextChanged.connect(self._set(c.set_optimizer))
+        self.lr.valueChanged.connect(self._set(c.set_lr))
+        self.momentum.valueChanged.connect(self._set(c.set_momentum))
+        self.clip_on.toggled.connect(self._set(lambda _on: self._send_clip()))
+        self.clip.valueChanged.connect(self._set(lambda _v: self._send_clip()))
+        self.batch.valueChanged.connect(self._set(lambda n: c.set_batch_size(None if n == 0 or n >= self._n() else n)))
+        self.budget.valueChanged.connect(self._set(lambda n: c.set_budget(n or None)))
+        c.settingsChanged.connect(self._show_settings)
+        c.stateChanged.connect(self._show_state)
+        c.progressed.connect(self._show_progress)
+        c.failed.connect(self._show_failure)
+        c.session.networkChanged.connect(self._show_data_size)
+        self._show_data_size()
+        self._show_settings(c.settings)
+        self._show_state(c.state)
+        self._show_progress(c.iteration, c.loss, c.its_per_s)
+
+    # user → controller ------------------------------------------------------------------------
+    def _set(self, setter):
+        def slot(value) -> None:
+            if self._syncing:
+                return
+            try:
+                setter(value)
+            except ValueError as e:
+                self.status.setText(str(e))
+        return slot
+
+    def _send_clip(self) -> None:
+        self.clip.setEnabled(self.clip_on.isChecked())
+        self.controller.set_clip(self.clip.value() if self.clip_on.isChecked() else None)
+
+    def _n(self) -> int:
+        x, _ = self.controller.session.data
+        return 1 if x is None else x.shape[1]
+
+    # controller → widgets ---------------------------------------------------------------------
+    def _show_data_size(self) -> None:
+        n = self._n()
+        self._syncing = True
+        self.batch.setRange(0, n)
+        self.batch.setSuffix(f" of {n}")
+        self._syncing = False
+        self.batch.setEnabled(n > 1)
+
+    def _show_settings(self, s: TrainingSettings) -> None:
+        self._syncing = True
+        try:
+            self.optimizer.setCurrentText(s.optimizer)
+            self.lr.setValue(s.lr)
+            self.momentum.setValue(s.momentum)
+            self.momentum.setEnabled(s.optimizer == "sgd")
+            self.clip_on.setChecked(s.clip is not None)
+            if s.clip is not None:
+                self.clip.setValue(s.clip)
+            elif self.clip.value() <= self.clip.minimum():
+                self.clip.setValue(1.0)
+            self.clip.setEnabled(s.clip is not None)
+            self.batch.setValue(0 if s.batch_size is None else s.batch_size)
+            self.budget.setValue(s.iterations or 0)
+        finally:
+            self._syncing = False
+        self._show_progress(self.controller.iteration, self.controller.loss, self.controller.its_per_s)
+
+    def _show_state(self, state: str) -> None:
+        self.train_button.setText("Pause" if state == "running" else "Train")
+        self.step_button.setEnabled(state != "running")
+        if state != "failed":
+            self.status.setText("")
+        self.status.setStyleSheet("")
+
+    def _show_progress(self, iteration: int, loss: float, its_per_s: float) -> None:
+        frac = self.controller.progress
+        if frac is None:
+            self.progress.setRange(0, 0 if self.controller.running else 1)  # busy / idle
+            self.progress.setFormat(f"{iteration:,} iterations")
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(round(frac * 1000)))
+            self.progress.setFormat(f"{iteration:,} / {self.controller.settings.iterations:,}")
+        parts = [f"iteration {iteration:,}"]
+        if loss == loss:  # not nan
+            parts.append(f"loss {loss:.4g}")
+        if its_per_s > 0:
+            parts.append(f"{its_per_s:,.0f} it/s")
+        self.readout.setText(" · ".join(parts))
+
+    def _show_failure(self, message: str, step: int) -> None:
+        self.status.setText(message)
+        self.status.setStyleSheet("color: #c2410c;")

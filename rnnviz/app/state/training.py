@@ -1,0 +1,475 @@
+"""Live training of the session's network, off the UI thread.
+
+`TrainingController` owns an engine `Trainer` that trains a *copy* of the session's model.
+Train starts a worker thread that loops `trainer.step()` (see `training_loop.run_loop`); the
+worker hands the UI only copies, at most every ~33 ms, and a UI timer pulls the newest one
+(coalescing: however fast iterations come, the UI sees ≤ ~30 updates a second). On each update
+the controller pushes the weights into the session (`session.set_params`), so every view of the
+trace follows training, and emits `progressed` / `updated` for the status bar and the plots.
+
+Settings that change while training runs (learning rate, clipping, momentum, optimizer, batch
+size, budget) are posted to the worker and applied between two iterations: no reset needed.
+A new network (session.networkChanged) discards the run; ask `has_progress()` first.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+
+from rnnviz.engine import NonFiniteError, Trainer, make_optimizer, run
+from rnnviz.app.state.session import Session
+from rnnviz.app.state.training_loop import (
+    OPTIMIZERS,
+    HiddenRecord,
+    Mailbox,
+    Snapshot,
+    SmoothedLoss,
+    TrainingSettings,
+    apply_settings,
+    check_clip,
+    check_lr,
+    optimizer_is_finite,
+    run_loop,
+)
+
+__all__ = ["OPTIMIZERS", "STATES", "TrainingController", "TrainingSettings"]
+
+STATES = ("idle", "running", "paused", "failed")
+UPDATE_MS = 33  # the UI pulls the newest snapshot this often while training runs
+UI_SHARE = 0.2  # at most this share of a core for drawing updates; slower frames, fewer of them
+MAX_GAP = 0.5  # s: however slow drawing is, the views update at least twice a second
+
+
+class TrainingController(QObject):
+    progressed = Signal(int, float, float)  # iteration, loss, iterations per second
+    stateChanged = Signal(str)  # "idle" (nothing trained), "running", "paused", "failed"
+    failed = Signal(str, int)  # message (names iteration and step), 1-based time step (0: none)
+    finished = Signal(int)  # the iteration budget was reached (iteration)
+    updated = Signal()  # a new snapshot: plots pull `controller.snapshot`
+    settingsChanged = Signal(object)  # TrainingSettings
+    progressChanged = Signal(bool)  # has_progress() changed
+    discarded = Signal()  # a run with progress was thrown away (new network)
+
+    def __init__(self, session: Session, settings: TrainingSettings | None = None,
+                 parent: QObject | None = None, update_ms: int = UPDATE_MS, ui_share: float = UI_SHARE) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings or self._task_settings(TrainingSettings())
+        self._defaults_for = self._task_name()
+        self.state = "idle"
+        self.message = ""  # the last failure, for the panel
+        self.trainer: Trainer | None = None
+        self.smoothed = SmoothedLoss()
+        self.hidden = HiddenRecord()  # h_t of the watched sequence over training
+        self._hidden_watched = session.watched
+        self.snapshot = Snapshot.empty(session.model.params(), self.settings.clip)
+        self.its_per_s = 0.0
+        self._rate_mark: tuple[float, int] | None = None
+        self._box: Mailbox | None = None
+        self._thread: threading.Thread | None = None
+        self._had_progress = False
+        # frame pacing: the UI thread's CPU time per update (applying + the repaints it causes)
+        # sets the gap between updates so drawing takes at most `ui_share` of the time and the
+        # worker keeps the rest (both need Python's GIL). Never more often than update_ms.
+        self.ui_share = ui_share
+        self.changing_network = False  # True while a network change stops (and discards) the run
+        self.min_gap = update_ms / 1000
+        self.gap = self.min_gap
+        self._frame_mark: tuple[float, float] | None = None  # (wall, main-thread CPU) at the last update
+        self._timer = QTimer(self)
+        self._timer.setInterval(update_ms)
+        self._timer.timeout.connect(self._pull)
+        session.networkChanged.connect(self._on_network_changed)
+        session.traceChanged.connect(self._on_trace_changed)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # never leave a worker running at exit
+        self._record_hidden()
+
+    # what the status bar shows ---------------------------------------------------------------
+    @property
+    def iteration(self) -> int:
+        return self.snapshot.iteration
+
+    @property
+    def loss(self) -> float:
+        return self.snapshot.loss
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction of the iteration budget done, or None for an open-ended run."""
+        b = self.settings.iterations
+        return None if not b else min(1.0, self.iteration / b)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def has_progress(self) -> bool:
+        """Whether there is a run that a new network would throw away."""
+        return self.trainer is not None and self.trainer.iteration > 0
+
+    def can_train(self) -> tuple[bool, str]:
+        x, y = self.session.data
+        if self.session.model is None or x is None:
+            return False, "there is no network to train"
+        if y is None:
+            return False, "these inputs have no targets: open a targets file to train on them"
+        return True, ""
+
+    # control ---------------------------------------------------------------------------------
+    def train(self) -> None:
+        """Start (or resume) training in the background."""
+        trainer = self._idle_trainer()
+        if trainer is None:
+            return
+        budget = self.settings.iterations
+        if budget is not None and trainer.iteration >= budget:
+            self.session.message.emit(f"the budget of {budget} iterations is done: raise it or reset")
+            return
+        self._box = Mailbox(budget)
+        self._rate_mark = (time.perf_counter(), trainer.iteration)
+        self._frame_mark = None
+        self.gap = self.min_gap
+        self._thread = threading.Thread(target=run_loop, args=(trainer, self.smoothed, self._box),
+                                        name="rnnviz-training", daemon=True)
+        self.message = ""
+        self._set_state("running")
+        self._thread.start()
+        self._timer.start()
+
+    def pause(self, wait: bool = False) -> None:
+        """Stop after the current iteration; the weights reached so far stay. With `wait`,
+        return only once the worker has stopped and its run is settled, so that the caller
+        may read the trainer (saving a session, exporting the history)."""
+        if self._box is None:
+            return
+        self._box.stop.set()
+        # the worker stops within one iteration: usually well under a frame, so wait a little
+        # to settle at once, else the timer finishes the run when the worker is done
+        if self._thread is not None:
+            self._thread.join(timeout=0.2)
+        self._pull()
+        if wait:
+            self._join()
+
+    def adopt(self, trainer: Trainer) -> None:
+        """Continue from `trainer` (a run read back from a session file): its weights, history
+        and smoothed loss become this controller's, paused where it stopped."""
+        self.trainer = trainer
+        self.smoothed.clear()
+        for it, v in zip(trainer.history.loss.iterations, trainer.history.loss.values):
+            self.smoothed.add(int(it), float(v))
+        self._apply(Snapshot.of(trainer, self.smoothed))
+        self._set_state("paused" if trainer.iteration > 0 else "idle")
+
+    def toggle(self) -> None:
+        self.pause() if self.running else self.train()
+
+    def step(self) -> None:
+        """Exactly one iteration (on this thread: one iteration is short). Not while running."""
+        trainer = self._idle_trainer()
+        if trainer is None:
+            return
+        self.message = ""
+        try:
+            with np.errstate(all="ignore"):
+                result = trainer.step()
+        except NonFiniteError as e:
+            self._apply(Snapshot.of(trainer, self.smoothed))
+            self._fail(e)
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(e)
+            return
+        self.smoothed.add(result.iteration, result.loss)
+        self.its_per_s = 0.0
+        self._apply(Snapshot.of(trainer, self.smoothed))
+        self._set_state("paused")
+
+    def reset(self) -> None:
+        """Back to the initial weights, a fresh optimizer and the same random stream: the same
+        settings give the same losses again."""
+        self._stop_and_join()
+        if self.trainer is not None:
+            apply_settings(self.trainer, self._settings_dict())
+            self.trainer.reset()  # a fresh optimizer of the current kind, lr and momentum
+        self.smoothed.clear()
+        self.hidden.clear()
+        self.message = ""
+        self.its_per_s = 0.0
+        params = self.trainer.model.params() if self.trainer is not None else self.session.model.params()
+        self._apply(Snapshot.empty(params, self.settings.clip))
+        self._set_state("idle")
+
+    def shutdown(self) -> None:
+        """Stop the worker and the timer (the main window calls this when it closes)."""
+        self._stop_and_join()
+
+    # settings: applied between iterations while running ---------------------------------------
+    def set_lr(self, lr: float) -> None:
+        self._change("lr", check_lr(lr))
+
+    def set_clip(self, clip: float | None) -> None:
+        self._change("clip", check_clip(clip))
+
+    def set_momentum(self, momentum: float) -> None:
+        momentum = float(momentum)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self._change("momentum", momentum)
+
+    def set_optimizer(self, name: str) -> None:
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        self._change("optimizer", name)
+
+    def set_batch_size(self, batch_size: int | None) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"the batch size must be at least 1, got {batch_size}")
+        self._change("batch_size", batch_size)
+
+    def set_budget(self, iterations: int | None) -> None:
+        """The iteration budget (None or 0: until paused)."""
+        iterations = int(iterations) if iterations else None
+        if iterations == self.settings.iterations:
+            return
+        self.settings = TrainingSettings(**{**self.settings.__dict__, "iterations": iterations})
+        if self._box is not None:
+            self._box.budget = iterations
+        self.settingsChanged.emit(self.settings)
+        self._emit_progress()
+
+    def set_settings(self, settings: TrainingSettings) -> None:
+        for name in ("optimizer", "lr", "momentum", "clip", "batch_size"):
+            getattr(self, f"set_{name}")(getattr(settings, name))
+        self.set_budget(settings.iterations)
+
+    def _change(self, name: str, value: object) -> None:
+        if getattr(self.settings, name) == value:
+            return
+        self.settings = TrainingSettings(**{**self.settings.__dict__, name: value})
+        if self.trainer is not None:
+            if self._box is not None and not self._box.done.is_set():
+                self._box.post(name, value)  # the worker applies it before its next iteration
+            else:
+                self._join()
+                apply_settings(self.trainer, {name: value})
+        self.settingsChanged.emit(self.settings)
+
+    def _settings_dict(self) -> dict:
+        s = self.settings
+        return dict(optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, clip=s.clip, batch_size=s.batch_size)
+
+    # the run -----------------------------------------------------------------------------------
+    def _ensure_trainer(self) -> Trainer | None:
+        if self.trainer is not None:
+            return self.trainer
+        ok, why = self.can_train()
+        if not ok:
+            self.session.error.emit(f"Cannot train: {why}")
+            return None
+        s = self.session
+        x, y = s.data
+        x_val = y_val = None
+        if s.source == "task" and s.task is not None and s.task.x_val is not None:
+            x_val, y_val = s.task.x_val, s.task.y_val
+        N = x.shape[1]
+        batch = None if s_batch_full(self.settings.batch_size, N) else self.settings.batch_size
+        try:
+            self.trainer = Trainer(
+                s.model.copy(), x, y, optimizer=self.settings.optimizer, lr=self.settings.lr,
+                momentum=self.settings.momentum, clip=self.settings.clip, batch_size=batch,
+                seed=s.config.seed, x_val=x_val, y_val=y_val,
+            )
+        except ValueError as e:
+            s.error.emit(f"Cannot train: {e}")
+            return None
+        self.smoothed.clear()
+        return self.trainer
+
+    def _pull(self) -> None:
+        """UI timer: take the newest snapshot (if any), and settle the run when the worker is done."""
+        box = self._box
+        if box is None:
+            self._timer.stop()
+            return
+        done = box.done.is_set()
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._frame_mark is not None and not done:
+            wall0, cpu0 = self._frame_mark
+            if now - wall0 < self.gap:
+                return  # not due: the worker keeps replacing the snapshot meanwhile
+            cost = cpu - cpu0  # UI CPU since the last update: that update's drawing and more
+            want = min(MAX_GAP, max(self.min_gap, cost / self.ui_share))
+            self.gap = 0.6 * self.gap + 0.4 * want
+        snap = box.take()
+        if snap is not None:
+            self._frame_mark = (now, cpu)
+            self._apply(snap)
+        if done:
+            self._finish(box)
+
+    def _finish(self, box: Mailbox) -> None:
+        self._timer.stop()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+        self._box = None
+        snap = box.take()
+        if snap is not None:
+            self._apply(snap)
+        if self.trainer is not None:
+            leftover = box.take_settings()
+            if leftover:
+                apply_settings(self.trainer, leftover)
+        self.its_per_s = 0.0
+        if box.error is not None:
+            self._fail(box.error, box.error_text)
+            return
+        self._set_state("paused" if self.has_progress() else "idle")
+        self.progressed.emit(self.iteration, self.loss, 0.0)
+        if box.reached_budget:
+            self.finished.emit(self.iteration)
+
+    def _fail(self, error: BaseException, details: str = "") -> None:
+        if isinstance(error, NonFiniteError):
+            message, step = str(error), error.step
+            if step is None and error.what == "the loss":
+                step = self._locate_bad_loss()
+                if step is not None:
+                    message = message.replace("in the loss", f"in the loss at time step t={step}", 1)
+            if self.trainer is not None and not optimizer_is_finite(self.trainer):
+                t = self.trainer  # its state went bad with the weights: start it afresh
+                t.optimizer = make_optimizer(t.optimizer_name, t.lr, t.momentum)
+        else:
+            message, step = f"training stopped: {type(error).__name__}: {error}", None
+        self.message = message
+        self._set_state("failed")
+        if step is not None:
+            gradients = "gradient" in getattr(error, "what", "")
+            self.session.go_to("backward" if gradients else "forward", step)
+        self.failed.emit(message, step or 0)
+
+    def _locate_bad_loss(self) -> int | None:
+        """The loss overflowed although every a, h, y was finite (e.g. y_t² too large): find the
+        first time step whose loss is not finite, on the weights kept (those that failed)."""
+        t = self.trainer
+        if t is None:
+            return None
+        with np.errstate(all="ignore"):
+            trace = run(t.model, t.x, t.targets)
+        bad = np.flatnonzero(~np.isfinite(trace.loss_t))
+        if bad.size:
+            return int(bad[0]) + 1
+        return None
+
+    def _apply(self, snap: Snapshot) -> None:
+        """Show a snapshot: weights into the session (views follow), records, signals."""
+        self.snapshot = snap
+        now = snap.time
+        if self.running and self._rate_mark is not None:
+            t0, it0 = self._rate_mark
+            if now - t0 > 0.25:
+                rate = (snap.iteration - it0) / (now - t0)
+                self.its_per_s = rate if self.its_per_s == 0 else 0.5 * self.its_per_s + 0.5 * rate
+                self._rate_mark = (now, snap.iteration)
+        self.session.set_params(snap.params)  # → traceChanged → _on_trace_changed records h
+        self.updated.emit()
+        self._emit_progress()
+
+    def _emit_progress(self) -> None:
+        self.progressed.emit(self.iteration, self.loss, self.its_per_s)
+        has = self.has_progress()
+        if has != self._had_progress:
+            self._had_progress = has
+            self.progressChanged.emit(has)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    def _idle_trainer(self) -> Trainer | None:
+        """The trainer to start from when no worker runs (a finished one is settled first);
+        None while running, or when this network cannot be trained (the reason was shown)."""
+        if self.running:
+            return None
+        self._join()
+        return self._ensure_trainer()
+
+    def _join(self) -> None:
+        """Wait for a worker that was told to stop and settle its run."""
+        if self._box is not None:
+            self._box.stop.set()
+            if self._thread is not None:
+                self._thread.join()
+            self._finish(self._box)
+
+    def _stop_and_join(self) -> None:
+        self._timer.stop()
+        if self._box is not None:
+            self._box.stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+        self._box = None
+        if self.state == "running":
+            self._set_state("paused" if self.has_progress() else "idle")
+
+    # the session -------------------------------------------------------------------------------
+    def _record_hidden(self) -> None:
+        tr = self.session.trace
+        if tr is not None:
+            self.hidden.add(self.iteration, tr.h[:, 0, :])
+
+    def _on_trace_changed(self) -> None:
+        if self.session.watched != self._hidden_watched:
+            self._hidden_watched = self.session.watched
+            self.hidden.clear()
+        self._record_hidden()
+
+    def _on_network_changed(self) -> None:
+        had = self.has_progress()
+        self.changing_network = True  # listeners of stateChanged: this run is being thrown away
+        try:
+            self._stop_and_join()
+        finally:
+            self.changing_network = False
+        self.trainer = None
+        self.smoothed.clear()
+        self.hidden.clear()
+        self._hidden_watched = self.session.watched
+        name = self._task_name()
+        if name != self._defaults_for:  # another task: its own optimizer, lr and budget
+            self._defaults_for = name
+            self.settings = self._task_settings(self.settings)
+            self.settingsChanged.emit(self.settings)
+        self.message = ""
+        self.its_per_s = 0.0
+        self.snapshot = Snapshot.empty(self.session.model.params(), self.settings.clip)
+        self._record_hidden()
+        self._set_state("idle")
+        if had:
+            self.discarded.emit()
+        self.updated.emit()
+        self._emit_progress()
+
+    def _task_name(self) -> str | None:
+        s = self.session
+        return s.task.name if s.source == "task" and s.task is not None else None
+
+    def _task_settings(self, base: TrainingSettings) -> TrainingSettings:
+        s = self.session
+        if s.source != "task" or s.task is None:
+            return base
+        d = s.task.defaults
+        return TrainingSettings(**{**base.__dict__, "optimizer": d.get("optimizer", base.optimizer),
+                                   "lr": d.get("lr", base.lr), "iterations": d.get("iterations", base.iterations)})
+
+
+def s_batch_full(batch_size: int | None, n: int) -> bool:
+    return batch_size is None or batch_size >= n

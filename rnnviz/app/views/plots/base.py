@@ -1,0 +1,494 @@
+"""What every plot shares: the widget frame, the theme, the cursor line, decimation for display.
+
+A plot takes (session, controller), creates its pyqtgraph items once (again only when the
+network's layout changes) and pushes new arrays into them. A plot that is not on screen (a
+closed dock, a tab behind another: Qt keeps those "visible" but gives them no visible region)
+only notes that it is stale and draws when it comes on screen again.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pyqtgraph as pg
+import shiboken6
+from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from rnnviz.app.style import colors
+from rnnviz.app.state.session import Session
+from rnnviz.app.style.theme import Theme, font_scale, theme_for
+from rnnviz.app.state.training import TrainingController
+
+# Okabe–Ito: a qualitative palette that stays distinct under colour-vision deficiencies
+UNIT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+MAX_LINES = 32  # unit lines drawn at most (the heatmap shows every unit)
+DISPLAY_BINS = 1500  # long histories are min–max decimated to about twice this many points
+SEQUENTIAL_LUT = colors.LUT[len(colors.LUT) // 2 :]  # white → dark red, for probabilities (0..1)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Whether any of the widget is on screen. A dock in a tab group behind another tab stays
+    isVisible() but has an empty visible region; a closed dock is not visible."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def unit_color(i: int, theme: Theme) -> str:
+    c = UNIT_COLORS[i % len(UNIT_COLORS)]
+    return theme.text if c == "#000000" else c
+
+
+def minmax_decimate(x: np.ndarray, y: np.ndarray, bins: int = DISPLAY_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~2·bins points that keep every bin's minimum and maximum (so spikes stay
+    visible), in order. Shorter inputs come back as they are. For display only: the data
+    itself is never truncated."""
+    n = len(x)
+    if n <= 2 * bins:
+        return x, y
+    k = n // bins
+    m = k * bins
+    yy = y[:m].reshape(bins, k)
+    base = np.arange(bins) * k
+    lo = base + np.argmin(yy, axis=1)
+    hi = base + np.argmax(yy, axis=1)
+    keep = np.zeros(n, dtype=bool)  # a mask, not a sort: O(n)
+    keep[lo] = keep[hi] = True
+    keep[[0, n - 1]] = True  # the ends always, so the curve spans the whole run
+    keep[m:] = True
+    idx = np.flatnonzero(keep)
+    return x[idx], y[idx]
+
+
+class RatchetLevels:
+    """A symmetric colour range ±m that only grows (rounded to 1/2/5·10^k), so colours keep
+    their meaning from frame to frame; reset when the network changes."""
+
+    def __init__(self, fixed: float | None = None) -> None:
+        self.fixed = fixed
+        self.limit = fixed or 0.0
+
+    def reset(self, fixed: float | None = None) -> None:
+        self.fixed = fixed
+        self.limit = fixed or 0.0
+
+    def update(self, *arrays: np.ndarray) -> float:
+        if self.fixed:
+            return self.fixed
+        m = colors.nice_limit(colors.symmetric_limit(*arrays))
+        self.limit = max(self.limit, m)
+        return self.limit
+
+
+class _Stagger:
+    """While training streams snapshots, the plots redraw one per turn of the event loop instead
+    of all in one go: Qt paints each one (its dirty region only) before the next is drawn, so a
+    click or a key waits for one plot's drawing, not six (with every plot visible that was
+    ~65 ms in one piece, over the 50 ms an input may wait)."""
+
+    def __init__(self) -> None:
+        self.queue: list[weakref.ref] = []
+        self.timer = QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._next)
+
+    def ask(self, panel: "PlotPanel") -> None:
+        if not any(ref() is panel for ref in self.queue):
+            self.queue.append(weakref.ref(panel))
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _next(self) -> None:
+        try:
+            while self.queue:
+                panel = self.queue.pop(0)()
+                if panel is not None and _alive(panel):
+                    panel.flush()
+                    break
+        finally:  # one plot failing to draw must not leave the others waiting
+            if self.queue:
+                self.timer.start()
+
+    def flush_all(self) -> None:
+        """Draw everything still waiting (training stopped: the plots show its last state)."""
+        while self.queue:
+            panel = self.queue.pop(0)()
+            if panel is not None and _alive(panel):
+                try:
+                    panel.flush()
+                except Exception:  # the others still draw; the error goes to the app's hook after
+                    QTimer.singleShot(0, self.flush_all)
+                    raise
+
+
+_stagger: _Stagger | None = None
+
+
+def _staggered() -> _Stagger:
+    global _stagger
+    if _stagger is None:
+        _stagger = _Stagger()
+    return _stagger
+
+
+def _alive(obj: QObject) -> bool:
+    try:
+        return shiboken6.isValid(obj)
+    except RuntimeError:
+        return False
+
+
+class PlotPanel(QWidget):
+    """A plot: optional controls above a pyqtgraph GraphicsLayoutWidget."""
+
+    title = ""
+
+    def __init__(self, session: Session, controller: TrainingController | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.controller = controller
+        self.theme = theme_for(session.theme, session.presentation)
+        self._stale = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        self.controls = QHBoxLayout()
+        self.controls.setContentsMargins(4, 0, 4, 0)
+        layout.addLayout(self.controls)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.ci.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.canvas, 1)
+        self.setMinimumSize(280, 200)
+        self._plots: list[pg.PlotItem] = []
+        self._overlays: list[pg.TextItem] = []
+        session.networkChanged.connect(self._on_network)
+        session.traceChanged.connect(self._on_trace)
+        session.positionChanged.connect(self._on_position)
+        session.appearanceChanged.connect(self._on_appearance)
+        self._waiting: set[str] = set()  # "trace", "history": staggered draws not done yet
+        if controller is not None:
+            controller.updated.connect(self._on_history)
+            controller.stateChanged.connect(self._on_training_state)
+
+    # building -----------------------------------------------------------------------------------
+    def add_plot(self, row: int, col: int, title: str = "", xlabel: str = "", ylabel: str = "", **kw) -> pg.PlotItem:
+        p = self.canvas.addPlot(row=row, col=col, **kw)
+        p.setMenuEnabled(False)
+        p.hideButtons()
+        for name in ("left", "bottom"):
+            p.getAxis(name).enableAutoSIPrefix(False)
+        p._rnnviz_labels = (title, xlabel, ylabel)
+        self._plots.append(p)
+        self._style(p)
+        return p
+
+    def overlay_text(self, plot: pg.PlotItem) -> pg.TextItem:
+        """A label fixed to the top-left corner of a plot's view (pixels, not data): changing
+        its text repaints only itself."""
+        item = pg.TextItem(anchor=(0, 0))
+        item.setParentItem(plot.getViewBox())
+        item.setPos(4, 2)
+        item.setZValue(40)
+        self._overlays.append(item)
+        self._style_overlay(item)
+        return item
+
+    def _style_overlay(self, item: pg.TextItem) -> None:
+        item.setColor(self.theme.text)
+        item.fill = pg.mkBrush(pg.mkColor(self.theme.background))
+        font = QFont()
+        font.setPointSizeF(8.5 * font_scale(self.session.presentation))
+        item.setFont(font)
+
+    def cursor_line(self, plot: pg.PlotItem) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.highlight, width=2))
+        line.setZValue(20)
+        plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def set_title(self, plot: pg.PlotItem, title: str) -> None:
+        """Change a plot's title. A new title text re-lays out the whole canvas (every axis
+        redraws), so it is skipped when unchanged; numbers that change every frame go in an
+        `overlay_text` instead."""
+        if plot._rnnviz_labels[0] == title and plot.titleLabel.isVisible():
+            return
+        plot._rnnviz_labels = (title, *plot._rnnviz_labels[1:])
+        scale = font_scale(self.session.presentation)
+        plot.setTitle(title, color=self.theme.text, size=f"{int(10 * scale)}pt")
+
+    def _style(self, p: pg.PlotItem) -> None:
+        t = self.theme
+        scale = font_scale(self.session.presentation)
+        font = QFont()
+        font.setPointSizeF(8.5 * scale)
+        for name in ("left", "bottom"):
+            ax = p.getAxis(name)
+            ax.setPen(pg.mkPen(t.muted))
+            ax.setTextPen(pg.mkPen(t.text))
+            ax.setTickFont(font)
+        title, xlabel, ylabel = p._rnnviz_labels
+        style = {"color": t.text, "font-size": f"{int(9 * scale)}pt"}
+        if xlabel:
+            p.setLabel("bottom", xlabel, **style)
+        if ylabel:
+            p.setLabel("left", ylabel, **style)
+        if title:
+            p.setTitle(title, color=t.text, size=f"{int(10 * scale)}pt")
+
+    # updating -----------------------------------------------------------------------------------
+    def is_on_screen(self) -> bool:
+        """Whether drawing now would show anything (see `on_screen`)."""
+        return on_screen(self)
+
+    def refresh(self) -> None:
+        if not self.is_on_screen():
+            self._stale = True
+            return
+        self._stale = False
+        self._waiting.clear()
+        self.draw()
+
+    def draw(self) -> None:
+        self.draw_trace()
+        self.draw_history()
+
+    def draw_trace(self) -> None:
+        """New values in session.trace (same layout)."""
+
+    def draw_history(self) -> None:
+        """A new training snapshot in controller.snapshot."""
+
+    def _on_trace(self) -> None:
+        self._draw_soon("trace")
+
+    def _on_history(self) -> None:
+        self._draw_soon("history")
+
+    def _draw_soon(self, what: str) -> None:
+        """Draw now, or, while training streams snapshots, in this plot's turn (see _Stagger)."""
+        if not self.is_on_screen():
+            self._stale = True
+        elif self.controller is not None and self.controller.running:
+            self._waiting.add(what)
+            _staggered().ask(self)
+        else:
+            self._waiting.discard(what)
+            self.draw_trace() if what == "trace" else self.draw_history()
+
+    def flush(self) -> None:
+        """The staggered draws this plot is waiting for."""
+        waiting, self._waiting = self._waiting, set()
+        if not waiting:
+            return
+        if not self.is_on_screen():
+            self._stale = True
+            return
+        if "trace" in waiting:
+            self.draw_trace()
+        if "history" in waiting:
+            self.draw_history()
+
+    def _on_training_state(self, state: str) -> None:
+        # Training stopped: draw what still waits now, so the plots show the run's last state
+        # when the controller says it stopped.  Unless a network change stopped it: then the
+        # plots are about to rebuild for the new network (see _on_network), and drawing the old
+        # run into them first would be wasted (or wrong).
+        if state == "running":
+            return
+        if self.controller is not None and self.controller.changing_network:
+            self._waiting.clear()
+        else:
+            _staggered().flush_all()
+
+    def rebuild(self) -> None:
+        """The network's layout changed (sizes, loss kind): adjust items, then draw."""
+
+    def move_cursor(self) -> None:
+        """The animation cursor moved (session.frame.active)."""
+
+    def catch_up(self) -> None:
+        """Draw what was skipped while off screen (if anything was and it is on screen now)."""
+        if self._stale and self.is_on_screen():
+            self._stale = False
+            self.draw()
+            self.move_cursor()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.catch_up()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # a tab brought to the front is not "shown" again (it never was hidden): its first paint
+        # says it is on screen. Catch up just after, outside the paint.
+        super().paintEvent(event)
+        if self._stale:
+            QTimer.singleShot(0, self.catch_up)
+
+    def _on_network(self) -> None:
+        self._waiting.clear()  # what waited belongs to the old network; the redraw below is new
+        self.rebuild()
+        self.refresh()
+        self.move_cursor()
+
+    def _on_position(self, _position: int) -> None:
+        if self.is_on_screen():
+            self.move_cursor()
+        else:
+            self._stale = True
+
+    def _on_appearance(self) -> None:
+        self.theme = theme_for(self.session.theme, self.session.presentation)
+        self.canvas.setBackground(QColor(self.theme.background))
+        for p in self._plots:
+            self._style(p)
+        for item in self._overlays:
+            self._style_overlay(item)
+        self.apply_theme()
+        self.refresh()
+
+    def apply_theme(self) -> None:
+        """Recolour items that carry theme colours (plots override)."""
+
+    def finish_init(self) -> None:
+        """Call at the end of a subclass's __init__: colours, items, first draw."""
+        self.canvas.setBackground(QColor(self.theme.background))
+        self.rebuild()
+        self.apply_theme()
+        self.draw()
+        self.move_cursor()
+
+
+def steady_range(plot: pg.PlotItem, axis: str, lo: float, hi: float, headroom: float = 0.2,
+                 shrink: float = 0.3, floor: float | None = None, min_span: float = 0.0,
+                 decades: bool = False) -> None:
+    """Keep a view range still while the data moves inside it (a new range redraws the axes,
+    the most expensive part of a frame): expand with head-room when the data [lo, hi] leaves
+    it, shrink when the data fills less than `shrink` of it. In log mode pass log10 values.
+    `floor`: never show below this (e.g. 0 for iterations). `min_span`: show at least this
+    much (e.g. one decade on a log axis). `decades`: a log axis; the range is whole decades
+    (at least two), so pyqtgraph labels only the powers of ten and never crowds the axis."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return
+    if hi - lo < min_span:
+        mid = (hi + lo) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    if hi - lo < 1e-12:
+        pad = max(abs(hi), 1.0) * 0.05
+        lo, hi = lo - pad, hi + pad
+    key = f"_rnnviz_range_{axis}"
+    cur = getattr(plot, key, None)
+    if cur is not None:
+        c0, c1 = cur
+        inside = c0 <= lo and hi <= c1
+        if inside and (hi - lo) >= shrink * (c1 - c0):
+            return
+    span = hi - lo
+    new = (lo - headroom * span * 0.25, hi + headroom * span)
+    if floor is not None:
+        new = (max(floor, new[0]), new[1])
+    if decades:
+        a, b = float(np.floor(new[0])), float(np.ceil(new[1]))
+        if b - a < 2:
+            a = b - 2
+        new = (a, b)
+        step = max(1, int(np.ceil((b - a) / 6)))
+        side = "left" if axis == "y" else "bottom"
+        plot.getAxis(side).setTicks([[(k, power_of_ten(k)) for k in range(int(a), int(b) + 1, step)], []])
+        setattr(plot, f"_rnnviz_decade_ticks_{side}", True)
+    setattr(plot, key, new)
+    if axis == "x":
+        plot.enableAutoRange(x=False)
+        plot.setXRange(*new, padding=0)
+    else:
+        plot.enableAutoRange(y=False)
+        plot.setYRange(*new, padding=0)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(k: int) -> str:
+    """10^k as a tick label: plain for 0.001 … 1000, else 10 with a superscript."""
+    if -3 <= k <= 3:
+        return f"{10.0**k:g}"
+    return "10" + str(k).translate(_SUPERSCRIPT)
+
+
+def forget_range(plot: pg.PlotItem) -> None:
+    for axis in ("x", "y"):
+        if hasattr(plot, f"_rnnviz_range_{axis}"):
+            delattr(plot, f"_rnnviz_range_{axis}")
+    for side in ("left", "bottom"):
+        if getattr(plot, f"_rnnviz_decade_ticks_{side}", False):
+            plot.getAxis(side).setTicks(None)
+            setattr(plot, f"_rnnviz_decade_ticks_{side}", False)
+
+
+def finite_span(values: np.ndarray, log: bool = False) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = float(v.min()), float(v.max())
+    return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+
+
+_NICE_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 4) -> list[list[tuple[float, str]]]:
+    """Tick labels for matrix rows/units, as levels of round steps: the first level (at most
+    `max_labels`, which pyqtgraph always draws) at the coarsest round step, then each finer
+    step's new labels as a level of its own, which pyqtgraph draws only where the text has room.
+    So a short axis shows h100, h200 for 256 units and a tall one fills in h50, h150, ... (a
+    fixed 16 labels at the first level overlapped in the short heatmaps).  Levels stop at 40
+    labels in all: no axis here is tall enough for more, and pyqtgraph draws a tick mark for
+    every label it is given (one per unit made a grey bar at H=256)."""
+    off = 1 if one_based else 0
+    coarsest = next((s for s in _NICE_STEPS if n / s <= max_labels), _NICE_STEPS[-1])
+    steps = [s for s in _NICE_STEPS if s <= coarsest][::-1]  # coarse to fine, ending at 1
+    levels, seen = [], set()
+    for step in steps:
+        level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i % step == 0 and i not in seen]
+        if level and len(seen) + len(level) > max(40, max_labels) and levels:
+            break  # finer levels could never fit (and pyqtgraph draws every level's tick marks)
+        seen.update(i for i, _ in level)
+        if level:
+            levels.append(level)
+    return levels
+
+
+def set_unit_ticks(axis: pg.AxisItem, n: int, prefix: str) -> None:
+    """Label a units axis with `unit_axis_ticks`, every level allowed to show where it fits
+    (pyqtgraph labels only the first three levels unless told otherwise)."""
+    levels = unit_axis_ticks(n, prefix)
+    axis.setStyle(maxTextLevel=len(levels) - 1)
+    axis.setTicks(levels)
+
+
+def integer_ticks(plot: pg.PlotItem, n: int, axis: str = "bottom") -> None:
+    """Whole-number ticks on a step axis (no t = 2.5) when there are few steps."""
+    ax = plot.getAxis(axis)
+    if n <= 12:
+        ax.setTickSpacing(1, 1)
+    elif n <= 30:
+        ax.setTickSpacing(5, 1)
+    else:
+        ax.setTickSpacing()  # pyqtgraph's automatic spacing
+
+
+def image_item(lut: np.ndarray = colors.LUT) -> pg.ImageItem:
+    item = pg.ImageItem(axisOrder="col-major")
+    item.setLookupTable(lut)
+    return item
+
+
+def place_image(item: pg.ImageItem, rect: QRectF) -> None:
+    """Put an image's pixels on a data rectangle; only when it moved (a new rect makes the
+    view re-range and every axis redraw)."""
+    key = (rect.x(), rect.y(), rect.width(), rect.height(), item.width(), item.height())
+    if getattr(item, "_rnnviz_rect", None) != key:
+        item.setRect(rect)
+        item._rnnviz_rect = key
+

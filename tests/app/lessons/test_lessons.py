@@ -1,0 +1,215 @@
+"""Lessons: every shipped file loads, each step sets up what it says, bad files give clear
+messages, and checks tick when their condition holds."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnviz.app.lessons import lesson as L
+from rnnviz.app.state.session import Selection
+
+SHIPPED = L.load_lessons()
+
+
+def test_eight_lessons_ship_in_order():
+    assert [lesson.number for lesson in SHIPPED] == list(range(1, 9))
+    assert all(lesson.steps for lesson in SHIPPED)
+    titles = " ".join(lesson.title.lower() for lesson in SHIPPED)
+    for word in ("memory", "unrolling", "architectures", "forward", "backpropagation", "vanishing", "gates", "ar"):
+        assert word in titles
+
+
+@pytest.mark.parametrize("lesson", SHIPPED, ids=lambda lesson: f"lesson{lesson.number}")
+def test_every_step_sets_up_what_it_says(session, lesson):
+    for i, step in enumerate(lesson.steps):
+        L.apply_step(lesson, i, session)
+        net = lesson.network(i)
+        c = session.config
+        assert session.imported is None
+        if "task" in net:
+            assert c.task == net["task"]
+            assert session.task.name == net["task"]
+        for key in ("activation", "hidden", "seed", "lag", "steps"):
+            if key in net:
+                assert getattr(c, key) == net[key], (i, key)
+        if "architecture" in net:
+            want = net["architecture"] or session.task.architecture
+            assert session.model.architecture == want
+        s = step.setup
+        T = session.T
+        if "position" in s:
+            assert session.position == s["position"]
+        elif "step" in s:
+            t = T if s["step"] == "last" else min(s["step"], T)
+            assert session.mode == s["mode"]
+            if s["mode"] == "forward" or t >= 1:
+                assert session.frame.active == t
+        elif "mode" in s:
+            assert session.mode == s["mode"]
+        if "select" in s:
+            if s["select"] is None:
+                assert session.selection is None
+            else:
+                kind, t, _ = L.parse_selection(s["select"])
+                assert session.selection == Selection(kind, min(t, T))
+        if "theme" in s:
+            assert session.theme == s["theme"]
+
+
+def test_setups_are_cumulative_within_a_lesson(session):
+    lesson = next(x for x in SHIPPED if x.number == 6)
+    L.apply_step(lesson, 2, session)  # jump straight to step 3
+    assert (session.config.task, session.config.lag, session.config.activation) == ("echo", 8, "relu")
+    L.apply_step(lesson, 0, session)  # back to step 1: lag 3 and tanh again
+    assert (session.config.lag, session.config.activation, session.config.hidden) == (3, "tanh", 16)
+
+
+def test_a_step_that_keeps_the_network_keeps_its_weights(session):
+    lesson = next(x for x in SHIPPED if x.number == 4)
+    L.apply_step(lesson, 0, session)
+    model = session.model
+    L.apply_step(lesson, 1, session)
+    assert session.model is model
+    assert session.mode == "forward" and session.frame.active == 2
+
+
+def test_lesson_steps_with_a_window_show_docks_and_roll(window):
+    lesson = next(x for x in SHIPPED if x.number == 2)
+    L.apply_step(lesson, 0, window.session, window)
+    assert window.view.is_rolled()
+    assert L.check_status(lesson.steps[0].check, window.session, window) is False
+    window.set_rolled(False)
+    assert L.check_status(lesson.steps[0].check, window.session, window) is True
+    window.inspector_dock.hide()
+    L.apply_step(next(x for x in SHIPPED if x.number == 4), 0, window.session, window)
+    assert window.inspector_dock.isVisible()
+
+
+def test_cells_step_says_when_the_cell_is_missing(session):
+    lesson = next(x for x in SHIPPED if x.number == 7)
+    notes = L.apply_step(lesson, 1, session)
+    if L.cells_supported():
+        assert session.config.cell == "lstm"
+    else:
+        assert any(L.NEEDS_CELLS in n for n in notes)
+        assert session.config.task == "echo" and session.config.lag == 8
+
+
+# malformed files ------------------------------------------------------------------------------
+GOOD = {"format": 1, "number": 3, "title": "T", "steps": [{"text": "hello", "setup": {"task": "sine"}}]}
+
+
+def write(tmp_path, data, name="bad.json"):
+    p = tmp_path / name
+    p.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return p
+
+
+def with_step(**step):
+    return {**GOOD, "steps": [{"text": "x", **step}]}
+
+
+@pytest.mark.parametrize("data, words", [
+    ({**GOOD, "colour": "red"}, ["bad.json", "unknown key 'colour'"]),
+    (with_step(setup={"task": "sine", "speed": 3}), ["bad.json, step 1, setup", "unknown key 'speed'"]),
+    (with_step(setup={"task": "fibonacci"}), ["bad.json, step 1, setup", "'task' is 'fibonacci'", "sine"]),
+    (with_step(setup={"hidden": "8"}), ["'hidden' must be a whole number", '"8"']),
+    (with_step(setup={"hidden": True}), ["'hidden' must be a whole number"]),
+    (with_step(setup={"select": "W_qq:3"}), ["'select'", "W_qq:3"]),
+    (with_step(setup={"step": 3}), ["'step' needs a 'mode'"]),
+    (with_step(setup={"show": ["plots"]}), ["'show' is 'plots'"]),
+    (with_step(setup={"task": "echo", "steps": 5, "lag": 7}), ["cannot be built", "lag"]),
+    (with_step(check={"weights_at_least": 3}), ["check", "unknown key 'weights_at_least'"]),
+    (with_step(check={"mode": "sideways"}), ["'mode' is 'sideways'"]),
+    (with_step(check={}), ["empty check"]),
+    ({**GOOD, "steps": [{"setup": {}}]}, ["step 1", "'text' is missing"]),
+    ({**GOOD, "steps": []}, ["'steps' is empty"]),
+    ({k: v for k, v in GOOD.items() if k != "title"}, ["'title' is missing"]),
+    ({**GOOD, "format": 2}, ["format 1"]),
+    ([1, 2], ["one JSON object"]),
+    ('{"format": 1, "number": ', ["not valid JSON", "line 1"]),
+    ('{"format": 1, "__import__": "os"}', ["unknown key '__import__'"]),
+])
+def test_malformed_lessons_give_clear_errors(tmp_path, data, words):
+    with pytest.raises(L.LessonError) as err:
+        L.load_lesson(write(tmp_path, data))
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_duplicate_numbers_are_an_error_and_lenient_loading_skips_bad_files(tmp_path):
+    write(tmp_path, GOOD, "a.json")
+    write(tmp_path, GOOD, "b.json")
+    with pytest.raises(L.LessonError, match="number 3 is also used by a.json"):
+        L.load_lessons(tmp_path)
+    write(tmp_path, {**GOOD, "number": 4}, "b.json")
+    write(tmp_path, {**GOOD, "nmber": 5}, "c.json")
+    lessons, errors = L.load_lessons_lenient(tmp_path)
+    assert [x.number for x in lessons] == [3, 4]
+    assert len(errors) == 1 and "c.json" in errors[0] and "'nmber'" in errors[0]
+
+
+def test_markup_is_escaped_before_rendering():
+    html = L.render_markup("**a** <b>x</b> & `<i>` h_t\n\n- one\n- two")
+    assert "<b>a</b>" in html and "&lt;b&gt;x&lt;/b&gt;" in html and "&amp;" in html
+    assert "<code>&lt;i&gt;</code>" in html and "h<sub>t</sub>" in html
+    assert "<ul><li>one</li><li>two</li></ul>" in html
+
+
+# checks -----------------------------------------------------------------------------------------
+def test_check_ticks_when_satisfied(session):
+    check = {"position_at_least": 10, "mode": "forward"}
+    session.set_position(3)
+    assert L.check_status(check, session) is False
+    session.set_position(10)
+    assert L.check_status(check, session) is True
+    session.set_mode("backward")
+    assert L.check_status(check, session) is False
+    assert L.check_status({"mode": "backward"}, session) is True
+    assert L.check_status({"selection_kind": "W_hh"}, session) is False
+    session.select(Selection("W_hh", 2))
+    assert L.check_status({"selection_kind": "W_hh", "selection_step": 2}, session) is True
+    assert L.check_status(None, session) is None
+    assert L.check_status({"iteration_at_least": 5}, session) is None  # no training run to look at
+
+
+def test_iteration_check_follows_training(session):
+    from rnnviz.app.state.training import TrainingController
+
+    c = TrainingController(session)
+    check = {"iteration_at_least": 2}
+    assert L.check_status(check, session, controller=c) is False
+    c.step()
+    c.step()
+    assert L.check_status(check, session, controller=c) is True
+    c.shutdown()
+
+
+def test_panel_steps_through_a_lesson_and_ticks_the_check(qtbot, window):
+    from rnnviz.app.panels import lessons as lessons_panel
+
+    dock = lessons_panel.install(window)
+    panel = window.lessons_panel
+    assert dock.widget() is panel and panel.lesson_combo.count() == 8
+    panel.open_lesson(3)  # lesson 4: forward formulas
+    assert window.session.config.hidden == 3 and window.session.selection == Selection("h", 1)
+    assert not panel.back_button.isEnabled()
+    panel.next()
+    assert panel.index == 1 and panel.progress.text() == "step 2 of 3"
+    assert panel.status is False and "Goal" in panel.check_label.text()
+    window.session.go_to("forward", 4)
+    assert panel.status is True and "✔" in panel.check_label.text()
+    panel.back()
+    assert panel.index == 0
+
+
+def test_lessons_are_found_in_a_checkout_and_in_an_installed_wheel(tmp_path):
+    # the README's editable install reads resources/lessons; a wheel puts them in <prefix>/share
+    assert L.LESSONS_DIR == L.lessons_dir() and L.LESSONS_DIR.is_dir()
+    installed = tmp_path / "share" / "rnnviz" / "lessons"
+    installed.mkdir(parents=True)
+    assert L.lessons_dir(checkout=tmp_path / "no-checkout", prefix=str(tmp_path)) == installed
+    checkout = tmp_path / "resources" / "lessons"
+    checkout.mkdir(parents=True)
+    assert L.lessons_dir(checkout=checkout, prefix=str(tmp_path)) == checkout

@@ -1,0 +1,317 @@
+"""Live training: the worker runs off the UI thread, hands copies, and never crashes the app."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+
+from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
+from rnnviz.app.state.training import TrainingController, TrainingSettings  # noqa: E402
+from rnnviz.app.state.training_loop import HiddenRecord, SmoothedLoss  # noqa: E402
+from rnnviz.app.panels.training import TrainingPanel, nice_step  # noqa: E402
+
+WAIT = 20_000  # ms: generous, so slow machines never fail on time
+
+
+@pytest.fixture
+def session(qtbot):
+    s = Session(NetworkConfig(task="sine"))
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture
+def controller(session):
+    c = TrainingController(session)
+    yield c
+    c.shutdown()
+    assert not any(t.name == "rnnviz-training" and t.is_alive() for t in threading.enumerate())
+
+
+def run_to_budget(qtbot, controller, budget):
+    controller.set_budget(budget)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.train()
+    assert controller.iteration == budget
+
+
+def test_settings_start_from_the_task_defaults(controller, session):
+    d = session.task.defaults
+    assert controller.settings.optimizer == d["optimizer"]
+    assert controller.settings.lr == d["lr"]
+    assert controller.settings.iterations == d["iterations"]
+    assert controller.state == "idle" and not controller.has_progress()
+
+
+def test_train_runs_iterations_in_the_background(qtbot, controller):
+    controller.set_budget(None)
+    main = threading.get_ident()
+    seen = []
+    controller.progressed.connect(lambda it, loss, rate: seen.append((it, threading.get_ident())))
+    controller.train()
+    assert controller.state == "running"
+    qtbot.waitUntil(lambda: controller.iteration >= 50, timeout=WAIT)
+    assert controller._thread is not None and controller._thread.ident != main
+    assert all(tid == main for _, tid in seen)  # signals arrive on the UI thread
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
+    its, losses = controller.snapshot.loss_curve
+    assert its[-1] == controller.iteration == controller.trainer.iteration
+    np.testing.assert_array_equal(losses, controller.trainer.history.loss.values)
+
+
+def test_pause_stops_the_iterations(qtbot, controller):
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 10, timeout=WAIT)
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
+    stopped = controller.trainer.iteration
+    assert controller.iteration == stopped
+    qtbot.wait(300)  # the event loop keeps running: nothing may change
+    assert controller.trainer.iteration == stopped == controller.iteration
+    assert controller._thread is None
+
+
+def test_step_runs_exactly_one_iteration(qtbot, controller, session):
+    before = {k: v.copy() for k, v in session.model.params().items()}
+    with qtbot.waitSignal(controller.progressed, timeout=WAIT):
+        controller.step()
+    assert controller.iteration == 1 == len(controller.trainer.history.loss)
+    assert controller.state == "paused" and controller.has_progress()
+    assert not np.array_equal(session.model.W_hh, before["W_hh"])  # the session shows the new weights
+    np.testing.assert_array_equal(session.model.W_hh, controller.trainer.model.W_hh)
+    controller.step()
+    assert controller.iteration == 2
+
+
+def test_reset_with_the_same_seed_reproduces_the_losses(qtbot, controller, session):
+    initial = {k: v.copy() for k, v in session.model.params().items()}
+    run_to_budget(qtbot, controller, 120)
+    first = controller.snapshot.loss_curve[1].copy()
+    controller.reset()
+    assert controller.iteration == 0 and controller.state == "idle" and not controller.has_progress()
+    for k, v in initial.items():
+        np.testing.assert_array_equal(session.model.params()[k], v)
+    run_to_budget(qtbot, controller, 120)
+    np.testing.assert_array_equal(controller.snapshot.loss_curve[1], first)
+
+
+def test_minibatch_runs_reproduce_after_reset(qtbot, controller):
+    controller.set_batch_size(4)
+    for _ in range(15):
+        controller.step()
+    first = controller.snapshot.loss_curve[1].copy()
+    controller.reset()
+    for _ in range(15):
+        controller.step()
+    np.testing.assert_array_equal(controller.snapshot.loss_curve[1], first)
+
+
+def test_the_ui_thread_stays_responsive_while_training(qtbot, controller):
+    controller.set_budget(None)
+    gaps = []
+    clock = QElapsedTimer()
+    ping = QTimer()
+    ping.setInterval(10)
+
+    def tick():
+        gaps.append(clock.restart())
+
+    ping.timeout.connect(tick)
+    controller.train()
+    clock.start()
+    ping.start()
+    try:
+        qtbot.waitUntil(lambda: controller.iteration >= 400 and len(gaps) >= 30, timeout=WAIT)
+    finally:
+        ping.stop()
+        controller.pause()
+    assert max(gaps[1:]) < 500  # ms: generous; typical is ~10-20
+
+
+def test_a_non_finite_loss_stops_training_with_iteration_and_step(qtbot, controller, session):
+    controller.set_optimizer("sgd")
+    controller.set_lr(1e6)
+    controller.set_budget(None)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT) as blocker:
+        controller.train()
+    message, step = blocker.args
+    assert controller.state == "failed"
+    it = controller.trainer.iteration + 1  # the iteration that failed
+    assert f"iteration {it}" in message
+    assert step >= 1 and f"time step t={step}" in message
+    assert session.frame.mode == "forward" and session.frame.active == step
+    # the weights shown are the last good ones, and finite
+    for k, v in session.model.params().items():
+        assert np.all(np.isfinite(v))
+        np.testing.assert_array_equal(v, controller.trainer.model.params()[k])
+    assert controller._thread is None
+    # Reset recovers
+    controller.set_lr(0.01)
+    controller.reset()
+    assert controller.state == "idle"
+    controller.step()
+    assert controller.iteration == 1 and np.isfinite(controller.loss)
+
+
+def test_a_run_that_overflowed_keeps_failing_safely_until_reset(qtbot, controller):
+    controller.set_optimizer("sgd")
+    controller.set_lr(1e6)
+    controller.set_budget(None)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT):
+        controller.train()
+    failed_at = controller.iteration
+    controller.set_lr(1e-9)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT):
+        controller.step()  # the kept weights themselves overflow the loss: fails again, no crash
+    assert controller.state == "failed" and controller.iteration == failed_at
+    controller.reset()
+    controller.step()
+    assert controller.state == "paused" and controller.iteration == 1
+
+
+def test_changing_the_learning_rate_while_running_takes_effect_without_reset(qtbot, controller):
+    controller.set_optimizer("sgd")
+    controller.set_lr(0.05)
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 30, timeout=WAIT)
+    before = controller.iteration
+    controller.set_lr(0.002)
+    controller.set_clip(0.5)
+    assert controller.state == "running"
+    qtbot.waitUntil(lambda: controller.trainer.optimizer.lr == 0.002 and controller.trainer.clip == 0.5, timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.iteration >= before + 30, timeout=WAIT)
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
+    assert controller.iteration >= before + 30  # no reset: the count went on
+    its = controller.snapshot.loss_curve[0]
+    np.testing.assert_array_equal(its, np.arange(1, controller.iteration + 1))
+    # and an update with the new rate moves the weights by lr·(clipped) gradient
+    w = controller.trainer.model.W_hy.copy()
+    controller.step()
+    step = np.abs(controller.trainer.model.W_hy - w).max()
+    assert 0 < step <= 0.002 * 0.5 * (1 + 1e-6)
+
+
+def test_budget_stops_the_run_and_reports_progress(qtbot, controller):
+    run_to_budget(qtbot, controller, 40)
+    assert controller.progress == 1.0 and controller.state == "paused"
+    controller.train()  # the budget is used up: nothing runs
+    assert controller.state == "paused" and controller.iteration == 40
+    controller.set_budget(60)
+    assert controller.progress == pytest.approx(40 / 60)
+
+
+def test_a_new_network_discards_the_run(qtbot, controller, session):
+    controller.step()
+    assert controller.has_progress()
+    with qtbot.waitSignals([controller.discarded, controller.progressChanged], timeout=WAIT):
+        session.set_config(hidden=4)
+    assert not controller.has_progress() and controller.state == "idle" and controller.iteration == 0
+    controller.step()
+    assert controller.trainer.model.hidden_size == 4
+
+
+def test_a_new_network_while_running_stops_the_worker(qtbot, controller, session):
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 5, timeout=WAIT)
+    session.set_config(task="hello")
+    assert controller.state == "idle" and controller._thread is None
+    assert controller.settings.lr == session.task.defaults["lr"]  # the new task's defaults
+
+
+def test_snapshots_hold_copies(qtbot, controller):
+    controller.step()
+    snap = controller.snapshot
+    for k, v in controller.trainer.model.params().items():
+        assert not np.shares_memory(snap.params[k], v)
+    assert not np.shares_memory(snap.loss_curve[1], controller.trainer.history.loss.values)
+
+
+def test_inputs_without_targets_cannot_train_and_say_why(qtbot, controller, session, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((5, 1)))
+    session.load_inputs_file(tmp_path / "x.npy")
+    ok, why = controller.can_train()
+    assert not ok and "targets" in why
+    with qtbot.waitSignal(session.error, timeout=WAIT):
+        controller.train()
+    assert controller.state == "idle"
+
+
+def test_hidden_record_is_bounded_and_spans_the_run():
+    rec = HiddenRecord(max_items=16)
+    for it in range(0, 1000, 5):
+        rec.add(it, np.full((4, 3), float(it)))
+    assert len(rec) <= 17  # the stored records and the newest
+    assert rec.iterations[0] == 0 and rec.iterations[-1] == 995
+    assert np.all(np.diff(rec.iterations) > 0)
+    np.testing.assert_array_equal(rec.at_step(2)[:, 1], rec.iterations)
+    assert np.ptp(np.diff(rec.iterations[:-1])) == 0  # evenly spread over the run
+
+
+def test_smoothed_loss_is_bias_corrected():
+    s = SmoothedLoss(beta=0.9)
+    for i in range(1, 6):
+        s.add(i, 2.0)
+    np.testing.assert_allclose(s.series.values, 2.0)
+
+
+def test_nice_step_walks_the_1_2_5_ladder():
+    assert nice_step(0.01, 1) == pytest.approx(0.02)
+    assert nice_step(0.02, 1) == pytest.approx(0.05)
+    assert nice_step(0.05, 1) == pytest.approx(0.1)
+    assert nice_step(0.01, -1) == pytest.approx(0.005)
+    assert nice_step(0.03, -1) == pytest.approx(0.02)
+    assert nice_step(0.03, 1) == pytest.approx(0.05)
+
+
+def test_panel_drives_the_controller(qtbot, controller):
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    panel.lr.setValue(0.003)
+    assert controller.settings.lr == pytest.approx(0.003)
+    panel.clip_on.setChecked(True)
+    panel.clip.setValue(2.0)
+    assert controller.settings.clip == 2.0
+    panel.optimizer.setCurrentText("sgd")
+    assert controller.settings.optimizer == "sgd" and panel.momentum.isEnabled()
+    panel.budget.setValue(0)
+    assert controller.settings.iterations is None
+    panel.step_button.click()
+    assert controller.iteration == 1 and "iteration 1" in panel.readout.text()
+    panel.train_button.click()
+    assert panel.train_button.text() == "Pause" and not panel.step_button.isEnabled()
+    qtbot.waitUntil(lambda: controller.iteration >= 5, timeout=WAIT)
+    panel.train_button.click()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
+    assert panel.train_button.text() == "Train"
+    panel.reset_button.click()
+    assert controller.iteration == 0
+
+
+def test_panel_shows_the_failure(qtbot, controller):
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    controller.set_settings(TrainingSettings(optimizer="sgd", lr=1e6, iterations=None))
+    assert panel.lr.value() == pytest.approx(1e6)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT):
+        controller.train()
+    assert "iteration" in panel.status.text() and "time step" in panel.status.text()
+
+
+def test_shutdown_while_running_joins_the_worker(qtbot, controller):
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 3, timeout=WAIT)
+    t0 = time.perf_counter()
+    controller.shutdown()
+    assert controller._thread is None and time.perf_counter() - t0 < 10
