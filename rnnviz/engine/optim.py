@@ -12,6 +12,13 @@ import numpy as np
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 
+def check_lr(lr: float) -> float:
+    """Return lr unchanged if it is a positive finite number; raise ValueError otherwise."""
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"the learning rate must be a positive number, got {lr}")
+    return lr
+
+
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     """Scale grads in place so their global L2 norm is at most max_norm, as
     torch.nn.utils.clip_grad_norm_ (coefficient max_norm/(norm+1e-6), capped at 1).
@@ -110,8 +117,7 @@ class Adagrad(Optimizer):
 
 
 def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> Optimizer:
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"the learning rate must be a positive number, got {lr}")
+    check_lr(lr)
     if name == "sgd":
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")

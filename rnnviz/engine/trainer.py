@@ -14,7 +14,7 @@ import numpy as np
 
 from rnnviz.engine.history import History
 from rnnviz.engine.model import RNN
-from rnnviz.engine.optim import Optimizer, clip_grad_norm, make_optimizer
+from rnnviz.engine.optim import Optimizer, check_lr, clip_grad_norm, make_optimizer
 from rnnviz.engine.rnn import prepare_inputs, prepare_targets, run
 from rnnviz.engine.trace import Trace
 
@@ -117,9 +117,7 @@ class Trainer:
         self.history.clear()
 
     def set_lr(self, lr: float) -> None:
-        if not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"the learning rate must be a positive number, got {lr}")
-        self.lr = lr
+        self.lr = check_lr(lr)
         self.optimizer.lr = lr
 
     def set_clip(self, clip: float | None) -> None:

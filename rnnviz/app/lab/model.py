@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rnnviz.engine import Task, init_model, jacobian_norms, make_task, run
+from rnnviz.engine.analysis import eigenvalues, largest_modulus
 
 GATED = ("lstm", "gru")
 CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -79,7 +80,7 @@ class LabCurves:
 
     @property
     def spectral_radius(self) -> float | None:
-        return None if self.eigenvalues is None else float(np.max(np.abs(self.eigenvalues)))
+        return None if self.eigenvalues is None else largest_modulus(self.eigenvalues)
 
     def at_distance(self, d: int, which: str = "jacobian") -> float:
         """The curve's value d steps back from T (d = 0 … T−1)."""
@@ -101,7 +102,7 @@ def compute_curves(model, task: Task, watched: int = 0) -> LabCurves:
         seq = int(np.clip(watched, 0, trace.h.shape[1] - 1))
         jac = jacobian_norms(trace, seq=seq)
         dL_dh = np.linalg.norm(trace.dL_dh, axis=2).mean(axis=1)  # (T,)
-        eig = np.linalg.eigvals(trace.params["W_hh"]) if trace.cell == "rnn" else None
+        eig = eigenvalues(trace.params["W_hh"]) if trace.cell == "rnn" else None
     t = np.arange(1, T + 1)
     return LabCurves(getattr(model, "cell", "rnn"), t, T - t, jac, np.asarray(trace.grad_gain).copy(), dL_dh,
                      float(trace.loss), eig)

@@ -12,6 +12,7 @@ from html import escape
 import numpy as np
 
 from rnnviz.engine import Trace
+from rnnviz.engine.analysis import spectral_radius
 from rnnviz.app.style import colors
 from rnnviz.app.views.inspector.panel import TRANSPOSE, Page, _backward_heading, _dh_parts, _Html, _units, _units_note, sub, theme_color
 from rnnviz.app.state.playback import Frame
@@ -268,8 +269,7 @@ def _weights(b: _Html, tr: Trace, kind: str, t: int, frame: Frame) -> Page:
         Wm = tr.params[n]
         cells = [_w(n), b.num(f"norm.{n}", np.linalg.norm(Wm))]
         if side == "h":
-            rho = float(np.max(np.abs(np.linalg.eigvals(Wm)))) if np.all(np.isfinite(Wm)) else float("nan")
-            cells.append(b.num(f"rho.{n}", rho))
+            cells.append(b.num(f"rho.{n}", spectral_radius(Wm)))
         if grads:
             cells.append(b.num(f"grad_norm.{n}", np.linalg.norm(tr.grads["grad_" + n])))
         trs.append("<tr>" + "".join(f'<td align="right" nowrap style="padding-right:12px;">{c}</td>' for c in cells) + "</tr>")

@@ -7,6 +7,7 @@ from PySide6.QtCore import QRectF
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
+from rnnviz.engine.analysis import hidden_pca
 from rnnviz.app.views.plots.base import (MAX_LINES, PlotPanel, RatchetLevels, finite_span, forget_range, image_item, integer_ticks, place_image,
                    steady_range, set_unit_ticks, unit_color)
 
@@ -179,25 +180,9 @@ class HiddenTrainingPlot(PlotPanel):
         if tr is None:
             return
         h = tr.h[:, 0, :]  # (T+1, H)
-        H = h.shape[1]
-        if self.basis is None or self.basis.shape[0] != H:
-            self.basis = None
-        mean = h.mean(axis=0)
-        centred = h - mean
-        with np.errstate(all="ignore"):
-            _, s, vt = np.linalg.svd(np.nan_to_num(centred), full_matrices=False)
-        basis = np.zeros((H, 2))
-        k = min(2, vt.shape[0])
-        basis[:, :k] = vt[:k].T
-        if self.basis is not None:  # keep directions from flipping sign between frames
-            for j in range(2):
-                if basis[:, j] @ self.basis[:, j] < 0:
-                    basis[:, j] *= -1
-        self.basis, self.mean = basis, mean
-        var = s**2
-        total = var.sum() or 1.0
-        self.explained = tuple(float(var[j] / total) if j < len(var) else 0.0 for j in range(2))
-        pts = centred @ basis  # (T+1, 2)
+        pca = hidden_pca(h, self.basis)  # signs kept from the last frame's basis
+        basis, mean, pts = pca.basis, pca.mean, pca.points  # (H, 2), (H,), (T+1, 2)
+        self.basis, self.mean, self.explained = basis, mean, pca.explained
         self.pca_points = pts
         self.path.setData(pts[:, 0], pts[:, 1])
         m = float(np.nanmax(np.abs(pts))) if np.isfinite(pts).any() else 1.0

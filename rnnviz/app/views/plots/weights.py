@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.plots.base import PlotPanel, RatchetLevels, image_item, place_image, set_unit_ticks
+from rnnviz.engine.analysis import eigenvalues, largest_modulus
 
 MATRICES = ("W_xh", "W_hh", "W_hy")
 ROW_COL = {"W_xh": ("x", "h"), "W_hh": ("h", "h"), "W_hy": ("h", "y")}
@@ -122,10 +123,9 @@ class WeightsPlot(PlotPanel):
         rec = shown["W_hh"]
         self.set_title(self.eig_plot, f"eigenvalues of {rec}")
         W_hh = params[rec]
-        with np.errstate(all="ignore"):
-            ev = np.linalg.eigvals(W_hh) if np.all(np.isfinite(W_hh)) else np.zeros(0, dtype=complex)
+        ev = eigenvalues(W_hh)
         self.eigenvalues = ev
-        self.spectral_radius = float(np.max(np.abs(ev))) if ev.size else float("nan")
+        self.spectral_radius = largest_modulus(ev)
         self.eig.setData(ev.real, ev.imag)
         self.rho_note.setText(f"spectral radius ρ = {self.spectral_radius:.3f}")
         self.set_title(self.mats["W_hh"], f"{rec} {W_hh.shape[0]}×{W_hh.shape[1]} (colour ±{lim:g})")
