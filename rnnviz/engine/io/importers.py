@@ -227,8 +227,14 @@ def series_task(values: np.ndarray, names: Sequence[str], *, steps: int = 20, he
     n_seq = _windows(n, steps)
     n_train, n_val = _split_counts(p, n_seq, held_out, "rows", n, steps)
     train_rows = n_train * steps + 1
-    mean = values[:train_rows].mean(axis=0)  # (C,)
-    std = values[:train_rows].std(axis=0)
+    # finite values beyond ~1e154 overflow the squares in std (and beyond ~1e308 / n the sum in
+    # mean): checked just below instead of warning and normalising everything to NaN
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = values[:train_rows].mean(axis=0)  # (C,)
+        std = values[:train_rows].std(axis=0)
+    if normalise and not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise FileFormatError(p, f"holds values as large as {np.abs(values[:train_rows]).max():.4g}: too large "
+                                 f"to normalise (their squares overflow); scale them down first")
     constant = std == 0
     if normalise:
         scale = np.where(constant, 1.0, std)

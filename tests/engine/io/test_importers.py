@@ -138,6 +138,7 @@ BAD_SERIES = [
     ("bool.npy", npy(np.array([True, False] * 30)), {}, "a time series must hold real numbers"),
     ("cube.npy", npy(np.zeros((4, 4, 4))), {}, "a time series is (n,) or (n, columns)"),
     ("nan.npy", npy(np.array([1.0, np.nan, 2.0] * 20)), {}, "row 2, column 1: nan is not a finite number"),
+    ("overflow.npy", npy(np.array([1e300, -1e300] * 30)), {}, "1e+300: too large to normalise"),
     ("text_as.npy", b"1\n2\n3\n", {}, "not a valid .npy"),
     ("noncol.npy", npy(np.zeros((30, 0))), {}, "no columns"),
 ]
