@@ -121,7 +121,7 @@ class Meter:
         from PySide6.QtWidgets import QGraphicsView
 
         from rnnviz.app.panels import baseline as baseline_panel
-        from rnnviz.app.views.inspector import panel as inspector
+        from rnnviz.app.views.inspector import widget as inspector
         from rnnviz.app.panels import lessons as lessons_panel
         from rnnviz.app import main_window
         from rnnviz.app.state import session
@@ -157,7 +157,7 @@ class Meter:
 def _paint_label(view) -> str:
     """Which panel a pyqtgraph canvas belongs to."""
     from rnnviz.app.panels.baseline import BaselinePanel
-    from rnnviz.app.views.inspector.panel import Inspector
+    from rnnviz.app.views.inspector.widget import Inspector
     from rnnviz.app.views.plots import PLOTS
 
     keys = {cls: key for key, cls in PLOTS}

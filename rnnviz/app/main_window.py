@@ -1,86 +1,48 @@
-"""The main window: a composition root. It builds the views, wires actions to the session and
-holds no logic of its own beyond showing messages and switching the window's look.
+"""The main window: the composition root. It builds the views, the panels (setup, training,
+AR baseline, lessons), the plots and the lab, hands each the session and the training
+controller, and wires actions to them. Its parts live in app/window/ (header, docks, actions
+and shortcuts, presentation mode); it holds no logic of its own beyond showing messages.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy,
-    QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QToolBar, QVBoxLayout, QWidget,
 )
+from PySide6.QtGui import QActionGroup, QAction, QKeySequence
 
-from rnnviz.app.style.appearance import apply_appearance, icon
-from rnnviz.app.views.inspector.panel import Inspector
-from rnnviz.app.views.plots import make_plot_docks
-from rnnviz.app.state.session import Session
+from rnnviz.app.lab.window import LabWindow
+from rnnviz.app.lessons.window_host import WindowLessonHost
+from rnnviz.app.panels.baseline import BaselinePanel
+from rnnviz.app.panels.lessons import LessonsPanel
 from rnnviz.app.panels.setup import SetupPanel
-from rnnviz.app.style.theme import font_scale, theme_for
-from rnnviz.app.state.training import TrainingController
 from rnnviz.app.panels.training import TrainingPanel
+from rnnviz.app.state.session import Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.style.appearance import apply_appearance
+from rnnviz.app.style.theme import font_scale, theme_for
+from rnnviz.app.views.inspector.widget import Inspector
+from rnnviz.app.views.plots import make_plot_docks
 from rnnviz.app.views.transport import TransportBar
-
-SHORTCUTS = [
-    ("Space", "play / pause"),
-    ("→ / ←", "step forward / back (one position of the timeline)"),
-    ("Home / End", "to the start / to the end"),
-    ("+ / −", "faster / slower"),
-    ("B", "switch between the forward and the backward pass"),
-    ("L", "loop on / off"),
-    ("R", "rolled / unrolled view"),
-    ("G", "LSTM / GRU: show / hide the gates of every cell"),
-    ("Ctrl+0", "fit the network to the window"),
-    ("Ctrl++ / Ctrl+−", "zoom in / out"),
-    ("F11", "presentation mode (full screen, large, high contrast)"),
-    ("H", "hide / show the controls"),
-    ("Esc", "leave presentation mode, or clear the selection"),
-    ("Ctrl+O", "open a model file"),
-    ("Ctrl+I", "open an inputs file"),
-    ("Ctrl+S", "save a screenshot"),
-]
-
-
-def _scrollable(widget: QWidget) -> QScrollArea:
-    """The widget in a frameless scroll area, so that a panel's minimum height does not set the
-    window's: on a 768-pixel laptop or a 1080p projector every panel still fits, scrolling."""
-    area = QScrollArea()
-    area.setFrameShape(QFrame.NoFrame)
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    area.setWidget(widget)
-    return area
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when it has less room than its text (a plain QLabel
-    that is allowed to shrink cuts its text off mid-letter).  The whole text stays the tooltip."""
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(rect, int(self.alignment() | Qt.AlignVCenter), text)
+from rnnviz.app.views.unrolled.view import UnrolledView
+from rnnviz.app.window.actions import shortcuts_dialog, show_about, window_action
+from rnnviz.app.window.docks import add_dock, scrollable
+from rnnviz.app.window.header import Header
+from rnnviz.app.window.presentation import Presentation
 
 
 class MainWindow(QMainWindow):
     def __init__(self, session: Session, parent: QWidget | None = None, *, allow_fullscreen: bool = True) -> None:
         super().__init__(parent)
-        from rnnviz.app.views.unrolled.view import UnrolledView  # written in parallel; imported where it is used
-
         self.session = session
-        self.allow_fullscreen = allow_fullscreen  # off for headless screenshots: keep the asked size
         self.error_dialogs = True  # tests turn this off: errors then only reach the status bar
         self.last_error: str | None = None
         self._error_box: QMessageBox | None = None
-        self._shortcuts_dialog: QDialog | None = None
-        self._normal_geometry = None
+        self._shortcuts_dialog: QWidget | None = None
         self._shown_once = False
-        self._was_presenting = False
-        self._docks_before_presenting: list[QDockWidget] = []
-        self._docks_before_hiding: list[QDockWidget] | None = None  # H: what to bring back
+        self.lab: LabWindow | None = None  # the vanishing-gradient lab, built the first time it is opened
         self.setWindowTitle("rnnviz")
         self.resize(1360, 840)
 
@@ -89,7 +51,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        self.header = self._build_header(central)
+        self.header = Header(central)
         column.addWidget(self.header)
         self.view = UnrolledView(session, central)
         self.view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -106,22 +68,35 @@ class MainWindow(QMainWindow):
 
         # side panels ------------------------------------------------------------------------------
         self.setup_panel = SetupPanel(session)
-        self.setup_dock = self._dock("Setup", "setupDock", _scrollable(self.setup_panel), Qt.LeftDockWidgetArea)
+        self.setup_dock = add_dock(self, "Setup", "setupDock", scrollable(self.setup_panel), Qt.LeftDockWidgetArea)
         self.inspector = Inspector(session)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
+        self.inspector_dock = add_dock(self, "Inspector", "inspectorDock", self.inspector, Qt.RightDockWidgetArea)
         # the side panels run the full height; the plots sit under the network only
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         # training: a controller (off the UI thread), its panel under the setup, plots as docks
         self.training = TrainingController(session, parent=self)
         self.training_panel = TrainingPanel(self.training)
-        self.training_dock = self._dock("Training", "trainingDock", _scrollable(self.training_panel), Qt.LeftDockWidgetArea)
+        self.training_dock = add_dock(self, "Training", "trainingDock", scrollable(self.training_panel), Qt.LeftDockWidgetArea)
         self.plot_docks = make_plot_docks(session, self.training, self)
         self.plots = {dock.objectName(): dock.widget() for dock in self.plot_docks}
         for dock in self.plot_docks:
             self.addDockWidget(Qt.BottomDockWidgetArea, dock)
         for dock in self.plot_docks[1:]:
             self.tabifyDockWidget(self.plot_docks[0], dock)
+        # learning: the AR baseline is one more tab beside the plots (the bottom area keeps its
+        # width for each); the lessons sit above the inspector, whose numbers they point at, and
+        # stay hidden until asked for (Help ▸ Lessons)
+        self.baseline_panel = BaselinePanel(session, self.training)
+        self.baseline_dock = add_dock(self, "AR baseline", "baselineDock", scrollable(self.baseline_panel),
+                                      Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.plot_docks[-1], self.baseline_dock)
+        self.lesson_host = WindowLessonHost(session, self, self.training, self.view.is_rolled, self.set_rolled)
+        self.lessons_panel = LessonsPanel(self.lesson_host, self.training)
+        self.lessons_dock = add_dock(self, "Lessons", "lessonsDock", self.lessons_panel, Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.lessons_dock, self.inspector_dock, Qt.Vertical)
+        self.resizeDocks([self.lessons_dock, self.inspector_dock], [2, 3], Qt.Vertical)
+        self.lessons_dock.hide()
         self._raise_first_plot()
 
         # status bar -------------------------------------------------------------------------------
@@ -135,24 +110,11 @@ class MainWindow(QMainWindow):
         self.status_progress.hide()
         self.statusBar().addPermanentWidget(self.status_progress)
 
+        self.presentation = Presentation(self, self.inspector_dock, self.lessons_dock,
+                                         (self.header, self.transport_bar, self.menuBar(), self.statusBar()),
+                                         allow_fullscreen=allow_fullscreen, panels_back=self._raise_first_plot)
         self._build_actions()
         self._build_menus()
-        # learning: guided lessons (hidden until asked for: Help ▸ Lessons) and the AR baseline
-        from rnnviz.app.panels import baseline as baseline_panel
-        from rnnviz.app.lab import window as lab
-        from rnnviz.app.panels import lessons as lessons_panel
-
-
-        lab.install(self)  # View ▸ Vanishing-gradient lab… (Ctrl+G), a window of its own
-        baseline_panel.install(self, self.training)
-        self.baseline_dock.setWidget(_scrollable(self.baseline_dock.widget()))
-        lessons_panel.install(self, self.training)
-        self.lessons_dock.hide()
-        lessons = self.lessons_dock.toggleViewAction()
-        lessons.setText("Lessons")
-        lessons.setShortcut(QKeySequence("Ctrl+L"))
-        self.help_menu.insertAction(self.help_menu.actions()[0], lessons)
-        self._raise_first_plot()
         from rnnviz.app.io.file_actions import FileActions  # import, sessions, autosave, recent files, layout
 
         self.files = FileActions(self)
@@ -171,95 +133,39 @@ class MainWindow(QMainWindow):
         self._appearance_changed()
 
     # building ---------------------------------------------------------------------------------------
-    def _build_header(self, parent: QWidget) -> QFrame:
-        header = QFrame(parent)
-        header.setObjectName("header")
-        row = QHBoxLayout(header)
-        row.setContentsMargins(10, 6, 8, 6)
-        row.setSpacing(4)
-        self.title_label = QLabel(header)
-        self.title_label.setObjectName("title")
-        self.subtitle_label = ElidedLabel(header)
-        self.subtitle_label.setObjectName("muted")
-        # the labels may shrink (clip) rather than push the side panels off the window
-        self.subtitle_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        row.addWidget(self.title_label)
-        row.addSpacing(12)
-        row.addWidget(self.subtitle_label, 1)
-
-        def tool(text: str, name: str, tip: str) -> QToolButton:
-            b = QToolButton(header)
-            b.setText(text)
-            b.setObjectName(name)
-            b.setToolTip(tip)
-            b.setFocusPolicy(Qt.NoFocus)
-            row.addWidget(b)
-            return b
-
-        self.zoom_out_button = tool("−", "zoomOut", "Zoom out (Ctrl+−)")
-        self.zoom_in_button = tool("+", "zoomIn", "Zoom in (Ctrl++)")
-        self.fit_button = tool("Fit", "fit", "Fit the network to the window (Ctrl+0)")
-        row.addSpacing(8)
-        self.rolled_button = tool("Rolled", "rolled", "Show the network rolled up (one cell with a loop) or unrolled in time (R)")
-        self.rolled_button.setCheckable(True)
-        return header
-
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        title_label = QLabel(title, dock)  # a plain label: its font follows presentation mode
-        title_label.setObjectName("dockTitle")
-        dock.setTitleBarWidget(title_label)
-        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea = Qt.BottomDockWidgetArea) -> QDockWidget:
-        """Add another panel (e.g. training) as a dock, listed in View ▸ Panels."""
-        dock = self._dock(title, f"{title.lower()}Dock", widget, area)
-        self.panels_menu.addAction(dock.toggleViewAction())
-        return dock
-
-    def _action(self, text: str, slot, shortcuts: list[str] | str | None = None, *, checkable: bool = False,
-                tip: str | None = None) -> QAction:
-        a = QAction(text, self)
-        if shortcuts:
-            a.setShortcuts([QKeySequence(s) for s in ([shortcuts] if isinstance(shortcuts, str) else shortcuts)])
-            a.setShortcutContext(Qt.WindowShortcut)
-        a.setCheckable(checkable)
-        if tip:
-            a.setStatusTip(tip)
-        (a.toggled if checkable else a.triggered).connect(slot)
-        self.addAction(a)  # shortcuts work even when the menu bar is hidden
-        return a
-
     def _build_actions(self) -> None:
         s, v = self.session, self.view
-        self.play_action = self._action("Play / pause", lambda: s.toggle_play(), "Space")
-        self.step_forward_action = self._action("Step forward", lambda: s.step_forward(), "Right")
-        self.step_back_action = self._action("Step back", lambda: s.step_back(), "Left")
-        self.to_start_action = self._action("To the start", lambda: s.to_start(), "Home")
-        self.to_end_action = self._action("To the end", lambda: s.to_end(), "End")
-        self.faster_action = self._action("Faster", lambda: s.faster(), ["+", "=", "Shift++"])
-        self.slower_action = self._action("Slower", lambda: s.slower(), ["-", "_"])
-        self.mode_action = self._action("Forward / backward pass", self.toggle_mode, "B")
-        self.loop_action = self._action("Loop", lambda: s.set_loop(not s.loop), "L")
-        self.zoom_in_action = self._action("Zoom in", lambda: v.zoom_in(), ["Ctrl++", "Ctrl+="])
-        self.zoom_out_action = self._action("Zoom out", lambda: v.zoom_out(), "Ctrl+-")
-        self.fit_action = self._action("Fit to window", lambda: v.fit_to_window(), "Ctrl+0")
-        self.rolled_action = self._action("Rolled view", self.set_rolled, "R", checkable=True)
-        self.gates_action = self._action("Show gates (LSTM / GRU)", v.set_gates_shown, "G", checkable=True)
+        self.play_action = window_action(self, "Play / pause", lambda: s.toggle_play(), "Space")
+        self.step_forward_action = window_action(self, "Step forward", lambda: s.step_forward(), "Right")
+        self.step_back_action = window_action(self, "Step back", lambda: s.step_back(), "Left")
+        self.to_start_action = window_action(self, "To the start", lambda: s.to_start(), "Home")
+        self.to_end_action = window_action(self, "To the end", lambda: s.to_end(), "End")
+        self.faster_action = window_action(self, "Faster", lambda: s.faster(), ["+", "=", "Shift++"])
+        self.slower_action = window_action(self, "Slower", lambda: s.slower(), ["-", "_"])
+        self.mode_action = window_action(self, "Forward / backward pass", self.toggle_mode, "B")
+        self.loop_action = window_action(self, "Loop", lambda: s.set_loop(not s.loop), "L")
+        self.zoom_in_action = window_action(self, "Zoom in", lambda: v.zoom_in(), ["Ctrl++", "Ctrl+="])
+        self.zoom_out_action = window_action(self, "Zoom out", lambda: v.zoom_out(), "Ctrl+-")
+        self.fit_action = window_action(self, "Fit to window", lambda: v.fit_to_window(), "Ctrl+0")
+        self.rolled_action = window_action(self, "Rolled view", self.set_rolled, "R", checkable=True)
+        self.gates_action = window_action(self, "Show gates (LSTM / GRU)", v.set_gates_shown, "G", checkable=True)
         v.gatesChanged.connect(self.gates_action.setChecked)
-        self.presentation_action = self._action("Presentation mode", s.set_presentation, "F11", checkable=True)
-        self.controls_action = self._action("Hide controls", self.set_controls_hidden, "H", checkable=True)
-        self.escape_action = self._action("Leave presentation mode", self.escape, "Esc")
-        self.open_model_action = self._action("Open model…", self.open_model_dialog, "Ctrl+O")
-        self.open_inputs_action = self._action("Open inputs…", self.open_inputs_dialog, "Ctrl+I")
-        self.screenshot_action = self._action("Save screenshot…", self.save_screenshot_dialog, "Ctrl+S")
-        self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
-        self.about_action = self._action("About rnnviz", self.show_about)
-        self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.presentation_action = window_action(self, "Presentation mode", s.set_presentation, "F11", checkable=True)
+        self.controls_action = window_action(self, "Hide controls", self.set_controls_hidden, "H", checkable=True)
+        self.escape_action = window_action(self, "Leave presentation mode", self.escape, "Esc")
+        self.open_model_action = window_action(self, "Open model…", self.open_model_dialog, "Ctrl+O")
+        self.open_inputs_action = window_action(self, "Open inputs…", self.open_inputs_dialog, "Ctrl+I")
+        self.screenshot_action = window_action(self, "Save screenshot…", self.save_screenshot_dialog, "Ctrl+S")
+        self.quit_action = window_action(self, "Quit", self.close, "Ctrl+Q")
+        self.about_action = window_action(self, "About rnnviz", self.show_about)
+        self.shortcuts_action = window_action(self, "Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.lab_action = window_action(
+            self, "Vanishing-gradient lab…", self.open_lab, "Ctrl+G",
+            tip="How far back can a vanilla RNN reach, and an LSTM or GRU? The echo task side by side")
+        self.lab_action.setObjectName("openLab")
+        self.lessons_action = self.lessons_dock.toggleViewAction()
+        self.lessons_action.setText("Lessons")
+        self.lessons_action.setShortcut(QKeySequence("Ctrl+L"))
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         for name, text in (("light", "Light"), ("dark", "Dark"), ("contrast", "High contrast")):
@@ -267,10 +173,11 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, n=name: s.set_theme(n))
             self.theme_group.addAction(a)
             self.theme_actions[name] = a
-        self.zoom_in_button.clicked.connect(self.zoom_in_action.trigger)
-        self.zoom_out_button.clicked.connect(self.zoom_out_action.trigger)
-        self.fit_button.clicked.connect(self.fit_action.trigger)
-        self.rolled_button.toggled.connect(self.rolled_action.setChecked)
+        h = self.header
+        h.zoom_in_button.clicked.connect(self.zoom_in_action.trigger)
+        h.zoom_out_button.clicked.connect(self.zoom_out_action.trigger)
+        h.fit_button.clicked.connect(self.fit_action.trigger)
+        h.rolled_button.toggled.connect(self.rolled_action.setChecked)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -296,33 +203,22 @@ class MainWindow(QMainWindow):
         v.addAction(self.controls_action)
         v.addSeparator()
         self.panels_menu = v.addMenu("Panels")
-        self.panels_menu.addAction(self.setup_dock.toggleViewAction())
-        self.panels_menu.addAction(self.inspector_dock.toggleViewAction())
-        self.panels_menu.addAction(self.training_dock.toggleViewAction())
-        for dock in self.plot_docks:
+        for dock in (self.setup_dock, self.inspector_dock, self.training_dock, *self.plot_docks, self.baseline_dock,
+                     self.lessons_dock):
             self.panels_menu.addAction(dock.toggleViewAction())
         v.addSeparator()
         for a in (self.rolled_action, self.gates_action, self.zoom_in_action, self.zoom_out_action, self.fit_action):
             v.addAction(a)
+        v.addSeparator()
+        v.addAction(self.lab_action)
         h = self.help_menu = bar.addMenu("&Help")
-        h.addAction(self.shortcuts_action)
-        h.addAction(self.about_action)
+        for a in (self.lessons_action, self.shortcuts_action, self.about_action):
+            h.addAction(a)
 
     # session -> window ------------------------------------------------------------------------------
     def _network_changed(self) -> None:
-        s = self.session
-        label = s.source_label or (s.task.title if s.task else "")
+        label = self.header.show_network(self.session)
         self.setWindowTitle(f"rnnviz — {label}" if label else "rnnviz")
-        self.title_label.setText(label)
-        m, tr = s.model, s.trace
-        if m is not None and tr is not None:
-            # the loss first: when the header is narrow the tail is clipped, not the number
-            loss = f"loss {tr.loss:.4g} · " if tr.targets is not None else ""
-            cell = getattr(m, "cell", "rnn")
-            kind = m.activation if cell == "rnn" else cell.upper()
-            text = f"{loss}{m.architecture} · {kind} · H = {m.hidden_size} · T = {tr.T}"
-            self.subtitle_label.setText(text)
-            self.subtitle_label.setToolTip(text)
         self._sync_rolled()
 
     def _appearance_changed(self) -> None:

@@ -31,7 +31,9 @@ from rnnviz.app.lab.model import (
     summary, zero_loss,
 )
 from rnnviz.app.lab.training import LabTraining
-from rnnviz.app.views.plots.base import PlotPanel, finite_span, minmax_decimate, steady_range
+from rnnviz.app.views.axes import finite_span, steady_range
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import minmax_decimate
 from rnnviz.app.state.session import Session
 from rnnviz.app.style.theme import font_scale, theme_for
 

@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSpinBox
 
 from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, NotApplicable, applicability, compare, fit_ar
-from rnnviz.app.views.plots.base import PlotPanel, finite_span, integer_ticks, steady_range
+from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
+from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.state.session import Session
 
 AR_COLOR = "#CC79A7"  # Okabe–Ito reddish purple: far from the RNN's forward blue and the target's text colour

@@ -283,7 +283,7 @@ def test_themes_recolour_the_plots(qtbot, setup):
 
 @pytest.mark.parametrize("n", [1, 3, 8, 32, 100, 256, 1000])
 def test_unit_axis_labels_are_few_at_first_and_round(n):
-    from rnnviz.app.views.plots.base import unit_axis_ticks
+    from rnnviz.app.views.axes import unit_axis_ticks
 
     levels = unit_axis_ticks(n, "h")
     values = [v for level in levels for v, _ in level]

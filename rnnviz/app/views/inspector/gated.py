@@ -13,10 +13,12 @@ import numpy as np
 
 from rnnviz.engine import Trace
 from rnnviz.engine.analysis import spectral_radius
-from rnnviz.app.style import colors
-from rnnviz.app.views.inspector.panel import TRANSPOSE, Page, _backward_heading, _dh_parts, _Html, _units, _units_note, sub, theme_color
 from rnnviz.app.state.playback import Frame
 from rnnviz.app.state.session import Selection
+from rnnviz.app.style import colors
+from rnnviz.app.views.inspector.html import (
+    TRANSPOSE, Page, PageBuilder, backward_heading, dh_parts, sub, theme_color, units_note, units_shown,
+)
 
 SIGMOID_GATES = ("i", "f", "o", "r", "z")  # the others (g, n) are tanh
 GATE_WORDS = {
@@ -32,6 +34,7 @@ CANDIDATE = {"lstm": "g", "gru": "n"}
 
 
 def gate_names(trace: Trace) -> tuple[str, ...]:
+    """The cell's gates in the order the pages show them."""
     return ("i", "f", "g", "o") if trace.cell == "lstm" else ("r", "z", "n")
 
 
@@ -49,7 +52,8 @@ def _fn(g: str) -> str:
     return "σ" if g in SIGMOID_GATES else "tanh"
 
 
-def gated_page(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> Page:
+def gated_page(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> Page:
+    """A gated cell's page for the selection at step t (x, y and W_hy have the shared pages)."""
     kind = sel.kind
     if kind == "h":
         _hidden(b, tr, sel, t, frame)
@@ -66,7 +70,7 @@ def gated_page(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> Pag
 
 
 # the parts of one gate's pre-activation ---------------------------------------------------------------
-def _gate_rows(b: _Html, tr: Trace, g: str, t: int, j: int) -> list[tuple[str, str, str]]:
+def _gate_rows(b: PageBuilder, tr: Trace, g: str, t: int, j: int) -> list[tuple[str, str, str]]:
     """The worked sum of gate g's pre-activation and value at step t, unit j (numbers recorded)."""
     p = tr.params
     x, hp = tr.x[t - 1, 0], tr.h[t - 1, 0]
@@ -110,7 +114,7 @@ def _state_formulas(tr: Trace, t: int) -> list[str]:
     return [f"{sub('h', t)} = (1 − {sub('z', t)}) ⊙ {sub('n', t)} + {sub('z', t)} ⊙ {sub('h', t - 1)}"]
 
 
-def _state_rows(b: _Html, tr: Trace, t: int, j: int) -> list[tuple[str, str, str]]:
+def _state_rows(b: PageBuilder, tr: Trace, t: int, j: int) -> list[tuple[str, str, str]]:
     G = {g: float(tr.gates[g][t - 1, 0, j]) for g in tr.gates}
     h = float(tr.h[t, 0, j])
     if tr.cell == "lstm":
@@ -135,7 +139,7 @@ def _state_rows(b: _Html, tr: Trace, t: int, j: int) -> list[tuple[str, str, str
 
 
 # pages ------------------------------------------------------------------------------------------------
-def _hidden(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
+def _hidden(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
     H = tr.hidden_size
     name = tr.cell.upper()
     if t == 0:
@@ -146,11 +150,11 @@ def _hidden(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
     b.heading(sub("h", t), f"hidden state of the {name} at step {t} of {tr.T}")
     b.muted(f"shape ({H},) · values of {sub('h', t)}")
     b.strip("h", tr.h[t, 0], 1.0)
-    units = _units(sel, H)
+    units = units_shown(sel, H)
     if frame.mode == "backward":
         _hidden_gradient(b, tr, t, units, frame)
     b.section("Forward: the gates", theme_color(b.t, "forward"))
-    b.muted(_units_note(units, H))
+    b.muted(units_note(units, H))
     if not tr.input_mask[t - 1]:
         b.muted(f"{sub('x', t)} = 0 at this step: the {tr.architecture} network gets no input here")
     for g in gate_names(tr):
@@ -164,9 +168,9 @@ def _hidden(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
         b.sum_table(_state_rows(b, tr, t, j))
 
 
-def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
+def _hidden_gradient(b: PageBuilder, tr: Trace, t: int, units: list[int], frame: Frame) -> None:
     T = tr.T
-    if not _backward_heading(b, tr, t, frame):
+    if not backward_heading(b, tr, t, frame):
         return
     dh = f"dL/d{sub('h', t)}"
     if t < T:
@@ -177,7 +181,7 @@ def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame
     else:
         future = "0"
     b.formula(f"{dh} = dL/d{sub('y', t)}·{_w('W_hy')}{TRANSPOSE} + {future}")
-    _dh_parts(b, tr, t, units, dh)
+    dh_parts(b, tr, t, units, dh)
     if tr.cell == "lstm":
         _dc_rows(b, tr, t, units)
     b.muted(f"the gates' pre-activation gradients at step {t}:")
@@ -188,7 +192,7 @@ def _hidden_gradient(b: _Html, tr: Trace, t: int, units: list[int], frame: Frame
     b.strip("dL_dh", tr.dL_dh[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.dL_dh)))
 
 
-def _dc_rows(b: _Html, tr: Trace, t: int, units: list[int]) -> None:
+def _dc_rows(b: PageBuilder, tr: Trace, t: int, units: list[int]) -> None:
     T = tr.T
     dc = f"dL/d{sub('c', t)}"
     fut = f" + dL/d{sub('c', t + 1)} ⊙ {sub('f', t + 1)}" if t < T else ""
@@ -204,7 +208,7 @@ def _dc_rows(b: _Html, tr: Trace, t: int, units: list[int]) -> None:
         ])
 
 
-def _cell_state(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
+def _cell_state(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
     H = tr.hidden_size
     lim = colors.nice_limit(colors.symmetric_limit(tr.c))
     if t == 0:
@@ -216,7 +220,7 @@ def _cell_state(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> No
     b.muted(f"shape ({H},) · the second recurrent line: along c, a step back multiplies the gradient by f, "
             "not by a weight matrix and tanh′")
     b.strip("c", tr.c[t, 0], lim)
-    units = _units(sel, H)
+    units = units_shown(sel, H)
     if frame.mode == "backward" and tr.targets is not None:
         b.section("Backward (BPTT)", theme_color(b.t, "backward"))
         _dc_rows(b, tr, t, units)
@@ -224,22 +228,22 @@ def _cell_state(b: _Html, tr: Trace, sel: Selection, t: int, frame: Frame) -> No
     b.section("Forward", theme_color(b.t, "forward"))
     for f in _state_formulas(tr, t):
         b.formula(f)
-    b.muted(_units_note(units, H))
+    b.muted(units_note(units, H))
     for j in units:
         b.sum_table(_state_rows(b, tr, t, j))
 
 
-def _gate(b: _Html, tr: Trace, sel: Selection, g: str, t: int, frame: Frame) -> None:
+def _gate(b: PageBuilder, tr: Trace, sel: Selection, g: str, t: int, frame: Frame) -> None:
     H = tr.hidden_size
     seq = g in SIGMOID_GATES
     b.heading(sub(g, t), f"{GATE_WORDS[g]} · step {t} of {tr.T}")
     b.muted(f"shape ({H},) · " + ("values between 0 and 1 (σ): 0 closes, 1 opens" if seq
                                  else "values between −1 and 1 (tanh)"))
     b.strip(g, tr.gates[g][t - 1, 0], 1.0, sequential=seq)
-    units = _units(sel, H)
+    units = units_shown(sel, H)
     b.section("Forward", theme_color(b.t, "forward"))
     b.formula(_gate_formula(tr, g, t))
-    b.muted(_units_note(units, H))
+    b.muted(units_note(units, H))
     for j in units:
         b.sum_table(_gate_rows(b, tr, g, t, j))
     if frame.mode == "backward" and tr.targets is not None:
@@ -250,7 +254,7 @@ def _gate(b: _Html, tr: Trace, sel: Selection, g: str, t: int, frame: Frame) -> 
         b.strip(f"dL_d{g}_pre", d[t - 1, 0], colors.nice_limit(colors.symmetric_limit(d)))
 
 
-def _weights(b: _Html, tr: Trace, kind: str, t: int, frame: Frame) -> Page:
+def _weights(b: PageBuilder, tr: Trace, kind: str, t: int, frame: Frame) -> Page:
     """The arrow x_t → cell (all input matrices) or h_{t−1} → cell (all recurrent matrices)."""
     side = "x" if kind == "W_xh" else "h"
     gates = gate_names(tr)

@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
-from rnnviz.app.views.plots.base import PlotPanel, minmax_decimate
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import minmax_decimate
 from rnnviz.app.views.plots.gradients import GradientFlowPlot
 from rnnviz.app.views.plots.hidden import HiddenTimePlot, HiddenTrainingPlot
 from rnnviz.app.views.plots.loss import LossPlot

@@ -7,7 +7,9 @@ from PySide6.QtCore import Qt
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
-from rnnviz.app.views.plots.base import PlotPanel, finite_span, forget_range, integer_ticks, minmax_decimate, steady_range
+from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import minmax_decimate
 
 
 def _positive(v: np.ndarray) -> np.ndarray:

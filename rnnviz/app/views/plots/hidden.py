@@ -8,8 +8,9 @@ from PySide6.QtCore import QRectF
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.engine.analysis import hidden_pca
-from rnnviz.app.views.plots.base import (MAX_LINES, PlotPanel, RatchetLevels, finite_span, forget_range, image_item, integer_ticks, place_image,
-                   steady_range, set_unit_ticks, unit_color)
+from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range, set_unit_ticks
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import MAX_LINES, RatchetLevels, image_item, place_image, unit_color
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 

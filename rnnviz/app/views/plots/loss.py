@@ -8,7 +8,9 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
-from rnnviz.app.views.plots.base import PlotPanel, finite_span, forget_range, minmax_decimate, steady_range
+from rnnviz.app.views.axes import finite_span, forget_range, steady_range
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import minmax_decimate
 
 EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0))
 

@@ -12,7 +12,9 @@ from PySide6.QtCore import QRectF, Qt
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
-from rnnviz.app.views.plots.base import SEQUENTIAL_LUT, PlotPanel, finite_span, integer_ticks, place_image, steady_range, unit_color
+from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import SEQUENTIAL_LUT, place_image, unit_color
 
 
 class PredictionPlot(PlotPanel):

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
-from rnnviz.app.views.plots.base import PlotPanel, RatchetLevels, image_item, place_image, set_unit_ticks
+from rnnviz.app.views.axes import set_unit_ticks
+from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import RatchetLevels, image_item, place_image
 from rnnviz.engine.analysis import eigenvalues, largest_modulus
 
 MATRICES = ("W_xh", "W_hh", "W_hy")
