@@ -11,48 +11,62 @@ import numpy as np
 
 
 class Series:
-    """(iteration, value) pairs in preallocated arrays; bounded by `capacity`."""
+    """(iteration, value) pairs in preallocated arrays; bounded by `capacity`. A value is a
+    number, or an array of `shape` (e.g. one sequence's hidden states (T+1, H)).
 
-    def __init__(self, capacity: int = 262_144) -> None:
+    With `keep_ends`, the first point survives every halving (every second one from the first
+    is kept) and the newest point offered is always included, even when the stride skips it:
+    it waits in a spare slot after the kept points until the next kept point replaces it."""
+
+    def __init__(self, capacity: int = 262_144, shape: tuple[int, ...] = (), keep_ends: bool = False) -> None:
         if capacity < 4:
             raise ValueError("a series needs room for at least 4 points")
         self.capacity = capacity
-        self._it = np.empty(capacity, dtype=np.int64)
-        self._val = np.empty(capacity, dtype=np.float64)
+        self.keep_ends = keep_ends
+        self._it = np.empty(capacity + keep_ends, dtype=np.int64)
+        self._val = np.empty((capacity + keep_ends, *shape), dtype=np.float64)
         self._n = 0
+        self._newest = False  # keep_ends: slot _n holds the newest point, skipped by the stride
         self.stride = 1  # every how many offered points one is kept
         self._offered = 0
 
     def __len__(self) -> int:
-        return self._n
+        return self._n + self._newest
 
-    def append(self, iteration: int, value: float) -> None:
+    def append(self, iteration: int, value: float | np.ndarray) -> None:
         self._offered += 1
         if (self._offered - 1) % self.stride:
+            if self.keep_ends:
+                self._it[self._n] = iteration
+                self._val[self._n] = value
+                self._newest = True
             return
         if self._n == self.capacity:
-            half = self._n // 2
-            self._it[:half] = self._it[1 : self._n : 2]
-            self._val[:half] = self._val[1 : self._n : 2]
+            first = 0 if self.keep_ends else 1
+            half = (self._n - first + 1) // 2
+            self._it[:half] = self._it[first : self._n : 2]
+            self._val[:half] = self._val[first : self._n : 2]
             self._n = half
             self.stride *= 2
         self._it[self._n] = iteration
         self._val[self._n] = value
         self._n += 1
+        self._newest = False
 
     @property
     def iterations(self) -> np.ndarray:
-        return self._it[: self._n]  # (n,) a view: copy before handing to another thread
+        return self._it[: len(self)]  # (n,) a view: copy before handing to another thread
 
     @property
     def values(self) -> np.ndarray:
-        return self._val[: self._n]  # (n,)
+        return self._val[: len(self)]  # (n, *shape)
 
     def last(self) -> float:
-        return float(self._val[self._n - 1]) if self._n else float("nan")
+        return float(self._val[len(self) - 1]) if len(self) else float("nan")
 
     def clear(self) -> None:
         self._n = 0
+        self._newest = False
         self._offered = 0
         self.stride = 1
 
@@ -66,6 +80,7 @@ class Series:
         self._it[:n] = state["iterations"]
         self._val[:n] = state["values"]
         self._n = n
+        self._newest = False
         self.stride = int(state["stride"])
         self._offered = int(state["offered"])
 
