@@ -6,7 +6,8 @@
     rnnviz export history   --task sine --iterations 200 --out h.csv
     rnnviz export plot      --name loss --task sine --iterations 100 --out p.png|p.svg
 
-Errors are one line on stderr and exit status 2, as for every rnnviz command (cli.main).
+Errors are one line on stderr and exit status 2, as for every rnnviz command (cli.main). The
+app is imported inside the functions that use it: `export history` trains with the engine alone.
 """
 from __future__ import annotations
 
@@ -15,82 +16,15 @@ import sys
 
 import numpy as np
 
-PLOT_NAMES = {"loss": "loss", "hidden": "hidden-time", "hidden-time": "hidden-time",
-              "hidden-training": "hidden-training", "gradients": "gradients", "predictions": "predictions",
-              "weights": "weights"}
+from rnnviz.cli.errors import CliError
+from rnnviz.cli.parser import PLOT_NAMES
+from rnnviz.engine import Trainer, init_model, make_task
+from rnnviz.engine.io.export import save_history_csv
+
 MAX_ITERATIONS = 1_000_000
 
 
-def add_export_parser(sub, positive_int, positive_float) -> argparse.ArgumentParser:
-    from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, TASKS
-
-    ex = sub.add_parser("export", help="export the view, an animation, a trace, the training history or a plot",
-                        description="Export what the app shows, headlessly, so docs and slides can be built by a script.")
-    kinds = ex.add_subparsers(dest="what", metavar="WHAT")
-
-    def network(p: argparse.ArgumentParser, model: bool = True) -> None:
-        p.add_argument("--task", choices=list(TASKS), help="built-in task (default sine)")
-        if model:
-            p.add_argument("--model", help="show this model file (rnnviz .npz, PyTorch .npz/.pt) instead of a task")
-            p.add_argument("--inputs", help="with --model: inputs .npy (T,I) or (T,N,I)")
-            p.add_argument("--targets", help="with --model and --inputs: targets .npy")
-        p.add_argument("--architecture", choices=ARCHITECTURES)
-        p.add_argument("--activation", choices=ACTIVATIONS)
-        p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="the recurrent cell (default: vanilla rnn)")
-        p.add_argument("--hidden", type=positive_int, help="hidden units (task default otherwise)")
-        p.add_argument("--steps", type=positive_int, help="sequence length T")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--iterations", type=int, default=0, help="train this many iterations first (default 0)")
-
-    def look(p: argparse.ArgumentParser, width: int, height: int) -> None:
-        p.add_argument("--width", type=positive_int, default=width)
-        p.add_argument("--height", type=positive_int, default=height)
-        p.add_argument("--theme", choices=("light", "dark", "contrast"), default="light")
-        p.add_argument("--presentation", action="store_true", help="presentation mode: large, high contrast")
-        p.add_argument("--fit", action="store_true", help="fit the whole network into the picture")
-        p.add_argument("--gates", action="store_true", help="LSTM / GRU: expand the cells to show their gates")
-
-    v = kinds.add_parser("view", help="the unrolled network as .png or .svg")
-    network(v)
-    look(v, 1400, 900)
-    v.add_argument("--mode", choices=("forward", "backward"), default="forward")
-    v.add_argument("--step", type=int, help="active time step (default: the end of the forward pass)")
-    v.add_argument("--rolled", action="store_true", help="the rolled (folded) network")
-    v.add_argument("--out", required=True, help="where to write the .png or .svg")
-
-    a = kinds.add_parser("animation", help="the forward and backward passes as .gif or .mp4",
-                         description="One frame per time step of the passes. MP4 needs the video extra: pip install 'rnnviz[video]'.")
-    network(a)
-    look(a, 960, 640)
-    a.add_argument("--speed", "--fps", type=positive_float, default=3.0, dest="speed",
-                   help="time steps per second (one frame per step; default 3)")
-    a.add_argument("--passes", choices=("forward", "backward", "both"), default="both")
-    a.add_argument("--out", required=True, help="where to write the .gif or .mp4")
-
-    t = kinds.add_parser("trace", help="the trace of the shown sequence as .npz or .json")
-    network(t)
-    t.add_argument("--out", required=True, help="where to write the .npz or .json")
-
-    h = kinds.add_parser("history", help="train on a task (engine Trainer, headless) and write the history as .csv")
-    network(h, model=False)
-    h.set_defaults(iterations=200)
-    h.add_argument("--optimizer", choices=("sgd", "adam", "adagrad"))
-    h.add_argument("--lr", type=positive_float)
-    h.add_argument("--out", required=True, help="where to write the .csv")
-
-    pl = kinds.add_parser("plot", help="one of the app's plots as .png or .svg")
-    pl.add_argument("--name", required=True, choices=list(PLOT_NAMES))
-    network(pl)
-    pl.set_defaults(iterations=100)
-    pl.add_argument("--width", type=positive_int, default=1000, help="PNG width in pixels (the height follows)")
-    pl.add_argument("--theme", choices=("light", "dark", "contrast"), default="light")
-    pl.add_argument("--out", required=True, help="where to write the .png or .svg")
-    return ex
-
-
 def _check_common(args) -> None:
-    from rnnviz.cli import CliError
-
     if not 0 <= args.iterations <= MAX_ITERATIONS:
         raise CliError(f"--iterations must lie in 0..{MAX_ITERATIONS:,}, got {args.iterations}")
     if getattr(args, "model", None):
@@ -107,8 +41,6 @@ def _check_common(args) -> None:
 
 def _session(args, app: bool):
     """The app's session for the arguments, trained `--iterations` first (errors: CliError)."""
-    from rnnviz.cli import CliError
-
     if app:
         from rnnviz.app.main import make_application
 
@@ -178,8 +110,6 @@ def _view(session, args):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rnnviz.cli import CliError
-
     if args.what is None:
         raise CliError("choose what to export: view, animation, trace, history or plot")
     _check_common(args)
@@ -190,8 +120,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _export_view(args) -> int:
     from rnnviz.app.io import export as ex
     from rnnviz.app.screenshot import place_playhead
-    from rnnviz.cli import CliError
-
     ex._suffix(args.out, (".png", ".svg"), "the view")
     session, controller = _session(args, app=True)
     try:
@@ -215,7 +143,7 @@ def _export_animation(args) -> int:
     if ext == ".mp4":
         ok, why = ex.video_available()
         if not ok:
-            raise ex.ExportError(why)
+            raise CliError(why)
     session, controller = _session(args, app=True)
     try:
         view = _view(session, args)
@@ -258,13 +186,8 @@ def _export_trace(args) -> int:
 
 def _export_history(args) -> int:
     """Trains with the engine Trainer (no Qt), as `rnnviz train` does, and writes its history."""
-    from rnnviz.cli import CliError
-    from rnnviz.engine import Trainer, make_task
-    from rnnviz.engine.gated import init_model
-    from rnnviz.engine.io.export import ExportError, save_history_csv
-
     if not args.out.lower().endswith(".csv"):
-        raise ExportError(f"{args.out}: the training history can be saved as .csv")
+        raise CliError(f"{args.out}: the training history can be saved as .csv")
     if args.iterations < 1:
         raise CliError("--iterations must be at least 1 for a history")
     task = make_task(args.task or "sine", steps=args.steps, seed=args.seed)
