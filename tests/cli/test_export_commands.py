@@ -11,8 +11,6 @@ from rnnviz.cli import main
 from rnnviz.engine import Trainer, init_rnn, load_trace, make_task, run, save_model
 from rnnviz.engine.io.export import load_trace_json
 
-pytest.importorskip("pytestqt")
-
 
 def cli(capsys, *args):
     code = main([str(a) for a in args])

@@ -11,16 +11,14 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-pytest.importorskip("pytestqt")
+from PySide6.QtGui import QImage
 
-from PySide6.QtGui import QImage  # noqa: E402
-
-from rnnviz.app.io import export as ex  # noqa: E402
-from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
-from rnnviz.app.state.training import TrainingController  # noqa: E402
-from rnnviz.app.views.unrolled.view import UnrolledView  # noqa: E402
-from rnnviz.engine import load_trace  # noqa: E402
-from rnnviz.engine.io.export import HISTORY_COLUMNS, history_rows, load_trace_json, trace_arrays  # noqa: E402
+from rnnviz.app.io import export as ex
+from rnnviz.app.state.session import NetworkConfig, Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.views.unrolled.view import UnrolledView
+from rnnviz.engine import load_trace
+from rnnviz.engine.io.export import HISTORY_COLUMNS, history_rows, load_trace_json, trace_arrays
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -345,17 +343,12 @@ def test_menu_history_export_without_training_says_so(window, tmp_path):
     assert "train the network first" in window.last_error
 
 
-def test_menu_history_export_finds_the_window_training_controller(window, tmp_path):
-    c = TrainingController(window.session)
-    window.test_controller = c
-    try:
-        for _ in range(5):
-            c.step()
-        acts = window.export_actions
-        acts.ask_path = lambda *a: str(tmp_path / "h.csv")
-        acts.history_csv.trigger()
-        assert window.last_error is None
-        assert (tmp_path / "h.csv").read_text().splitlines()[0] == "iteration,loss,grad_norm,val_loss"
-        assert len((tmp_path / "h.csv").read_text().splitlines()) == 6
-    finally:
-        c.shutdown()
+def test_menu_history_export_writes_the_window_training_history(window, tmp_path):
+    for _ in range(5):
+        window.training.step()
+    acts = window.export_actions
+    acts.ask_path = lambda *a: str(tmp_path / "h.csv")
+    acts.history_csv.trigger()
+    assert window.last_error is None
+    assert (tmp_path / "h.csv").read_text().splitlines()[0] == "iteration,loss,grad_norm,val_loss"
+    assert len((tmp_path / "h.csv").read_text().splitlines()) == 6

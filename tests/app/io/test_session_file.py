@@ -15,15 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("pytestqt")
-
 from rnnviz.app.io import session_file
-from rnnviz.app.io import session_store  # noqa: E402
-from rnnviz.app.state.session import NetworkConfig, Selection, Session  # noqa: E402
-from rnnviz.app.state.training import TrainingController  # noqa: E402
-from rnnviz.engine import init_rnn, save_model, save_trace, run  # noqa: E402
-from rnnviz.engine.io.files import FileFormatError, load_trace  # noqa: E402
-from rnnviz.engine.io.importers import import_series  # noqa: E402
+from rnnviz.app.io import session_store
+from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.engine import init_rnn, save_model, save_trace, run
+from rnnviz.engine.io.files import FileFormatError, load_trace
+from rnnviz.engine.io.importers import import_series
 
 
 @pytest.fixture(autouse=True)

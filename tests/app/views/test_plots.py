@@ -4,12 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("pytestqt")
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-from PySide6.QtWidgets import QDockWidget, QMainWindow  # noqa: E402
-
-from rnnviz.app.views.plots import (  # noqa: E402
+from rnnviz.app.views.plots import (
     GradientFlowPlot,
     HiddenTimePlot,
     HiddenTrainingPlot,
@@ -19,9 +17,9 @@ from rnnviz.app.views.plots import (  # noqa: E402
     make_plot_docks,
     minmax_decimate,
 )
-from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
-from rnnviz.app.state.training import TrainingController  # noqa: E402
-from rnnviz.app.state.training_loop import Snapshot  # noqa: E402
+from rnnviz.app.state.session import NetworkConfig, Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.state.training_loop import Snapshot
 
 WAIT = 20_000
 
@@ -148,7 +146,7 @@ def test_hidden_training_plot_records_h_at_the_cursor_step(qtbot, setup):
     trained(qtbot, controller, 6)
     rec = controller.hidden
     np.testing.assert_array_equal(plot.map_iterations, np.arange(0, 7))
-    np.testing.assert_array_equal(plot.map_data, rec.at_step(5))
+    np.testing.assert_array_equal(plot.map_data, rec.values[:, 5, :])
     np.testing.assert_array_equal(plot.map_data[-1], session.trace.h[5, 0, :])
     h = session.trace.h[:, 0, :]
     expected = (h - h.mean(axis=0)) @ plot.basis
