@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QToolBar, QVBoxLayout, QWidget,
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QToolBar, QVBoxLayout, QWidget,
 )
-from PySide6.QtGui import QActionGroup, QAction, QKeySequence
 
 from rnnviz.app.lab.window import LabWindow
 from rnnviz.app.lessons.window_host import WindowLessonHost
@@ -117,7 +117,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from rnnviz.app.io.file_actions import FileActions  # import, sessions, autosave, recent files, layout
 
-        self.files = FileActions(self)
+        self.files = FileActions(self.session, self.training, self, file_menu=self.file_menu,
+                                 is_rolled=self.view.is_rolled, set_rolled=self.set_rolled)
 
         session.networkChanged.connect(self._network_changed)
         session.traceChanged.connect(self._network_changed)
@@ -181,14 +182,16 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        f = bar.addMenu("&File")
+        self.file_menu = f = bar.addMenu("&File")
         for a in (self.open_model_action, self.open_inputs_action):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.screenshot_action)
-        from rnnviz.app.io.export_dialog import add_export_menu  # File ▸ Export: view, animation, trace, history
+        from rnnviz.app.io.export_dialog import ExportActions  # File ▸ Export: view, animation, trace, history
 
-        self.export_actions = add_export_menu(self, f)
+        self.export_actions = ExportActions(self.session, self.view, self.training, self, self.show_error,
+                                            self.show_message)
+        self.export_menu = self.export_actions.add_to(f)
         f.addSeparator()
         f.addAction(self.quit_action)
         p = bar.addMenu("&Playback")
@@ -232,37 +235,10 @@ class MainWindow(QMainWindow):
             self.presentation_action.blockSignals(True)
             self.presentation_action.setChecked(s.presentation)
             self.presentation_action.blockSignals(False)
-        self.subtitle_label.setVisible(not s.presentation)
-        if s.presentation != self._was_presenting:
-            # on a projector the network and the inspector (and a lesson, if one is open) get the
-            # room; the setup, training and plot panels step aside and come back afterwards
-            self._was_presenting = s.presentation
-            keep = (self.inspector_dock, getattr(self, "lessons_dock", None))
-            if s.presentation:
-                shown = self.isVisible()
-                self._docks_before_presenting = [
-                    d for d in self.findChildren(QDockWidget)
-                    if d not in keep and (d.isVisible() if shown else not d.isHidden())]
-                for d in self._docks_before_presenting:
-                    d.hide()
-            else:
-                for d in self._docks_before_presenting:
-                    d.show()
-                self._docks_before_presenting = []
-                self._raise_first_plot()
-        self.fit_button.setIcon(icon("fit", theme.text))
-        self.fit_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        side = self.fontMetrics().height()
-        self.fit_button.setIconSize(QSize(side, side))
+        self.presentation.step_aside(s.presentation)
+        self.header.show_appearance(theme.text, self.fontMetrics().height(), s.presentation)
         self._size_docks()
-        if self.allow_fullscreen:
-            if s.presentation and not self.isFullScreen():
-                self._normal_geometry = self.saveGeometry()
-                self.showFullScreen()
-            elif not s.presentation and self.isFullScreen():
-                self.showNormal()
-                if self._normal_geometry is not None:
-                    self.restoreGeometry(self._normal_geometry)
+        self.presentation.full_screen(s.presentation)
         if not s.presentation and self.controls_action.isChecked():
             self.controls_action.setChecked(False)
 
@@ -351,26 +327,15 @@ class MainWindow(QMainWindow):
 
     def _sync_rolled(self) -> None:
         rolled = self.view.is_rolled()
-        for w in (self.rolled_button, self.rolled_action):
+        for w in (self.header.rolled_button, self.rolled_action):
             if w.isChecked() != rolled:
                 w.blockSignals(True)
                 w.setChecked(rolled)
                 w.blockSignals(False)
 
     def set_controls_hidden(self, hidden: bool) -> None:
-        """Presentation: only the network (and the inspector) on screen; the panels that were
-        shown (setup, training, plots) come back as they were."""
-        for w in (self.header, self.transport_bar, self.menuBar(), self.statusBar()):
-            w.setVisible(not hidden)
-        if hidden and self._docks_before_hiding is None:
-            self._docks_before_hiding = [d for d in self.findChildren(QDockWidget)
-                                         if d is not self.inspector_dock and d.isVisible()]
-            for d in self._docks_before_hiding:
-                d.hide()
-        elif not hidden and self._docks_before_hiding is not None:
-            for d in self._docks_before_hiding:
-                d.show()
-            self._docks_before_hiding = None
+        """H: only the network and the inspector on screen (app/window/presentation.py)."""
+        self.presentation.hide_controls(hidden)
         if self.controls_action.isChecked() != hidden:
             self.controls_action.setChecked(hidden)
 
@@ -412,32 +377,27 @@ class MainWindow(QMainWindow):
 
     # help -------------------------------------------------------------------------------------------
     def show_about(self) -> None:
-        QMessageBox.about(
-            self, "About rnnviz",
-            "<p><b>rnnviz</b>: see, step by step, what a recurrent neural network computes, "
-            "forward and backward through time.</p>"
-            "<p>Every number on screen comes from one recorded forward pass and one BPTT pass "
-            "of a NumPy RNN.</p>")
-
-    def shortcuts_html(self) -> str:
-        rows = "".join(f"<tr><td style='padding-right:16px;'><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
-        return f"<table cellpadding='3'>{rows}</table>"
+        show_about(self)
 
     def show_shortcuts(self) -> None:
         if self._shortcuts_dialog is None:
-            d = QDialog(self)
-            d.setWindowTitle("Keyboard shortcuts")
-            lay = QVBoxLayout(d)
-            text = QTextBrowser(d)
-            text.setHtml(self.shortcuts_html())
-            lay.addWidget(text)
-            em = self.fontMetrics().horizontalAdvance("M")
-            d.resize(round(em * 36), round(self.fontMetrics().height() * 24))
-            self._shortcuts_dialog = d
+            self._shortcuts_dialog = shortcuts_dialog(self)
         self._shortcuts_dialog.show()
         self._shortcuts_dialog.raise_()
 
+    def open_lab(self) -> LabWindow:
+        """Show the vanishing-gradient lab (a window of its own, built on first use), raised."""
+        if self.lab is None:
+            self.lab = LabWindow(self.session, self)
+        self.lab.show()
+        self.lab.raise_()
+        self.lab.activateWindow()
+        return self.lab
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.lab is not None:  # the lab's workers stop with the main window
+            self.lab.shutdown()
+            self.lab.close()
         self.training.shutdown()
         self.files.on_close()
         self.session.shutdown()

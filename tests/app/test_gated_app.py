@@ -9,23 +9,22 @@ import zipfile
 import numpy as np
 import pytest
 
-pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QImage  # noqa: E402
-
-from rnnviz.app.io import export as ex  # noqa: E402
-from rnnviz.app.lessons import lesson as L  # noqa: E402
+from rnnviz.app.io import export as ex
+from rnnviz.app.lessons.format import load_lessons
+from rnnviz.app.lessons.runner import apply_step, check_status
 from rnnviz.app.io import session_file
-from rnnviz.app.io import session_store  # noqa: E402
-from rnnviz.app.views.inspector.panel import page_for  # noqa: E402
-from rnnviz.app.state.playback import frame_at, position_of  # noqa: E402
-from rnnviz.app.state.session import NetworkConfig, Selection, Session  # noqa: E402
-from rnnviz.app.style.theme import LIGHT  # noqa: E402
-from rnnviz.app.state.training import TrainingController  # noqa: E402
-from rnnviz.app.views.unrolled.view import UnrolledView  # noqa: E402
-from rnnviz.engine import load_trace  # noqa: E402
-from rnnviz.engine.io.files import FileFormatError  # noqa: E402
+from rnnviz.app.io import session_store
+from rnnviz.app.views.inspector.pages import page_for
+from rnnviz.app.state.playback import frame_at, position_of
+from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.style.theme import LIGHT
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.views.unrolled.view import UnrolledView
+from rnnviz.engine import load_trace
+from rnnviz.engine.io.files import FileFormatError
 
 CELLS = ["lstm", "gru"]
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -73,16 +72,19 @@ def test_setup_panel_cell_combo_and_activation(window, session):
 
 
 def test_lesson_seven_sets_the_cells_and_its_checks_judge_them(session):
-    lesson = next(x for x in L.load_lessons() if x.number == 7)
-    L.apply_step(lesson, 0, session)
+    from tests.app.lessons.fake_host import FakeHost
+
+    host = FakeHost(session)
+    lesson = next(x for x in load_lessons() if x.number == 7)
+    apply_step(lesson, 0, host)
     assert session.config.cell == "rnn" and session.model.cell == "rnn"
-    L.apply_step(lesson, 1, session)
+    apply_step(lesson, 1, host)
     assert session.model.cell == "lstm" and session.config.lag == 8 and session.T == 20
-    assert L.check_status({"cell": "lstm"}, session) is True
-    assert L.check_status({"cell": "vanilla"}, session) is False
-    L.apply_step(lesson, 2, session)
+    assert check_status({"cell": "lstm"}, host) is True
+    assert check_status({"cell": "vanilla"}, host) is False
+    apply_step(lesson, 2, host)
     assert session.model.cell == "gru"
-    L.apply_step(next(x for x in L.load_lessons() if x.number == 1), 0, session)
+    apply_step(next(x for x in load_lessons() if x.number == 1), 0, host)
     assert session.model.cell == "rnn"  # another lesson starts from the vanilla cell
 
 
@@ -94,7 +96,7 @@ def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot,
 
     session.may_replace = lambda what: True  # no "discard the training run?" dialog
     session.set_config(task="echo", cell=cell)
-    assert cell.upper() in window.subtitle_label.text()
+    assert cell.upper() in window.header.subtitle_label.text()
     plots = window.findChildren(PlotPanel)
     assert plots
     for mode in ("forward", "backward"):
@@ -124,12 +126,10 @@ def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot,
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_baseline_panel_scores_a_gated_network(window, cell):
-    from rnnviz.app.panels import baseline as baseline_panel
     from rnnviz.engine.baseline import compare
 
     s = window.session
     s.set_config(task="ar", cell=cell)
-    baseline_panel.install(window)
     window.baseline_dock.show()
     panel = window.baseline_panel
     assert panel.comparison.rnn_mse == compare(s.task, s.model, fit=panel.fit).rnn_mse
@@ -222,8 +222,8 @@ def test_view_collapsed_and_expanded_hit_tests_and_renders(gated, qtbot):
     qtbot.waitExposed(view)
     tr = gated.trace
     lstm = tr.cell == "lstm"
-    assert ("c" in view._layout.columns) == lstm
-    assert not any(k.startswith("gate:") for k in view._layout.columns)
+    assert ("c" in view.draw_context.layout.columns) == lstm
+    assert not any(k.startswith("gate:") for k in view.draw_context.layout.columns)
     items = len(view.scene().items())
     assert view.gates_button.isVisible()
     view.setFocus()
@@ -250,9 +250,9 @@ def test_view_collapsed_and_expanded_hit_tests_and_renders(gated, qtbot):
     assert view.render_image(600, 400).width() == 600
     view.set_rolled(False, animate=False)
     view.set_gates_shown(False)
-    assert not any(k.startswith("gate:") for k in view._layout.columns)
+    assert not any(k.startswith("gate:") for k in view.draw_context.layout.columns)
     # the backward pass colours dL/dh (and dL/dc) as for the vanilla cell
-    d = view._data
+    d = view.draw_context.data
     np.testing.assert_array_equal(d.backward["h"][1:], tr.dL_dh[:, 0])
     if lstm:
         np.testing.assert_array_equal(d.backward["c"][1:], tr.dL_dc[:, 0])
@@ -265,11 +265,11 @@ def test_gate_strips_use_the_sequential_scale_and_the_candidate_the_diverging_on
     view = UnrolledView(gated)
     qtbot.addWidget(view)
     view.set_gates_shown(True)
-    d = view._data
+    d = view.draw_context.data
     sig = GATES[gated.trace.cell][1]  # f or z
     cand = "g" if gated.trace.cell == "lstm" else "n"
     assert d.sequential(f"gate:{sig}") and not d.sequential(f"gate:{cand}")
-    img = view._images[("forward", f"gate:{sig}")]
+    img = view.draw_context.images[("forward", f"gate:{sig}")]
     v = float(d.forward[f"gate:{sig}"][2, 1])
     want = colors.rgba_seq(np.array([v]))[0]
     c = img.pixelColor(1, 2)
@@ -382,7 +382,7 @@ def test_window_key_g_and_the_header_button_toggle_the_gates(window, session, qt
     assert view.gates_button.isVisible() and not view.gates_shown()
     qtbot.keyClick(window, Qt.Key_G)
     assert view.gates_shown() and window.gates_action.isChecked()
-    assert any(k.startswith("gate:") for k in view._layout.columns)
+    assert any(k.startswith("gate:") for k in view.draw_context.layout.columns)
     qtbot.mouseClick(view.gates_button, Qt.LeftButton)
     assert not view.gates_shown() and not window.gates_action.isChecked()
     session.set_config(cell="rnn")

@@ -118,8 +118,8 @@ def test_fit_and_zoom_shortcuts_reach_the_view(window, session, qtbot, monkeypat
     monkeypatch.setattr(window.view, "fit_to_window", lambda: calls.append("fit"))
     monkeypatch.setattr(window.view, "zoom_in", lambda: calls.append("in"))
     qtbot.keyClick(window, Qt.Key_0, Qt.ControlModifier)
-    window.zoom_in_button.click()
-    window.fit_button.click()
+    window.header.zoom_in_button.click()
+    window.header.fit_button.click()
     assert calls == ["fit", "in", "fit"]
 
 
@@ -128,10 +128,10 @@ def test_theme_menu_and_rolled_toggle(window, session):
     assert session.theme == "dark"
     window.theme_actions["contrast"].trigger()
     assert session.theme == "contrast"
-    window.rolled_button.click()
+    window.header.rolled_button.click()
     assert window.view.is_rolled() and window.rolled_action.isChecked()
     window.rolled_action.trigger()
-    assert not window.view.is_rolled() and not window.rolled_button.isChecked()
+    assert not window.view.is_rolled() and not window.header.rolled_button.isChecked()
 
 
 def test_error_reaches_status_bar_and_is_recorded(window, session):

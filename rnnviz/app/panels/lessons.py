@@ -1,25 +1,31 @@
 """The lessons dock: pick a lesson, read one short step at a time, Back / Next. Each step sets
-the app up (lessons.apply_step) and, when it has a check, ticks it off as soon as the session's
-state satisfies it."""
+the app up (lessons.runner.apply_step, through a LessonHost) and, when it has a check, ticks it
+off as soon as the app's state satisfies it."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTextBrowser,
-    QVBoxLayout, QWidget,
-)
+from pathlib import Path
 
-from rnnviz.app.lessons import lesson as L
-from rnnviz.app.state.session import Session
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+
+from rnnviz.app.lessons.format import LESSONS_DIR, Lesson, load_lessons_lenient
+from rnnviz.app.lessons.host import LessonHost
+from rnnviz.app.lessons.markup import render_inline, render_markup
+from rnnviz.app.lessons.runner import apply_step, check_status, describe_check
+from rnnviz.app.state.training import TrainingController
 
 
 class LessonsPanel(QWidget):
-    def __init__(self, session: Session, window=None, folder=L.LESSONS_DIR, parent: QWidget | None = None) -> None:
+    """The lessons, one step at a time, acting on the app through `host`; `controller`'s
+    progress re-judges a step's check (e.g. "train for 200 iterations")."""
+
+    def __init__(self, host: LessonHost, controller: TrainingController | None = None,
+                 folder: str | Path = LESSONS_DIR, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
-        self.window = window
-        self.lessons, self.errors = L.load_lessons_lenient(folder)
-        self.lesson: L.Lesson | None = None
+        self.host = host
+        self.session = session = host.session
+        self.lessons, self.errors = load_lessons_lenient(folder)
+        self.lesson: Lesson | None = None
         self.index = 0
         self.notes: list[str] = []
         self.status: bool | None = None  # the current step's check: True met, False not yet, None none
@@ -85,7 +91,6 @@ class LessonsPanel(QWidget):
         for sig in (session.positionChanged, session.selectionChanged, session.networkChanged,
                     session.traceChanged, session.appearanceChanged):
             sig.connect(self.update_check)
-        controller = L.find_controller(window)
         if controller is not None:
             controller.progressed.connect(self.update_check)
         self._poll = QTimer(self)  # the rolled view has no signal of its own: look twice a second
@@ -126,7 +131,7 @@ class LessonsPanel(QWidget):
     # showing -----------------------------------------------------------------------------------
     def _show_empty(self) -> None:
         self.step_title.setText("No lessons found")
-        self.text.setHtml(L.render_markup("\n\n".join(self.errors) or f"Put lesson files in {L.LESSONS_DIR}."))
+        self.text.setHtml(render_markup("\n\n".join(self.errors) or f"Put lesson files in {LESSONS_DIR}."))
         for b in (self.back_button, self.next_button, self.again_button):
             b.setEnabled(False)
 
@@ -134,12 +139,12 @@ class LessonsPanel(QWidget):
         if self.lesson is None:
             self.lesson = self.lessons[self.lesson_combo.currentIndex() if self.lesson_combo.currentIndex() >= 0 else 0]
         lesson, step = self.lesson, self.lesson.steps[self.index]
-        self.notes = L.apply_step(lesson, self.index, self.session, self.window) if apply else []
+        self.notes = apply_step(lesson, self.index, self.host) if apply else []
         n = len(lesson.steps)
         self.progress.setText(f"step {self.index + 1} of {n}")
         self.step_title.setText(step.title or lesson.title)
-        self.text.setHtml(L.render_markup(step.text))
-        self.ask_label.setText(f"<b>Your turn:</b> {L.render_inline(step.ask)}" if step.ask else "")
+        self.text.setHtml(render_markup(step.text))
+        self.ask_label.setText(f"<b>Your turn:</b> {render_inline(step.ask)}" if step.ask else "")
         self.ask_label.setVisible(bool(step.ask))
         notes = list(self.notes) + [f"Skipped a lesson file: {e}" for e in self.errors]
         self.note_label.setText("\n".join(notes))
@@ -159,13 +164,13 @@ class LessonsPanel(QWidget):
         if self.lesson is None:
             return
         step = self.lesson.steps[self.index]
-        status = L.check_status(step.check, self.session, self.window)
+        status = check_status(step.check, self.host)
         self.status = status
         if not step.check:
             self.check_label.setText("")
             self.check_label.setVisible(False)
             return
-        goal = L.describe_check(step.check)
+        goal = describe_check(step.check)
         if status is True:
             text = f"✔ Done: {goal}."
         elif status is False:
@@ -176,18 +181,3 @@ class LessonsPanel(QWidget):
         self.check_label.setStyleSheet("color: #009E73; font-weight: bold;" if status else "")
         self.check_label.setVisible(True)
 
-
-def install(window, controller=None) -> QDockWidget:
-    """Add the lessons dock to a MainWindow (right side, above the inspector; listed in
-    View ▸ Panels). Nothing is set up until the person picks a lesson or presses Next."""
-    panel = LessonsPanel(window.session, window)
-    window.lessons_panel = panel
-    dock = window.add_panel(panel, "Lessons", Qt.RightDockWidgetArea)
-    dock.setObjectName("lessonsDock")
-    inspector = getattr(window, "inspector_dock", None)
-    if inspector is not None and window.dockWidgetArea(inspector) == Qt.RightDockWidgetArea:
-        # lessons above the inspector: the lessons point at numbers the inspector shows
-        window.splitDockWidget(dock, inspector, Qt.Vertical)
-        window.resizeDocks([dock, inspector], [2, 3], Qt.Vertical)
-    window.lessons_dock = dock
-    return dock

@@ -156,12 +156,10 @@ def test_a_larger_initial_scale_gives_a_larger_radius_and_a_flatter_gradient_cur
     assert large.at_distance(far) > 100 * small.at_distance(far)
 
 
-def test_install_adds_a_view_menu_action_that_opens_the_lab(window, qtbot):
-    from rnnviz.app.lab import window as lab_module
-
-    action = lab_module.install(window)
+def test_the_view_menu_action_opens_the_lab(window, qtbot):
+    action = window.lab_action
     view = next(a.menu() for a in window.menuBar().actions() if a.menu() and a.text().replace("&", "") == "View")
-    assert action in view.actions()
+    assert action in view.actions() and window.lab is None  # built the first time it is opened
     action.trigger()
     lab = window.lab
     assert lab is not None and lab.isVisible() and lab.isWindow()

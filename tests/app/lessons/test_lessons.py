@@ -1,15 +1,24 @@
-"""Lessons: every shipped file loads, each step sets up what it says, bad files give clear
-messages, and checks tick when their condition holds."""
+"""Lessons: every shipped file loads, each step sets up what it says (driven through a fake
+LessonHost, no window), bad files give clear messages, and checks tick when their condition
+holds."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from rnnviz.app.lessons import lesson as L
+from rnnviz.app.lessons import format as L
+from rnnviz.app.lessons.markup import render_markup
+from rnnviz.app.lessons.runner import apply_step, check_status
 from rnnviz.app.state.session import Selection
+from tests.app.lessons.fake_host import FakeHost
 
 SHIPPED = L.load_lessons()
+
+
+@pytest.fixture
+def host(session):
+    return FakeHost(session)
 
 
 def test_eight_lessons_ship_in_order():
@@ -21,9 +30,9 @@ def test_eight_lessons_ship_in_order():
 
 
 @pytest.mark.parametrize("lesson", SHIPPED, ids=lambda lesson: f"lesson{lesson.number}")
-def test_every_step_sets_up_what_it_says(session, lesson):
+def test_every_step_sets_up_what_it_says(session, host, lesson):
     for i, step in enumerate(lesson.steps):
-        L.apply_step(lesson, i, session)
+        assert apply_step(lesson, i, host) == []
         net = lesson.network(i)
         c = session.config
         assert session.imported is None
@@ -55,45 +64,52 @@ def test_every_step_sets_up_what_it_says(session, lesson):
                 assert session.selection == Selection(kind, min(t, T))
         if "theme" in s:
             assert session.theme == s["theme"]
+        if "rolled" in s:
+            assert host.rolled == s["rolled"]
+        for name in s.get("show", []):
+            assert host.shown[name] is True
+        for name in s.get("hide", []):
+            assert host.shown[name] is False
 
 
-def test_setups_are_cumulative_within_a_lesson(session):
+def test_setups_are_cumulative_within_a_lesson(session, host):
     lesson = next(x for x in SHIPPED if x.number == 6)
-    L.apply_step(lesson, 2, session)  # jump straight to step 3
+    apply_step(lesson, 2, host)  # jump straight to step 3
     assert (session.config.task, session.config.lag, session.config.activation) == ("echo", 8, "relu")
-    L.apply_step(lesson, 0, session)  # back to step 1: lag 3 and tanh again
+    apply_step(lesson, 0, host)  # back to step 1: lag 3 and tanh again
     assert (session.config.lag, session.config.activation, session.config.hidden) == (3, "tanh", 16)
 
 
-def test_a_step_that_keeps_the_network_keeps_its_weights(session):
+def test_a_step_that_keeps_the_network_keeps_its_weights(session, host):
     lesson = next(x for x in SHIPPED if x.number == 4)
-    L.apply_step(lesson, 0, session)
+    apply_step(lesson, 0, host)
     model = session.model
-    L.apply_step(lesson, 1, session)
+    apply_step(lesson, 1, host)
     assert session.model is model
     assert session.mode == "forward" and session.frame.active == 2
 
 
-def test_lesson_steps_with_a_window_show_docks_and_roll(window):
+def test_lesson_steps_in_the_window_show_docks_and_roll(window):
+    host = window.lesson_host
     lesson = next(x for x in SHIPPED if x.number == 2)
-    L.apply_step(lesson, 0, window.session, window)
-    assert window.view.is_rolled()
-    assert L.check_status(lesson.steps[0].check, window.session, window) is False
+    apply_step(lesson, 0, host)
+    assert window.view.is_rolled() and window.header.rolled_button.isChecked()
+    assert check_status(lesson.steps[0].check, host) is False
     window.set_rolled(False)
-    assert L.check_status(lesson.steps[0].check, window.session, window) is True
+    assert check_status(lesson.steps[0].check, host) is True
     window.inspector_dock.hide()
-    L.apply_step(next(x for x in SHIPPED if x.number == 4), 0, window.session, window)
+    apply_step(next(x for x in SHIPPED if x.number == 4), 0, host)
     assert window.inspector_dock.isVisible()
+    assert host.show_dock("baseline", True) and window.baseline_dock.isVisible()
+    assert not host.show_dock("lab", True)  # the lab is a window of its own, not a dock
 
 
-def test_cells_step_says_when_the_cell_is_missing(session):
-    lesson = next(x for x in SHIPPED if x.number == 7)
-    notes = L.apply_step(lesson, 1, session)
-    if L.cells_supported():
-        assert session.config.cell == "lstm"
-    else:
-        assert any(L.NEEDS_CELLS in n for n in notes)
-        assert session.config.task == "echo" and session.config.lag == 8
+def test_a_panel_the_app_lacks_is_a_note_not_an_error(session):
+    lesson = next(x for x in SHIPPED if any(s.setup.get("show") for s in x.steps))
+    i = next(i for i, s in enumerate(lesson.steps) if s.setup.get("show"))
+    name = lesson.steps[i].setup["show"][0]
+    notes = apply_step(lesson, i, FakeHost(session, docks=()))
+    assert f"(The {name} panel is not in this window.)" in notes
 
 
 # malformed files ------------------------------------------------------------------------------
@@ -151,47 +167,48 @@ def test_duplicate_numbers_are_an_error_and_lenient_loading_skips_bad_files(tmp_
 
 
 def test_markup_is_escaped_before_rendering():
-    html = L.render_markup("**a** <b>x</b> & `<i>` h_t\n\n- one\n- two")
+    html = render_markup("**a** <b>x</b> & `<i>` h_t\n\n- one\n- two")
     assert "<b>a</b>" in html and "&lt;b&gt;x&lt;/b&gt;" in html and "&amp;" in html
     assert "<code>&lt;i&gt;</code>" in html and "h<sub>t</sub>" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
 
 
 # checks -----------------------------------------------------------------------------------------
-def test_check_ticks_when_satisfied(session):
+def test_check_ticks_when_satisfied(session, host):
     check = {"position_at_least": 10, "mode": "forward"}
     session.set_position(3)
-    assert L.check_status(check, session) is False
+    assert check_status(check, host) is False
     session.set_position(10)
-    assert L.check_status(check, session) is True
+    assert check_status(check, host) is True
     session.set_mode("backward")
-    assert L.check_status(check, session) is False
-    assert L.check_status({"mode": "backward"}, session) is True
-    assert L.check_status({"selection_kind": "W_hh"}, session) is False
+    assert check_status(check, host) is False
+    assert check_status({"mode": "backward"}, host) is True
+    assert check_status({"selection_kind": "W_hh"}, host) is False
     session.select(Selection("W_hh", 2))
-    assert L.check_status({"selection_kind": "W_hh", "selection_step": 2}, session) is True
-    assert L.check_status(None, session) is None
-    assert L.check_status({"iteration_at_least": 5}, session) is None  # no training run to look at
+    assert check_status({"selection_kind": "W_hh", "selection_step": 2}, host) is True
+    assert check_status(None, host) is None
+    assert check_status({"iteration_at_least": 5}, host) is None  # no training run to look at
+    assert check_status({"rolled": True}, host) is False
+    host.rolled = True
+    assert check_status({"rolled": True}, host) is True
 
 
 def test_iteration_check_follows_training(session):
     from rnnviz.app.state.training import TrainingController
 
     c = TrainingController(session)
+    host = FakeHost(session, controller=c)
     check = {"iteration_at_least": 2}
-    assert L.check_status(check, session, controller=c) is False
+    assert check_status(check, host) is False
     c.step()
     c.step()
-    assert L.check_status(check, session, controller=c) is True
+    assert check_status(check, host) is True
     c.shutdown()
 
 
 def test_panel_steps_through_a_lesson_and_ticks_the_check(qtbot, window):
-    from rnnviz.app.panels import lessons as lessons_panel
-
-    dock = lessons_panel.install(window)
     panel = window.lessons_panel
-    assert dock.widget() is panel and panel.lesson_combo.count() == 8
+    assert window.lessons_dock.widget() is panel and panel.lesson_combo.count() == 8
     panel.open_lesson(3)  # lesson 4: forward formulas
     assert window.session.config.hidden == 3 and window.session.selection == Selection("h", 1)
     assert not panel.back_button.isEnabled()

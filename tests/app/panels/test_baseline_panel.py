@@ -8,11 +8,8 @@ from rnnviz.engine.baseline import compare
 
 
 def test_panel_shows_the_engine_comparison_and_follows_training(window):
-    from rnnviz.app.panels import baseline as baseline_panel
-
     s = window.session
     s.set_config(task="ar")
-    baseline_panel.install(window)
     panel = window.baseline_panel
     window.baseline_dock.show()
     window.baseline_dock.raise_()
@@ -29,9 +26,6 @@ def test_panel_shows_the_engine_comparison_and_follows_training(window):
 
 
 def test_panel_says_when_the_baseline_does_not_apply(window):
-    from rnnviz.app.panels import baseline as baseline_panel
-
-    baseline_panel.install(window)
     window.session.set_config(task="hello")
     panel = window.baseline_panel
     assert panel.comparison is None

@@ -1,34 +1,29 @@
-"""Guided lessons: JSON files read strictly, and a step's setup applied through the Session API.
+"""The lesson file format: the dataclasses a lesson is read into, the schema every key is
+checked against, and strict loading from resources/lessons/*.json.
 
-A lesson is data (resources/lessons/*.json, format in resources/lessons/README.md): a title and
-short steps, each with text, a `setup` (task, network, view), an optional `ask` and an optional
-declarative `check` on the session's state. Nothing in a file is ever evaluated: every key is
-checked against a fixed table of names and types, and an unknown key, a wrong type or an
-unknown task name is a `LessonError` naming the file, the step and the key.
+A lesson is data (format in resources/lessons/README.md): a title and short steps, each with
+text, a `setup` (task, network, view), an optional `ask` and an optional declarative `check` on
+the app's state. Nothing in a file is ever evaluated: every key is checked against a fixed table
+of names and types, and an unknown key, a wrong type or an unknown task name is a `LessonError`
+naming the file, the step and the key.
 
-Setups are cumulative within a lesson: the network of step k is the defaults, then the
-network keys of steps 1..k in order. So jumping to any step gives the same network, and
-moving between steps that do not change the network keeps its (trained) weights. View keys
-(mode, step, selection, docks, ...) belong to their own step only.
-
-The window side (rolled view, docks, the training run) goes through small duck-typed hooks:
-`window.set_rolled(bool)`, `window.findChildren(QDockWidget)`, `window.training`. Without a
-window (tests, scripts) those keys are skipped.
+Setups are cumulative within a lesson: the network of step k is the defaults, then the network
+keys of steps 1..k in order (`Lesson.network`, turned into a NetworkConfig by `config_for`).
 """
 from __future__ import annotations
 
-import html
 import json
-import re
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, TASKS, make_task
-from rnnviz.app.state.session import THEMES, NetworkConfig, Selection
+from rnnviz.app.state.session import THEMES, NetworkConfig
 
 FORMAT = 1
+
+
 def lessons_dir(checkout: Path | None = None, prefix: str | None = None) -> Path:
     """resources/lessons in a checkout (the README's editable install), else where an installed
     wheel put them (<prefix>/share/rnnviz/lessons, pyproject's data-files)."""
@@ -51,7 +46,6 @@ DOCKS = {
     "baseline": ("baselineDock",), "lessons": ("lessonsDock",), "lab": ("labDock", "gradient labDock"),
 }
 NETWORK_KEYS = ("task", "architecture", "activation", "hidden", "steps", "seed", "lag", "cell")
-NEEDS_CELLS = "needs LSTM/GRU cells"
 
 
 class LessonError(ValueError):
@@ -309,49 +303,7 @@ def load_lessons_lenient(folder: str | Path = LESSONS_DIR) -> tuple[list[Lesson]
     return lessons, errors
 
 
-# markup -------------------------------------------------------------------------------------------
-_CODE = re.compile(r"`([^`]+)`")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_ITALIC = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
-_SUB = re.compile(r"(?<=[A-Za-z])_\{([^{}]{1,12})\}|(?<=[A-Za-z])_([A-Za-z0-9]{1,3})(?![A-Za-z0-9_])")
-
-
-def render_inline(text: str) -> str:
-    text = html.escape(text, quote=False)
-    codes: list[str] = []
-
-    def keep(m: re.Match) -> str:  # code is shown as typed: no bold/italic/subscripts inside
-        codes.append(f"<code>{m.group(1)}</code>")
-        return f"\0{len(codes) - 1}\0"
-
-    text = _CODE.sub(keep, text)
-    text = _BOLD.sub(r"<b>\1</b>", text)
-    text = _ITALIC.sub(r"<i>\1</i>", text)
-    text = _SUB.sub(lambda m: f"<sub>{m.group(1) or m.group(2)}</sub>", text)
-    return re.sub("\0(\\d+)\0", lambda m: codes[int(m.group(1))], text)
-
-
-def render_markup(text: str) -> str:
-    """The lesson markup as Qt rich text (render_inline: the same for one line). Everything
-    is HTML-escaped first; then only:
-    **bold**, *italic*, `code`, subscripts h_t / W_{hh}, blank line = new paragraph,
-    lines starting with "- " = a bulleted list."""
-    out = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [ln.strip() for ln in block.strip().splitlines()]
-        if lines and all(ln.startswith("- ") for ln in lines):
-            out.append("<ul>" + "".join(f"<li>{render_inline(ln[2:])}</li>" for ln in lines) + "</ul>")
-        else:
-            out.append("<p>" + "<br>".join(render_inline(ln) for ln in lines) + "</p>")
-    return "".join(out)
-
-
-# applying a step ----------------------------------------------------------------------------------
-def cells_supported() -> bool:
-    """Whether this build's network config has a cell type (LSTM/GRU)."""
-    return "cell" in {f.name for f in fields(NetworkConfig)}
-
-
+# the network a step sets up ---------------------------------------------------------------------
 def config_cell(name: str) -> str:
     """A lesson's cell name ("vanilla", "lstm", "gru") as NetworkConfig.cell ("rnn", ...)."""
     return "rnn" if name == "vanilla" else name
@@ -363,160 +315,8 @@ def lesson_cell(name: str) -> str:
 
 
 def config_for(network: dict, base: NetworkConfig) -> NetworkConfig:
+    """`base` changed by a lesson's network keys (its cell name translated)."""
     changes = {k: v for k, v in network.items() if k != "cell"}
-    if "cell" in network and cells_supported():
+    if "cell" in network:
         changes["cell"] = config_cell(network["cell"])
     return replace(base, **changes)
-
-
-def find_dock(window, name: str):
-    """The dock for a lesson's dock name, or None when this window has none."""
-    from PySide6.QtWidgets import QDockWidget
-
-    wanted = {n.lower() for n in DOCKS[name]}
-    for dock in window.findChildren(QDockWidget):
-        if dock.objectName().lower() in wanted or dock.windowTitle().lower() == name.replace("-", " "):
-            return dock
-    return None
-
-
-def apply_step(lesson: Lesson, index: int, session, window=None) -> list[str]:
-    """Set the app up as step `index` (0-based) of `lesson` says. Returns notes for the person
-    about what could not be done here (an absent dock, cells this build lacks)."""
-    step = lesson.steps[index]
-    setup = step.setup
-    notes: list[str] = []
-    network = lesson.network(index)
-    if network.get("cell", "vanilla") != "vanilla" and not cells_supported():
-        notes.append(f"This step {NEEDS_CELLS}, which this version of rnnviz does not have yet: "
-                     "it shows the vanilla cell instead.")
-    target = config_for(network, NetworkConfig())
-    if session.imported is not None or session.source != "task":
-        session.imported = None  # a lesson brings its own data: drop imported data / a loaded file
-        if target == session.config:
-            session.rebuild()
-    session.set_config(**{f.name: getattr(target, f.name) for f in fields(NetworkConfig)})
-    if "theme" in setup:
-        session.set_theme(setup["theme"])
-    if "presentation" in setup:
-        session.set_presentation(setup["presentation"])
-    if "position" in setup:
-        session.set_position(setup["position"])
-    elif "step" in setup:
-        t = session.T if setup["step"] == "last" else min(setup["step"], session.T)
-        session.go_to(setup["mode"], t)
-    elif "mode" in setup:
-        session.set_mode(setup["mode"])
-    if "select" in setup:
-        if setup["select"] is None:
-            session.select(None)
-        else:
-            kind, t, unit = parse_selection(setup["select"])
-            t = min(t, session.T)
-            if kind == "x" or kind == "y" or kind.startswith("W_"):
-                t = max(t, 1)  # only h has a step 0 (h_0)
-            session.select(Selection(kind, t, unit))
-    if window is not None:
-        if "rolled" in setup and hasattr(window, "set_rolled"):
-            window.set_rolled(setup["rolled"])
-        for key, visible in (("hide", False), ("show", True)):
-            for name in setup.get(key, []):
-                dock = find_dock(window, name)
-                if dock is None:
-                    notes.append(f"(The {name} panel is not in this window.)")
-                    continue
-                dock.setVisible(visible)
-                if visible:
-                    dock.raise_()  # in front of the docks it shares a tab bar with
-    return notes
-
-
-# checks ---------------------------------------------------------------------------------------------
-def find_controller(window):
-    """The window's TrainingController, wherever the composition root keeps it."""
-    if window is None:
-        return None
-    from rnnviz.app.state.training import TrainingController
-
-    for name in ("training", "controller", "training_controller"):
-        c = getattr(window, name, None)
-        if isinstance(c, TrainingController):
-            return c
-    return None
-
-
-def check_status(check: dict | None, session, window=None, controller=None) -> bool | None:
-    """Whether every condition of `check` holds now (None: no check, or one that cannot be
-    judged here, such as training progress without a training controller)."""
-    if not check:
-        return None
-    frame = session.frame
-    sel = session.selection
-    c = session.config
-    controller = controller or find_controller(window)
-    results = []
-    for key, want in check.items():
-        if key == "position_at_least":
-            ok = session.position >= want
-        elif key == "position_at_most":
-            ok = session.position <= want
-        elif key == "step_at_least":
-            ok = frame.active >= want
-        elif key == "step_at_most":
-            ok = frame.active <= want
-        elif key == "mode":
-            ok = session.mode == want
-        elif key == "selection_kind":
-            ok = sel is not None and sel.kind == want
-        elif key == "selection_step":
-            ok = sel is not None and sel.t == want
-        elif key == "rolled":
-            view = getattr(window, "view", None)
-            if view is None or not hasattr(view, "is_rolled"):
-                return None
-            ok = view.is_rolled() == want
-        elif key == "task":
-            ok = c.task == want and session.imported is None
-        elif key == "architecture":
-            ok = session.model is not None and session.model.architecture == want
-        elif key == "activation":
-            ok = c.activation == want
-        elif key == "hidden_at_least":
-            ok = c.hidden >= want
-        elif key == "lag_at_least":
-            ok = c.lag >= want
-        elif key == "theme":
-            ok = session.theme == want
-        elif key == "cell":
-            if not cells_supported():
-                return None
-            ok = lesson_cell(getattr(c, "cell", "rnn")) == want
-        elif key == "iteration_at_least":
-            if controller is None:
-                return None
-            ok = controller.iteration >= want
-        else:  # parse_lesson allows no other key
-            return None
-        results.append(ok)
-    return all(results)
-
-
-def describe_check(check: dict) -> str:
-    """A check in words, for the panel ("Goal: …")."""
-    words = {
-        "position_at_least": "move the timeline to position {} or later",
-        "position_at_most": "move the timeline back to position {} or earlier",
-        "step_at_least": "reach step {}", "step_at_most": "go back to step {}",
-        "mode": "be in the {} pass", "selection_kind": "select a {}", "selection_step": "at step {}",
-        "rolled": "{}", "task": "use the {} task", "architecture": "use {}", "activation": "use {}",
-        "hidden_at_least": "use at least {} hidden units", "lag_at_least": "set the lag to {} or more",
-        "iteration_at_least": "train for at least {} iterations", "theme": "use the {} theme",
-        "cell": "use the {} cell",
-    }
-    parts = []
-    for key, value in check.items():
-        if key == "rolled":
-            parts.append("roll the network up" if value else "unroll the network")
-        else:
-            parts.append(words[key].format(value))
-    return "; ".join(parts)
