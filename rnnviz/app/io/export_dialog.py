@@ -1,13 +1,15 @@
 """File ▸ Export: the view, the animation, the trace and the training history, from the window.
 
-`ExportActions` holds the menu's actions and their slots; it takes the window (for its view,
-session, error display and status bar) and does the work through `rnnviz.app.io.export`. Every
-failure reaches the person through the window's `show_error`; nothing is lost (writes are
-atomic: a failed export leaves any previous file untouched).
+`ExportActions` holds the menu's actions and their slots; it is handed what it works with (the
+session, the view, the training controller whose history it exports, a parent widget for its
+dialogs, and how to show an error and a message) and does the work through
+`rnnviz.app.io.export`. Every failure reaches the person through `show_error`; nothing is lost
+(writes are atomic: a failed export leaves any previous file untouched).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -17,6 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.app.io import export as ex
+from rnnviz.app.state.session import Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.views.unrolled.view import UnrolledView
 
 
 class ExportOptionsDialog(QDialog):
@@ -65,14 +70,18 @@ class ExportActions:
     """The actions of File ▸ Export and what they do. `ask_path` and `ask_options` are the two
     questions to the person; tests replace them to run without dialogs."""
 
-    def __init__(self, window) -> None:
-        self.window = window
-        self.session = window.session
-        self.view = window.view
+    def __init__(self, session: Session, view: UnrolledView, controller: TrainingController | None, parent: QWidget,
+                 show_error: Callable[[str], None], show_message: Callable[[str], None]) -> None:
+        self.session = session
+        self.view = view
+        self.controller = controller
+        self.parent = parent
+        self.show_error = show_error
+        self.show_message = show_message
         self.last_dir = ""
 
         def act(text: str, slot) -> QAction:
-            a = QAction(text, window)
+            a = QAction(text, parent)
             a.triggered.connect(lambda _=False: slot())
             return a
 
@@ -87,6 +96,7 @@ class ExportActions:
                         self.trace_npz, self.trace_json, None, self.history_csv]
 
     def add_to(self, menu: QMenu) -> QMenu:
+        """Add the Export submenu to `menu` (the File menu); returns the submenu."""
         sub = menu.addMenu("Export")
         for a in self.actions:
             sub.addSeparator() if a is None else sub.addAction(a)
@@ -95,7 +105,7 @@ class ExportActions:
     # questions (replaced in tests) ----------------------------------------------------------------
     def ask_path(self, title: str, name: str, filters: str) -> str | None:
         start = str(Path(self.last_dir) / name) if self.last_dir else name
-        path, _ = QFileDialog.getSaveFileName(self.window, title, start, filters)
+        path, _ = QFileDialog.getSaveFileName(self.parent, title, start, filters)
         if path:
             self.last_dir = str(Path(path).parent)
         return path or None
@@ -103,7 +113,7 @@ class ExportActions:
     def ask_options(self, title: str, animation: bool) -> dict | None:
         vp = self.view.viewport()
         w, h = max(640, vp.width()), max(400, vp.height())
-        d = ExportOptionsDialog(self.window, title, w, h, animation, self.session.speed)
+        d = ExportOptionsDialog(self.parent, title, w, h, animation, self.session.speed)
         return d.values() if d.exec() == QDialog.Accepted else None
 
     # the exports -----------------------------------------------------------------------------------
@@ -111,9 +121,9 @@ class ExportActions:
         try:
             out = work()
         except (ex.ExportError, OSError, ValueError) as e:
-            self.window.show_error(f"Could not export {what}: {e}")
+            self.show_error(f"Could not export {what}: {e}")
             return None
-        self.window.show_message(f"Exported {what} to {out}")
+        self.show_message(f"Exported {what} to {out}")
         return out
 
     def export_view(self, fmt: str) -> Path | None:
@@ -130,7 +140,7 @@ class ExportActions:
         if fmt == "mp4":
             ok, why = ex.video_available()
             if not ok:
-                self.window.show_error(why)
+                self.show_error(why)
                 return None
         path = self.ask_path(f"Export the animation as {fmt.upper()}", f"rnnviz-animation.{fmt}",
                              "Animated GIF (*.gif)" if fmt == "gif" else "MP4 video (*.mp4)")
@@ -140,7 +150,7 @@ class ExportActions:
         if opts is None:
             return None
         n = len(ex.animation_positions(self.session.T, opts["passes"]))
-        dialog = QProgressDialog("Rendering frames…", "Cancel", 0, n, self.window)
+        dialog = QProgressDialog("Rendering frames…", "Cancel", 0, n, self.parent)
         dialog.setWindowTitle("Exporting the animation")
         dialog.setWindowModality(Qt.WindowModal)
         dialog.setMinimumDuration(300)
@@ -165,18 +175,11 @@ class ExportActions:
         return self._run("the trace", lambda: ex.export_trace(self.session.trace, path))
 
     def export_history(self) -> Path | None:
-        controller = ex.find_history(self.window, self.session)
+        controller = ex.find_history(self.controller)
         if controller is None:
-            self.window.show_error("There is no training history yet: train the network first, then export it.")
+            self.show_error("There is no training history yet: train the network first, then export it.")
             return None
         path = self.ask_path("Export the training history as CSV", "rnnviz-history.csv", "CSV (*.csv)")
         if not path:
             return None
         return self._run("the training history", lambda: ex.export_history(controller, path))
-
-
-def add_export_menu(window, file_menu: QMenu) -> ExportActions:
-    """Add File ▸ Export to the window's File menu; returns the actions (window.export_actions)."""
-    actions = ExportActions(window)
-    window.export_menu = actions.add_to(file_menu)
-    return actions

@@ -1,7 +1,9 @@
 """The File menu's data and session entries: import a time series or text, open and save
 sessions, open recent, autosave and recovery, and the window remembering its layout.
 
-`FileActions(window)` adds its actions to the window's File menu. The work itself lives in
+`FileActions` is handed what it works with: the session, the training controller (saved with the
+session), the main window (a dialogs' parent, and the layout it remembers), the File menu it
+adds its entries to, and how to read and set the rolled view. The work itself lives in
 methods that take plain arguments (`import_series(path, ...)`, `save_session(path)`,
 `offer_recovery(ask=...)`), so tests drive them without dialogs. Every error reaches the
 person through `session.error`; a failed import or open leaves the session as it was.
@@ -15,14 +17,16 @@ from typing import Callable
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QMenu,
-    QMessageBox, QSpinBox, QWidget,
+    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QMainWindow,
+    QMenu, QMessageBox, QSpinBox, QWidget,
 )
 
 from rnnviz.engine.io.files import FileFormatError
 from rnnviz.engine.io.importers import MAX_STEPS, import_series, import_text, parse_columns, read_csv, read_series
 from rnnviz.app.io import session_file
 from rnnviz.app.io.session_store import AUTOSAVE_MS, SessionStore, app_settings
+from rnnviz.app.state.session import Session
+from rnnviz.app.state.training import TrainingController
 
 SESSION_FILTER = f"rnnviz sessions (*{session_file.SUFFIX});;All files (*)"
 
@@ -64,13 +68,19 @@ class ImportDialog(QDialog):
 
 
 class FileActions(QObject):
-    def __init__(self, window, controller=None, interval_ms: int = AUTOSAVE_MS) -> None:
+    """The File menu's import, session and recent-file entries, autosave and recovery, and the
+    window's remembered layout."""
+
+    def __init__(self, session: Session, controller: TrainingController | None, window: QMainWindow, *,
+                 file_menu: QMenu, is_rolled: Callable[[], bool], set_rolled: Callable[[bool], None],
+                 interval_ms: int = AUTOSAVE_MS) -> None:
         super().__init__(window)
         self.window = window
-        self.session = window.session
-        self.store = SessionStore(self.session, controller, view_state=self._view_state, apply_view=self._apply_view,
+        self.session = session
+        self.is_rolled = is_rolled
+        self.set_rolled = set_rolled
+        self.store = SessionStore(session, controller, view_state=self._view_state, apply_view=self._apply_view,
                                   parent=self, interval_ms=interval_ms)
-        self.store.find_controller = self._find_controller
         self.last_import_summary = ""
         w = window
 
@@ -90,33 +100,11 @@ class FileActions(QObject):
         self.recent_menu = QMenu("Open recent", w)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.store.recentChanged.connect(self._fill_recent)
-        self._add_to_menu()
+        self._add_to_menu(file_menu)
         self._fill_recent()
 
-    @property
-    def controller(self):
-        return self.store.controller
-
-    @controller.setter
-    def controller(self, controller) -> None:
-        self.store.controller = controller
-
-    def _find_controller(self):
-        """The window's TrainingController, wherever the composition root keeps it."""
-        from rnnviz.app.state.training import TrainingController
-
-        for name in ("controller", "training", "training_controller"):
-            c = getattr(self.window, name, None)
-            if isinstance(c, TrainingController):
-                return c
-        panel = getattr(self.window, "training_panel", None)
-        c = getattr(panel, "controller", None)
-        return c if isinstance(c, TrainingController) else None
-
-    def _add_to_menu(self) -> None:
-        menu = self.window.menuBar().actions()[0].menu() if self.window.menuBar().actions() else None
-        if menu is None:
-            return
+    def _add_to_menu(self, menu: QMenu) -> None:
+        """At the top of the File menu: open, recent, save; then the imports."""
         first = menu.actions()[0] if menu.actions() else None
         for a in (self.open_session_action,):
             menu.insertAction(first, a)
@@ -129,12 +117,10 @@ class FileActions(QObject):
 
     # view state --------------------------------------------------------------------------------
     def _view_state(self) -> dict:
-        view = getattr(self.window, "view", None)
-        return {"rolled": bool(view.is_rolled()) if view is not None and hasattr(view, "is_rolled") else False}
+        return {"rolled": bool(self.is_rolled())}
 
     def _apply_view(self, state: dict) -> None:
-        if hasattr(self.window, "set_rolled"):
-            self.window.set_rolled(bool(state.get("rolled", False)))
+        self.set_rolled(bool(state.get("rolled", False)))
 
     # import --------------------------------------------------------------------------------------
     def import_series(self, path: str | os.PathLike, columns=None, *, steps: int = 20, held_out: float = 0.2,

@@ -23,11 +23,13 @@ import numpy as np
 from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
 
 from rnnviz import __version__
-from rnnviz.engine import RNN, Task, Trainer, make_task
+from rnnviz.engine import RNN, Task, Trainer, make_task, run
 from rnnviz.engine.io.files import FileFormatError
-from rnnviz.engine.gated import GRU, LSTM
+from rnnviz.engine.model import GRU, LSTM
 from rnnviz.app.io import session_file
 from rnnviz.app.state.session import NetworkConfig, Selection, Session, _rearrange
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.state.training_loop import TrainingSettings
 
 AUTOSAVE_MS = 3 * 60 * 1000
 RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<random>.rnnviz
@@ -41,7 +43,7 @@ def _json_safe(obj: object) -> object:
                                  allow_nan=False))
 
 
-def capture(session: Session, controller=None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+def capture(session: Session, controller: TrainingController | None = None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """The session (and training run) as (session.json data, arrays)."""
     s, m = session, session.model
     assert m is not None
@@ -110,13 +112,13 @@ def _model_from(m: dict, arrays: dict[str, np.ndarray]):
                architecture=m["architecture"], loss=m["loss"], extra_meta=dict(m.get("extra_meta", {})))
 
 
-def save(path: str | os.PathLike, session: Session, controller=None, view: dict | None = None) -> None:
+def save(path: str | os.PathLike, session: Session, controller: TrainingController | None = None, view: dict | None = None) -> None:
     doc, arrays = capture(session, controller, view)
     session_file.write_session(path, doc, arrays)
 
 
 # restore ---------------------------------------------------------------------------------------
-def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
+def restore(path: str | os.PathLike, session: Session, controller: TrainingController | None = None) -> dict:
     """Open a session file into `session` (and `controller`). Raises FileFormatError, leaving
     both exactly as they were, when anything is wrong. Returns the view state (e.g. rolled)."""
     p = Path(path)
@@ -173,7 +175,6 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
             if any(not np.array_equal(trainer.model.params()[k], model.params()[k]) for k in model.params()):
                 model.set_params(trainer.model.params())  # the run's weights are the ones shown
         with np.errstate(all="ignore"):
-            from rnnviz.engine import run
             probe = run(model, x[:, :1], None if y is None else y[:, :1])
         if not np.isfinite(probe.h).all():
             raise ValueError("the saved network gives non-finite hidden states on its data")
@@ -186,8 +187,6 @@ def restore(path: str | os.PathLike, session: Session, controller=None) -> dict:
                     source=doc["source"]["kind"], source_label=doc["source"]["label"],
                     watched=view["watched"], view=view)
     if controller is not None:
-        from rnnviz.app.state.training_loop import TrainingSettings
-
         controller.set_settings(TrainingSettings(**doc["training"]["settings"]))
         if trainer is not None:
             controller.adopt(trainer)
@@ -229,13 +228,12 @@ class SessionStore(QObject):
     opened = Signal(str)
     recentChanged = Signal()
 
-    def __init__(self, session: Session, controller=None, view_state: Callable[[], dict] | None = None,
+    def __init__(self, session: Session, controller: TrainingController | None = None, view_state: Callable[[], dict] | None = None,
                  apply_view: Callable[[dict], None] | None = None, parent: QObject | None = None,
                  interval_ms: int = AUTOSAVE_MS) -> None:
         super().__init__(parent)
         self.session = session
-        self._controller = controller
-        self.find_controller: Callable[[], object] | None = None  # used when no controller was given
+        self.controller = controller  # the training run saved with the session (None: weights and view only)
         self.view_state = view_state or (lambda: {})
         self.apply_view = apply_view or (lambda view: None)
         self.path: Path | None = None  # the file the session was last saved to or opened from
@@ -246,17 +244,6 @@ class SessionStore(QObject):
         self._recovery_name = f"recovery-{os.getpid()}-{uuid.uuid4().hex[:12]}.rnnviz"
         self._lock: QLockFile | None = None  # held on this window's recovery file once it exists
         self._orphan: tuple[Path | None, QLockFile | None] = (None, None)  # from orphaned_recovery
-
-    @property
-    def controller(self):
-        """The training run saved with the session (None: weights and view only)."""
-        if self._controller is None and self.find_controller is not None:
-            return self.find_controller()
-        return self._controller
-
-    @controller.setter
-    def controller(self, controller) -> None:
-        self._controller = controller
 
     @property
     def recovery_path(self) -> Path:

@@ -4,14 +4,15 @@ loop. Every control calls the session; every label is redrawn from the session's
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget,
 )
 
 from rnnviz.app.state import playback
-from rnnviz.app.style.appearance import icon
 from rnnviz.app.state.session import Session
-from rnnviz.app.style.theme import theme_for
+from rnnviz.app.style.appearance import BASE_POINT_SIZE, icon
+from rnnviz.app.style.theme import font_scale, theme_for
 
 
 def speed_text(speed: float) -> str:
@@ -132,11 +133,6 @@ class TransportBar(QFrame):
         self.step_forward_button.setIcon(icon("step_forward", t.text))
         self.to_end_button.setIcon(icon("to_end", t.text))
         self._playing_changed(self.session.playing)
-        from PySide6.QtGui import QFont, QFontMetrics
-
-        from rnnviz.app.style.appearance import BASE_POINT_SIZE
-        from rnnviz.app.style.theme import font_scale
-
         font = QFont(self.font())
         font.setPointSizeF(BASE_POINT_SIZE * font_scale(self.session.presentation))
         side = round(QFontMetrics(font).height() * 1.2)
