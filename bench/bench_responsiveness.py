@@ -32,7 +32,8 @@ os.environ.setdefault("RNNVIZ_CONFIG_DIR", os.path.join(_HOME, "config"))
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 
-from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
+from rnnviz.app.state.network_config import NetworkConfig  # noqa: E402
+from rnnviz.app.state.session import Session  # noqa: E402
 from rnnviz.app.state.training import TrainingController  # noqa: E402
 
 

@@ -176,7 +176,8 @@ def _paint_label(view) -> str:
 # the window ----------------------------------------------------------------------------------------
 def build_window():
     from rnnviz.app.main_window import MainWindow
-    from rnnviz.app.state.session import NetworkConfig, Session
+    from rnnviz.app.state.network_config import NetworkConfig
+    from rnnviz.app.state.session import Session
 
     session = Session(NetworkConfig(task="sine"))
     window = MainWindow(session, allow_fullscreen=False)

@@ -16,7 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from rnnviz.app.state.session import NetworkConfig, Session  # noqa: E402
+from rnnviz.app.state.network_config import NetworkConfig  # noqa: E402
+from rnnviz.app.state.session import Session  # noqa: E402
 from rnnviz.app.views.unrolled.view import UnrolledView  # noqa: E402
 
 W, H = 1600, 1000

@@ -72,7 +72,8 @@ class ExceptionHook:
 def run_app(task: str = "sine", argv: Sequence[str] | None = None) -> int:
     app = make_application(argv)
     from rnnviz.app.main_window import MainWindow
-    from rnnviz.app.state.session import NetworkConfig, Session
+    from rnnviz.app.state.network_config import NetworkConfig
+    from rnnviz.app.state.session import Session
 
     session = Session(NetworkConfig(task=task))
     window = MainWindow(session)

@@ -42,7 +42,7 @@ def place_playhead(session, mode: str, step: int | None) -> None:
 def parse_selection(text: str, T: int, model=None):
     """ "W_hh:3" -> Selection("W_hh", 3); "h:2:1" -> unit 1. ValueError with a clear message.
     With `model`, the kind must exist for its cell and the unit must lie within its vector."""
-    from rnnviz.app.state.session import Selection
+    from rnnviz.app.state.selection import Selection
 
     kinds = ("x", "h", "y", "W_xh", "W_hh", "W_hy", "c", "gate")
     if text.startswith("gate:"):  # "gate:f:3[:1]": the kind holds a colon
@@ -90,7 +90,8 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
     from PySide6.QtCore import QSize
 
     from rnnviz.app.main_window import MainWindow
-    from rnnviz.app.state.session import NetworkConfig, Session
+    from rnnviz.app.state.network_config import NetworkConfig
+    from rnnviz.app.state.session import Session
 
     if spec.mode not in ("forward", "backward"):
         raise ValueError(f"--mode must be forward or backward, got {spec.mode!r}")

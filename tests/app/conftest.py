@@ -6,7 +6,8 @@ import pytest
 
 @pytest.fixture
 def session(qapp):
-    from rnnviz.app.state.session import NetworkConfig, Session
+    from rnnviz.app.state.network_config import NetworkConfig
+    from rnnviz.app.state.session import Session
 
     s = Session(NetworkConfig(task="sine"))
     yield s

@@ -19,7 +19,9 @@ from rnnviz.app.io import session_file
 from rnnviz.app.io import session_store
 from rnnviz.app.views.inspector.pages import page_for
 from rnnviz.app.state.playback import frame_at, position_of
-from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 from rnnviz.app.style.theme import LIGHT
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.unrolled.view import UnrolledView

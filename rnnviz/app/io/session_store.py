@@ -26,8 +26,10 @@ from rnnviz import __version__
 from rnnviz.engine import RNN, Task, Trainer, make_task, run
 from rnnviz.engine.io.files import FileFormatError
 from rnnviz.engine.model import GRU, LSTM
-from rnnviz.app.io import session_file
-from rnnviz.app.state.session import NetworkConfig, Selection, Session, _rearrange
+from rnnviz.app.io import session_file, session_schema
+from rnnviz.app.state.network_config import NetworkConfig, task_for_architecture
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
 
@@ -49,7 +51,7 @@ def capture(session: Session, controller: TrainingController | None = None, view
     assert m is not None
     arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
     cell = getattr(m, "cell", "rnn")
-    for k in session_file.CELL_STATES[cell]:  # h0 (and an LSTM's c0)
+    for k in session_schema.CELL_STATES[cell]:  # h0 (and an LSTM's c0)
         arrays[f"model.{k}"] = getattr(m, k).copy()
     imported = s.imported is not None and s.task is not None and s.task.name in ("series", "text")
     task_doc = None
@@ -107,7 +109,7 @@ def _model_from(m: dict, arrays: dict[str, np.ndarray]):
     """The model a session file's `model` entry and arrays describe (any cell, by name)."""
     cell = m.get("cell", "rnn")
     cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
-    names = (*session_file.CELL_PARAMS[cell], *session_file.CELL_STATES[cell])
+    names = (*session_schema.CELL_PARAMS[cell], *session_schema.CELL_STATES[cell])
     return cls(**{k: arrays[f"model.{k}"].copy() for k in names}, activation=m["activation"],
                architecture=m["architecture"], loss=m["loss"], extra_meta=dict(m.get("extra_meta", {})))
 
@@ -140,7 +142,7 @@ def restore(path: str | os.PathLike, session: Session, controller: TrainingContr
                                                                lag=config.lag)
         arch = config.architecture or task.architecture
         if arch != task.architecture:
-            task = _rearrange(task, arch)
+            task = task_for_architecture(task, arch)
         if doc["source"]["kind"] == "task" and (model.architecture != arch or model.loss != task.loss):
             raise ValueError(f"the model ({model.architecture}, {model.loss}) does not fit its task ({arch}, {task.loss})")
         if doc["source"]["kind"] == "task" and (task.input_size != model.input_size or task.output_size != model.output_size):

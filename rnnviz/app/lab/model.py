@@ -13,6 +13,7 @@ import numpy as np
 
 from rnnviz.engine import Task, init_model, jacobian_norms, make_task, run
 from rnnviz.engine.analysis import eigenvalues, largest_modulus
+from rnnviz.engine.optim import check_lr
 
 GATED = ("lstm", "gru")
 CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -42,8 +43,7 @@ class LabConfig:
             raise ValueError(f"the gated cell must be one of {', '.join(GATED)}, got {self.gated!r}")
         if not np.isfinite(self.scale) or self.scale <= 0:
             raise ValueError(f"the initial scale of W_hh must be a positive number, got {self.scale}")
-        if not np.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"the learning rate must be a positive number, got {self.lr}")
+        check_lr(self.lr)
         return replace(self, steps=steps, lag=int(np.clip(self.lag, 1, steps - 1)),
                        hidden=int(np.clip(self.hidden, *HIDDEN_RANGE)), iterations=max(1, int(self.iterations)),
                        watched=max(0, int(self.watched)))

@@ -1,39 +1,29 @@
 """Training the lab's two networks at once, off the UI thread.
 
-The same pieces as the main window's training (training_loop): each network has an engine
-`Trainer` on a *copy* of its model, a worker thread running `run_loop`, and a `Mailbox` the
-worker publishes `Snapshot`s (copies) into. One UI timer pulls the newest snapshot of each side
-every ~33 ms (coalescing: ≤ 30 updates a second however fast the workers go) and emits
-`updated`. Train / Pause / Reset act on both networks together.
+The same pieces as the main window's training: each network has an engine `Trainer` on a
+*copy* of its model, run by the app's `TrainingWorker` (app/state/worker.py) on a thread of its
+own. The worker delivers the newest snapshot of both sides every ~33 ms (coalescing: ≤ 30
+updates a second however fast the threads go), and each delivery emits `updated` once.
+Train / Pause / Reset act on both networks together.
 """
 from __future__ import annotations
 
-import threading
-import time
-
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from rnnviz.engine import NonFiniteError, Trainer
-from rnnviz.app.state.training_loop import Mailbox, SmoothedLoss, Snapshot, run_loop
-
-UPDATE_MS = 33
+from rnnviz.app.state.training_loop import SmoothedLoss, Snapshot
+from rnnviz.app.state.worker import UPDATE_MS, Delivery, TrainingWorker
 
 
 class _Side:
-    """One network's run: its trainer, records and (while running) worker and mailbox."""
+    """One network's run: its trainer and the records the lab draws."""
 
     def __init__(self, cell: str, trainer: Trainer) -> None:
         self.cell = cell
         self.trainer = trainer
         self.smoothed = SmoothedLoss()
         self.snapshot = Snapshot.empty(trainer.model.params())
-        self.box: Mailbox | None = None
-        self.thread: threading.Thread | None = None
         self.error = ""  # why this side stopped (a non-finite value), or ""
-
-    @property
-    def active(self) -> bool:
-        return self.box is not None
 
 
 class LabTraining(QObject):
@@ -48,9 +38,9 @@ class LabTraining(QObject):
         self.sides: dict[str, _Side] = {}
         self.budget = 1000
         self.state = "idle"
-        self._timer = QTimer(self)
-        self._timer.setInterval(update_ms)
-        self._timer.timeout.connect(self._pull)
+        self._stopping = False  # pause / shutdown settle the state and emit updated themselves
+        self.worker = TrainingWorker(self, update_ms)  # unpaced: every tick delivers
+        self.worker.delivered.connect(self._on_delivered)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -67,15 +57,11 @@ class LabTraining(QObject):
 
     def set_budget(self, budget: int) -> None:
         self.budget = max(1, int(budget))
-        for side in self.sides.values():
-            if side.box is not None:
-                side.box.budget = self.budget
+        self.worker.set_budget(self.budget)
 
     def set_lr(self, lr: float) -> None:
         for side in self.sides.values():
-            if side.box is not None and not side.box.done.is_set():
-                side.box.post("lr", lr)
-            else:
+            if not self.worker.post(side.cell, "lr", lr):
                 side.trainer.set_lr(lr)
 
     # what the views read -------------------------------------------------------------------------
@@ -101,27 +87,13 @@ class LabTraining(QObject):
         for side in self.sides.values():
             if side.error or side.trainer.iteration >= self.budget:
                 continue
-            side.box = Mailbox(self.budget)
-            side.thread = threading.Thread(target=run_loop, args=(side.trainer, side.smoothed, side.box),
-                                           name=f"rnnviz-lab-{side.cell}", daemon=True)
-            side.thread.start()
+            self.worker.start(side.cell, side.trainer, side.smoothed, self.budget, thread_name=f"rnnviz-lab-{side.cell}")
             started = True
-        if started:
-            self._set_state("running")
-            self._timer.start()
-        else:
-            self._set_state("finished")
+        self._set_state("running" if started else "finished")
 
     def pause(self) -> None:
         """Both stop after their current iteration; the weights reached so far stay."""
-        for side in self.sides.values():
-            if side.box is not None:
-                side.box.stop.set()
-        for side in self.sides.values():
-            self._settle(side)
-        self._timer.stop()
-        if self.state == "running":
-            self._set_state("paused")
+        self.shutdown()
         self.updated.emit()
 
     def toggle(self) -> None:
@@ -139,69 +111,31 @@ class LabTraining(QObject):
         self.updated.emit()
 
     def shutdown(self) -> None:
-        """Stop the workers and the timer, and wait for them (window closed, new networks)."""
-        self._timer.stop()
-        for side in self.sides.values():
-            if side.box is not None:
-                side.box.stop.set()
-        for side in self.sides.values():
-            self._settle(side)
+        """Stop the workers and wait for them, keeping the weights reached (window closed, new
+        networks)."""
+        self._stopping = True
+        try:
+            self.worker.stop()
+        finally:
+            self._stopping = False
         if self.state == "running":
             self._set_state("paused")
 
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Block until every worker is done (tests, scripts); then settle. True if all were."""
-        end = time.monotonic() + timeout
-        for side in self.sides.values():
-            if side.thread is not None:
-                side.thread.join(max(0.0, end - time.monotonic()))
-        done = all(s.thread is None or not s.thread.is_alive() for s in self.sides.values())
-        if done:
-            self._pull()
-        return done
-
-    # the UI timer ------------------------------------------------------------------------------
-    def _pull(self) -> None:
-        changed = False
-        for side in self.sides.values():
-            box = side.box
-            if box is None:
-                continue
-            done = box.done.is_set()
-            snap = box.take()
-            if snap is not None:
-                side.snapshot = snap
-                changed = True
-            if done:
-                self._settle(side)
-                changed = True
-        if not any(s.active for s in self.sides.values()):
-            self._timer.stop()
-            if self.state == "running":
-                self._set_state("finished" if all(s.error or s.trainer.iteration >= self.budget
-                                                  for s in self.sides.values()) else "paused")
-        if changed:
-            self.updated.emit()
-
-    def _settle(self, side: _Side) -> None:
-        """Join a worker that was told to stop (or is done) and keep its last snapshot."""
-        box = side.box
-        if box is None:
+    # the worker's deliveries -------------------------------------------------------------------
+    def _on_delivered(self, delivery: Delivery) -> None:
+        for cell, snap in delivery.snapshots.items():
+            self.sides[cell].snapshot = snap
+        for cell, end in delivery.ended.items():
+            if end.error is not None:
+                side, e = self.sides[cell], end.error
+                side.error = str(e) if isinstance(e, NonFiniteError) else f"{type(e).__name__}: {e}"
+                self.failed.emit(cell, side.error)
+        if self._stopping:
             return
-        if side.thread is not None:
-            side.thread.join()
-        side.thread = None
-        side.box = None
-        snap = box.take()
-        if snap is not None:
-            side.snapshot = snap
-        leftover = box.take_settings()
-        if "lr" in leftover:
-            side.trainer.set_lr(leftover["lr"])
-        if box.error is not None:
-            e = box.error
-            side.error = str(e) if isinstance(e, NonFiniteError) else f"{type(e).__name__}: {e}"
-            self.failed.emit(side.cell, side.error)
+        if not self.worker.active and self.state == "running":
+            self._set_state("finished" if all(s.error or s.trainer.iteration >= self.budget
+                                              for s in self.sides.values()) else "paused")
+        self.updated.emit()
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

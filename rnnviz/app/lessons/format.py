@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, TASKS, make_task
-from rnnviz.app.state.session import THEMES, NetworkConfig
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.session import THEMES
 
 FORMAT = 1
 

@@ -8,7 +8,8 @@ from dataclasses import fields
 
 from rnnviz.app.lessons.format import Lesson, config_for, lesson_cell, parse_selection
 from rnnviz.app.lessons.host import LessonHost
-from rnnviz.app.state.session import NetworkConfig, Selection
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.selection import Selection
 
 
 def apply_step(lesson: Lesson, index: int, host: LessonHost) -> list[str]:

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, TASKS, make_task
-from rnnviz.app.state.session import CELL_TITLES, Session
+from rnnviz.app.state.network_config import CELL_TITLES
+from rnnviz.app.state.session import Session
 
 MAX_HIDDEN = 256
 MAX_STEPS = 500

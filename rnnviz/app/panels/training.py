@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.app.state.training import OPTIMIZERS, TrainingController, TrainingSettings
+from rnnviz.engine.optim import OPTIMIZERS
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.state.training_loop import TrainingSettings
 
 NICE = (1.0, 2.0, 5.0)  # the log spin box steps through 1, 2, 5 × 10^k
 

@@ -4,7 +4,7 @@ compute the math. Signals fire only when something really changed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 from pathlib import Path
 
@@ -12,45 +12,11 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
 from rnnviz.engine import RNN, Task, Trace, make_task, run
-from rnnviz.engine.gated import init_model
+from rnnviz.engine.model import init_model
 from rnnviz.engine.io.files import FileFormatError, load_any_model, load_array
 from rnnviz.app.state import playback
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """What the side panel sets. `architecture=None` means the task's own."""
-
-    task: str = "sine"
-    architecture: str | None = None
-    activation: str = "tanh"
-    hidden: int = 8
-    steps: int | None = None  # None: the task's default length
-    seed: int = 0
-    lag: int = 3  # echo task only
-    cell: str = "rnn"  # "rnn" (vanilla), "lstm" or "gru"; gated cells are always tanh
-
-
-def cell_activation(config: NetworkConfig) -> str:
-    """The activation the model gets: the config's for the vanilla cell, tanh for gated cells."""
-    return config.activation if config.cell == "rnn" else "tanh"
-
-
-CELL_TITLES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the user clicked: a vector node or a weight arrow at step t (1-based; 0 = h_0)."""
-
-    kind: str  # "x", "h", "y", "W_xh", "W_hh", "W_hy"
-    t: int
-    unit: int | None = None
-
-    @property
-    def is_weight(self) -> bool:
-        return self.kind.startswith("W_")
-
+from rnnviz.app.state.network_config import NetworkConfig, cell_activation, task_for_architecture
+from rnnviz.app.state.selection import Selection
 
 THEMES = ("light", "dark", "contrast")
 
@@ -141,7 +107,7 @@ class Session(QObject):
         task = self.imported if self.imported is not None else make_task(c.task, steps=c.steps, seed=c.seed, lag=c.lag)
         arch = c.architecture or task.architecture
         if arch != task.architecture:
-            task = _rearrange(task, arch)
+            task = task_for_architecture(task, arch)
         model = init_model(c.cell, task.input_size, c.hidden, task.output_size, activation=cell_activation(c),
                            architecture=arch, loss=task.loss, seed=c.seed)
         self.task, self.model, self.source = task, model, "task"
@@ -250,7 +216,7 @@ class Session(QObject):
             y = load_array(targets_path, "targets") if targets_path else None
             if x.ndim == 2:
                 x = x[:, None, :]
-            from rnnviz.engine.rnn import prepare_inputs, prepare_targets
+            from rnnviz.engine.inputs import prepare_inputs, prepare_targets
             x = prepare_inputs(self.model, x)
             if y is not None:
                 y = prepare_targets(self.model, y, x.shape[0], x.shape[1])
@@ -422,33 +388,3 @@ class Session(QObject):
         self._clock.stop()
         self.playing = False
 
-
-def _rearrange(task: Task, architecture: str) -> Task:
-    """The task's data laid out for another architecture, so any architecture can be shown
-    on any task: many-to-one keeps the last target, one-to-many keeps the first input,
-    one-to-one keeps the first step."""
-    from dataclasses import replace as dc_replace
-
-    def targets_last(y: np.ndarray | None) -> np.ndarray | None:
-        if y is None:
-            return None
-        out = np.zeros_like(y)
-        out[-1] = y[-1]
-        return out
-
-    def inputs_first(x: np.ndarray | None) -> np.ndarray | None:
-        if x is None:
-            return None
-        out = np.zeros_like(x)
-        out[0] = x[0]
-        return out
-
-    if architecture == "many-to-one":
-        return dc_replace(task, architecture=architecture, y_train=targets_last(task.y_train), y_val=targets_last(task.y_val))
-    if architecture == "one-to-many":
-        return dc_replace(task, architecture=architecture, x_train=inputs_first(task.x_train), x_val=inputs_first(task.x_val))
-    if architecture == "one-to-one":
-        first = lambda a: None if a is None else a[:1]  # noqa: E731
-        return dc_replace(task, architecture=architecture, x_train=first(task.x_train), y_train=first(task.y_train),
-                          x_val=first(task.x_val), y_val=first(task.y_val))
-    return dc_replace(task, architecture=architecture)

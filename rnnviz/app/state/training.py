@@ -1,11 +1,12 @@
 """Live training of the session's network, off the UI thread.
 
 `TrainingController` owns an engine `Trainer` that trains a *copy* of the session's model.
-Train starts a worker thread that loops `trainer.step()` (see `training_loop.run_loop`); the
-worker hands the UI only copies, at most every ~33 ms, and a UI timer pulls the newest one
-(coalescing: however fast iterations come, the UI sees ≤ ~30 updates a second). On each update
+Train hands it to a `TrainingWorker` (worker.py), which loops `trainer.step()` on a thread of
+its own and delivers only copies, at most every ~33 ms and paced so drawing keeps to a share
+of the time (however fast iterations come, the UI sees ≤ ~30 updates a second). On each update
 the controller pushes the weights into the session (`session.set_params`), so every view of the
 trace follows training, and emits `progressed` / `updated` for the status bar and the plots.
+It also keeps `hidden`: h_t of the watched sequence at each update, over the whole run.
 
 Settings that change while training runs (learning rate, clipping, momentum, optimizer, batch
 size, budget) are posted to the worker and applied between two iterations: no reset needed.
@@ -13,34 +14,29 @@ A new network (session.networkChanged) discards the run; ask `has_progress()` fi
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from rnnviz.engine import NonFiniteError, Trainer, make_optimizer, run
+from rnnviz.engine import NonFiniteError, Trainer, make_optimizer
+from rnnviz.engine.optim import OPTIMIZERS, check_lr
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training_loop import (
-    OPTIMIZERS,
-    HiddenRecord,
-    Mailbox,
     Snapshot,
     SmoothedLoss,
     TrainingSettings,
     apply_settings,
     check_clip,
-    check_lr,
+    describe_failure,
+    hidden_record,
     optimizer_is_finite,
-    run_loop,
 )
-
-__all__ = ["OPTIMIZERS", "STATES", "TrainingController", "TrainingSettings"]
+from rnnviz.app.state.worker import UPDATE_MS, Delivery, RunEnd, TrainingWorker
 
 STATES = ("idle", "running", "paused", "failed")
-UPDATE_MS = 33  # the UI pulls the newest snapshot this often while training runs
 UI_SHARE = 0.2  # at most this share of a core for drawing updates; slower frames, fewer of them
-MAX_GAP = 0.5  # s: however slow drawing is, the views update at least twice a second
+RUN = "network"  # the name of the controller's one run in its worker
 
 
 class TrainingController(QObject):
@@ -63,25 +59,16 @@ class TrainingController(QObject):
         self.message = ""  # the last failure, for the panel
         self.trainer: Trainer | None = None
         self.smoothed = SmoothedLoss()
-        self.hidden = HiddenRecord()  # h_t of the watched sequence over training
+        self.hidden = hidden_record(())  # h (T+1, H) of the watched sequence over training; sized at the first record
         self._hidden_watched = session.watched
         self.snapshot = Snapshot.empty(session.model.params(), self.settings.clip)
         self.its_per_s = 0.0
         self._rate_mark: tuple[float, int] | None = None
-        self._box: Mailbox | None = None
-        self._thread: threading.Thread | None = None
         self._had_progress = False
-        # frame pacing: the UI thread's CPU time per update (applying + the repaints it causes)
-        # sets the gap between updates so drawing takes at most `ui_share` of the time and the
-        # worker keeps the rest (both need Python's GIL). Never more often than update_ms.
-        self.ui_share = ui_share
         self.changing_network = False  # True while a network change stops (and discards) the run
-        self.min_gap = update_ms / 1000
-        self.gap = self.min_gap
-        self._frame_mark: tuple[float, float] | None = None  # (wall, main-thread CPU) at the last update
-        self._timer = QTimer(self)
-        self._timer.setInterval(update_ms)
-        self._timer.timeout.connect(self._pull)
+        # paced deliveries: drawing the updates takes at most `ui_share` of the UI thread's time
+        self.worker = TrainingWorker(self, update_ms, ui_share)
+        self.worker.delivered.connect(self._on_delivered)
         session.networkChanged.connect(self._on_network_changed)
         session.traceChanged.connect(self._on_trace_changed)
         app = QCoreApplication.instance()
@@ -130,31 +117,22 @@ class TrainingController(QObject):
         if budget is not None and trainer.iteration >= budget:
             self.session.message.emit(f"the budget of {budget} iterations is done: raise it or reset")
             return
-        self._box = Mailbox(budget)
         self._rate_mark = (time.perf_counter(), trainer.iteration)
-        self._frame_mark = None
-        self.gap = self.min_gap
-        self._thread = threading.Thread(target=run_loop, args=(trainer, self.smoothed, self._box),
-                                        name="rnnviz-training", daemon=True)
         self.message = ""
+        self.worker.start(RUN, trainer, self.smoothed, budget, thread_name="rnnviz-training")
         self._set_state("running")
-        self._thread.start()
-        self._timer.start()
 
     def pause(self, wait: bool = False) -> None:
         """Stop after the current iteration; the weights reached so far stay. With `wait`,
         return only once the worker has stopped and its run is settled, so that the caller
         may read the trainer (saving a session, exporting the history)."""
-        if self._box is None:
+        if not self.worker.active:
             return
-        self._box.stop.set()
         # the worker stops within one iteration: usually well under a frame, so wait a little
-        # to settle at once, else the timer finishes the run when the worker is done
-        if self._thread is not None:
-            self._thread.join(timeout=0.2)
-        self._pull()
+        # to settle at once, else the worker's timer settles the run when it is done
+        self.worker.stop(timeout=0.2)
         if wait:
-            self._join()
+            self.worker.stop()
 
     def adopt(self, trainer: Trainer) -> None:
         """Continue from `trainer` (a run read back from a session file): its weights, history
@@ -193,7 +171,7 @@ class TrainingController(QObject):
     def reset(self) -> None:
         """Back to the initial weights, a fresh optimizer and the same random stream: the same
         settings give the same losses again."""
-        self._stop_and_join()
+        self._abort_run()
         if self.trainer is not None:
             apply_settings(self.trainer, self._settings_dict())
             self.trainer.reset()  # a fresh optimizer of the current kind, lr and momentum
@@ -206,12 +184,12 @@ class TrainingController(QObject):
         self._set_state("idle")
 
     def shutdown(self) -> None:
-        """Stop the worker and the timer (the main window calls this when it closes)."""
-        self._stop_and_join()
+        """Stop the worker and wait for it (the main window calls this when it closes)."""
+        self._abort_run()
 
     # settings: applied between iterations while running ---------------------------------------
     def set_lr(self, lr: float) -> None:
-        self._change("lr", check_lr(lr))
+        self._change("lr", check_lr(float(lr)))
 
     def set_clip(self, clip: float | None) -> None:
         self._change("clip", check_clip(clip))
@@ -238,8 +216,7 @@ class TrainingController(QObject):
         if iterations == self.settings.iterations:
             return
         self.settings = TrainingSettings(**{**self.settings.__dict__, "iterations": iterations})
-        if self._box is not None:
-            self._box.budget = iterations
+        self.worker.set_budget(iterations)
         self.settingsChanged.emit(self.settings)
         self._emit_progress()
 
@@ -252,12 +229,10 @@ class TrainingController(QObject):
         if getattr(self.settings, name) == value:
             return
         self.settings = TrainingSettings(**{**self.settings.__dict__, name: value})
-        if self.trainer is not None:
-            if self._box is not None and not self._box.done.is_set():
-                self._box.post(name, value)  # the worker applies it before its next iteration
-            else:
-                self._join()
-                apply_settings(self.trainer, {name: value})
+        # a going run applies it before its next iteration; else settle a run that is done first
+        if self.trainer is not None and not self.worker.post(RUN, name, value):
+            self.worker.stop()
+            apply_settings(self.trainer, {name: value})
         self.settingsChanged.emit(self.settings)
 
     def _settings_dict(self) -> dict:
@@ -277,8 +252,9 @@ class TrainingController(QObject):
         x_val = y_val = None
         if s.source == "task" and s.task is not None and s.task.x_val is not None:
             x_val, y_val = s.task.x_val, s.task.y_val
-        N = x.shape[1]
-        batch = None if s_batch_full(self.settings.batch_size, N) else self.settings.batch_size
+        batch = self.settings.batch_size
+        if batch is not None and batch >= x.shape[1]:
+            batch = None  # every sequence in each batch
         try:
             self.trainer = Trainer(
                 s.model.copy(), x, y, optimizer=self.settings.optimizer, lr=self.settings.lr,
@@ -291,81 +267,37 @@ class TrainingController(QObject):
         self.smoothed.clear()
         return self.trainer
 
-    def _pull(self) -> None:
-        """UI timer: take the newest snapshot (if any), and settle the run when the worker is done."""
-        box = self._box
-        if box is None:
-            self._timer.stop()
-            return
-        done = box.done.is_set()
-        now, cpu = time.perf_counter(), time.thread_time()
-        if self._frame_mark is not None and not done:
-            wall0, cpu0 = self._frame_mark
-            if now - wall0 < self.gap:
-                return  # not due: the worker keeps replacing the snapshot meanwhile
-            cost = cpu - cpu0  # UI CPU since the last update: that update's drawing and more
-            want = min(MAX_GAP, max(self.min_gap, cost / self.ui_share))
-            self.gap = 0.6 * self.gap + 0.4 * want
-        snap = box.take()
+    def _on_delivered(self, delivery: Delivery) -> None:
+        """The worker's newest snapshot (show it), and the end of the run (settle it)."""
+        snap = delivery.snapshots.get(RUN)
         if snap is not None:
-            self._frame_mark = (now, cpu)
             self._apply(snap)
-        if done:
-            self._finish(box)
+        end = delivery.ended.get(RUN)
+        if end is not None:
+            self._settle(end)
 
-    def _finish(self, box: Mailbox) -> None:
-        self._timer.stop()
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
-        self._box = None
-        snap = box.take()
-        if snap is not None:
-            self._apply(snap)
-        if self.trainer is not None:
-            leftover = box.take_settings()
-            if leftover:
-                apply_settings(self.trainer, leftover)
+    def _settle(self, end: RunEnd) -> None:
         self.its_per_s = 0.0
-        if box.error is not None:
-            self._fail(box.error, box.error_text)
+        if end.error is not None:
+            self._fail(end.error)
             return
         self._set_state("paused" if self.has_progress() else "idle")
         self.progressed.emit(self.iteration, self.loss, 0.0)
-        if box.reached_budget:
+        if end.reached_budget:
             self.finished.emit(self.iteration)
 
-    def _fail(self, error: BaseException, details: str = "") -> None:
-        if isinstance(error, NonFiniteError):
-            message, step = str(error), error.step
-            if step is None and error.what == "the loss":
-                step = self._locate_bad_loss()
-                if step is not None:
-                    message = message.replace("in the loss", f"in the loss at time step t={step}", 1)
-            if self.trainer is not None and not optimizer_is_finite(self.trainer):
-                t = self.trainer  # its state went bad with the weights: start it afresh
-                t.optimizer = make_optimizer(t.optimizer_name, t.lr, t.momentum)
-        else:
-            message, step = f"training stopped: {type(error).__name__}: {error}", None
+    def _fail(self, error: BaseException) -> None:
+        message, step = describe_failure(error, self.trainer)
+        t = self.trainer
+        if isinstance(error, NonFiniteError) and t is not None and not optimizer_is_finite(t):
+            # its state went bad with the weights: start it afresh
+            t.optimizer = make_optimizer(t.optimizer_name, t.lr, t.momentum)
         self.message = message
         self._set_state("failed")
         if step is not None:
             gradients = "gradient" in getattr(error, "what", "")
             self.session.go_to("backward" if gradients else "forward", step)
         self.failed.emit(message, step or 0)
-
-    def _locate_bad_loss(self) -> int | None:
-        """The loss overflowed although every a, h, y was finite (e.g. y_t² too large): find the
-        first time step whose loss is not finite, on the weights kept (those that failed)."""
-        t = self.trainer
-        if t is None:
-            return None
-        with np.errstate(all="ignore"):
-            trace = run(t.model, t.x, t.targets)
-        bad = np.flatnonzero(~np.isfinite(trace.loss_t))
-        if bad.size:
-            return int(bad[0]) + 1
-        return None
 
     def _apply(self, snap: Snapshot) -> None:
         """Show a snapshot: weights into the session (views follow), records, signals."""
@@ -398,33 +330,27 @@ class TrainingController(QObject):
         None while running, or when this network cannot be trained (the reason was shown)."""
         if self.running:
             return None
-        self._join()
+        self.worker.stop()
         return self._ensure_trainer()
 
-    def _join(self) -> None:
-        """Wait for a worker that was told to stop and settle its run."""
-        if self._box is not None:
-            self._box.stop.set()
-            if self._thread is not None:
-                self._thread.join()
-            self._finish(self._box)
-
-    def _stop_and_join(self) -> None:
-        self._timer.stop()
-        if self._box is not None:
-            self._box.stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
-        self._box = None
+    def _abort_run(self) -> None:
+        """Stop the worker and throw its run away: the weights delivered so far stay."""
+        self.worker.abort()
         if self.state == "running":
             self._set_state("paused" if self.has_progress() else "idle")
 
     # the session -------------------------------------------------------------------------------
     def _record_hidden(self) -> None:
         tr = self.session.trace
-        if tr is not None:
-            self.hidden.add(self.iteration, tr.h[:, 0, :])
+        if tr is None:
+            return
+        h = tr.h[:, 0, :]  # (T+1, H)
+        if self.hidden.values.shape[1:] != h.shape:
+            self.hidden = hidden_record(h.shape)
+        if len(self.hidden) and self.hidden.iterations[-1] == self.iteration:
+            self.hidden.values[-1] = h  # the same iteration again (e.g. a run's last snapshot)
+        else:
+            self.hidden.append(self.iteration, h)
 
     def _on_trace_changed(self) -> None:
         if self.session.watched != self._hidden_watched:
@@ -436,7 +362,7 @@ class TrainingController(QObject):
         had = self.has_progress()
         self.changing_network = True  # listeners of stateChanged: this run is being thrown away
         try:
-            self._stop_and_join()
+            self._abort_run()
         finally:
             self.changing_network = False
         self.trainer = None
@@ -469,7 +395,3 @@ class TrainingController(QObject):
         d = s.task.defaults
         return TrainingSettings(**{**base.__dict__, "optimizer": d.get("optimizer", base.optimizer),
                                    "lr": d.get("lr", base.lr), "iterations": d.get("iterations", base.iterations)})
-
-
-def s_batch_full(batch_size: int | None, n: int) -> bool:
-    return batch_size is None or batch_size >= n

@@ -1,8 +1,9 @@
 """The part of live training that runs on the worker thread, and the records it keeps.
 
-Nothing here touches Qt. The worker owns the engine `Trainer` while it runs; the UI thread
-only ever sees `Snapshot`s, which hold copies. Settings changed during a run (learning rate,
-clipping, ...) are posted to a `Mailbox` and applied by the worker between two iterations.
+Nothing here touches Qt: `worker.TrainingWorker` starts and joins the threads. The worker owns
+the engine `Trainer` while it runs; the UI thread only ever sees `Snapshot`s, which hold copies.
+Settings changed during a run (learning rate, clipping, ...) are posted to a `Mailbox` and
+applied by the worker between two iterations.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine import NonFiniteError, Trainer, make_optimizer
+from rnnviz.engine import NonFiniteError, Trainer, make_optimizer, run
 from rnnviz.engine.history import Series
 
-OPTIMIZERS = ("sgd", "adam", "adagrad")
+HIDDEN_MAX_RECORDS = 512  # h records a run keeps at most (the record halves when full)
+HIDDEN_MAX_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,6 @@ class TrainingSettings:
     clip: float | None = None  # global-norm clipping threshold; None: off
     batch_size: int | None = None  # None: every training sequence in each batch
     iterations: int | None = 500  # the budget; None: until paused
-
-
-def check_lr(lr: float) -> float:
-    lr = float(lr)
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"the learning rate must be a positive number, got {lr}")
-    return lr
 
 
 def check_clip(clip: float | None) -> float | None:
@@ -66,6 +61,16 @@ class SmoothedLoss:
         self.series.clear()
         self._avg = 0.0
         self._n = 0
+
+
+def hidden_record(shape: tuple[int, ...], max_bytes: int = HIDDEN_MAX_BYTES,
+                  max_records: int = HIDDEN_MAX_RECORDS) -> Series:
+    """An empty record of one sequence's h (`shape` (T+1, H)) at each update of a run: at most
+    `max_records` records and about `max_bytes`, halving as it fills so it always spans the
+    whole run, with the run's start and the newest record always in it."""
+    size = int(np.prod(shape))
+    capacity = int(max(8, min(max_records, max_bytes // max(1, size * 8))))
+    return Series(capacity, shape=shape, keep_ends=True)
 
 
 def _copy(series: Series) -> tuple[np.ndarray, np.ndarray]:
@@ -142,6 +147,28 @@ def optimizer_is_finite(trainer: Trainer) -> bool:
     return finite(getattr(trainer.optimizer, "state", {}))
 
 
+def describe_failure(error: BaseException, trainer: Trainer | None) -> tuple[str, int | None]:
+    """What the person is told when a run stops on an error, and the 1-based time step that
+    the message names (None: it names none)."""
+    if not isinstance(error, NonFiniteError):
+        return f"training stopped: {type(error).__name__}: {error}", None
+    message, step = str(error), error.step
+    if step is None and error.what == "the loss" and trainer is not None:
+        step = first_bad_loss_step(trainer)
+        if step is not None:
+            message = message.replace("in the loss", f"in the loss at time step t={step}", 1)
+    return message, step
+
+
+def first_bad_loss_step(trainer: Trainer) -> int | None:
+    """The loss overflowed although every a, h, y was finite (e.g. y_t² too large): the first
+    time step whose loss is not finite, on the weights kept (those that failed)."""
+    with np.errstate(all="ignore"):
+        trace = run(trainer.model, trainer.x, trainer.targets)
+    bad = np.flatnonzero(~np.isfinite(trace.loss_t))
+    return int(bad[0]) + 1 if bad.size else None
+
+
 class Mailbox:
     """The only things the UI thread and the worker share, each behind one lock."""
 
@@ -204,82 +231,3 @@ def run_loop(trainer: Trainer, smoothed: SmoothedLoss, box: Mailbox, publish_eve
             box.publish(Snapshot.of(trainer, smoothed))
         finally:
             box.done.set()
-
-
-class HiddenRecord:
-    """h_t of the watched sequence at each UI update of a run: `iterations` (n,) and
-    `h` (n, T+1, H). Bounded like the engine's `Series`: when full, every second record is
-    dropped (the first, iteration 0, kept) and from then on only every second one offered is
-    kept, so it always spans the whole run. The newest record is always at hand (`latest`)."""
-
-    def __init__(self, max_bytes: int = 32 * 2**20, max_items: int = 512) -> None:
-        self.max_bytes = max_bytes
-        self.max_items = max_items
-        self.clear()
-
-    def clear(self) -> None:
-        self._it = np.empty(0, dtype=np.int64)
-        self._h = np.empty((0, 0, 0))
-        self._n = 0
-        self._offered = 0
-        self.stride = 1
-        self.latest: tuple[int, np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return self._n + (0 if self._latest_stored() else 1 if self.latest is not None else 0)
-
-    def _latest_stored(self) -> bool:
-        return self.latest is None or (self._n > 0 and self._it[self._n - 1] == self.latest[0])
-
-    def add(self, iteration: int, h: np.ndarray) -> None:
-        """h: (T+1, H) for one sequence."""
-        if self._n and (self._h.shape[1:] != h.shape):
-            self.clear()
-        h = np.array(h, dtype=float)
-        self.latest = (iteration, h)
-        if self._n and iteration == self._it[self._n - 1]:
-            self._h[self._n - 1] = h  # same iteration (e.g. another watched sequence): replace
-            return
-        self._offered += 1
-        if (self._offered - 1) % self.stride:
-            return
-        if self._h.shape[0] == 0:
-            cap = int(max(8, min(self.max_items, self.max_bytes // max(1, h.size * 8))))
-            self._it = np.empty(cap, dtype=np.int64)
-            self._h = np.empty((cap, *h.shape))
-        if self._n == len(self._it):
-            half = (self._n + 1) // 2
-            self._it[:half] = self._it[0 : self._n : 2]
-            self._h[:half] = self._h[0 : self._n : 2]
-            self._n = half
-            self.stride *= 2
-        self._it[self._n] = iteration
-        self._h[self._n] = h
-        self._n += 1
-
-    @property
-    def iterations(self) -> np.ndarray:
-        """(n,) recorded iterations, the newest included."""
-        its = self._it[: self._n]
-        if not self._latest_stored():
-            its = np.append(its, self.latest[0])
-        return its
-
-    def at_step(self, t: int) -> np.ndarray:
-        """(n, H): h_t per recorded iteration (aligned with `iterations`), the newest included."""
-        cols = self._h[: self._n, t, :]
-        if not self._latest_stored():
-            cols = np.concatenate([cols, self.latest[1][None, t, :]])
-        return cols
-
-    @property
-    def steps(self) -> int:
-        """T+1: how many h_t each record holds (0 when empty)."""
-        return 0 if self.latest is None else self.latest[1].shape[0]
-
-    @property
-    def first(self) -> np.ndarray | None:
-        """(T+1, H) the oldest record (the start of the run)."""
-        if self._n:
-            return self._h[0]
-        return None if self.latest is None else self.latest[1]

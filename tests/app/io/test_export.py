@@ -14,7 +14,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from rnnviz.app.io import export as ex
-from rnnviz.app.state.session import NetworkConfig, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.unrolled.view import UnrolledView
 from rnnviz.engine import load_trace

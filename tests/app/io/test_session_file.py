@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from rnnviz.app.io import session_file
 from rnnviz.app.io import session_store
-from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.engine import init_rnn, save_model, save_trace, run
 from rnnviz.engine.io.files import FileFormatError, load_trace

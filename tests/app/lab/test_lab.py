@@ -18,8 +18,7 @@ def lab(qtbot, session):
     w.show()
     yield w
     w.shutdown()
-    assert all(s.thread is None for s in w.training.sides.values())
-    assert not w.training._timer.isActive()
+    assert not w.training.worker.active  # every thread joined, nothing left to deliver
 
 
 def _engine_jacobian(cell, cfg, seq=0, params=None):
@@ -118,7 +117,7 @@ def test_pause_stops_both_and_reset_restores_the_initial_loss(lab, qtbot):
     qtbot.waitUntil(lambda: all(lab.training.iteration(c) > 0 for c in ("rnn", "lstm")), timeout=30_000)
     lab.pause_button.click()
     assert lab.training.state == "paused"
-    assert all(s.thread is None for s in lab.training.sides.values())
+    assert not lab.training.worker.active
     stopped = {c: lab.training.sides[c].trainer.iteration for c in ("rnn", "lstm")}
     qtbot.wait(50)
     assert {c: lab.training.sides[c].trainer.iteration for c in ("rnn", "lstm")} == stopped
@@ -167,4 +166,4 @@ def test_the_view_menu_action_opens_the_lab(window, qtbot):
     assert window.lab is lab  # built once
     lab.training.train()
     window.close()  # closing the main window stops the lab's workers
-    assert not lab.training.running and all(s.thread is None for s in lab.training.sides.values())
+    assert not lab.training.running and not lab.training.worker.active

@@ -10,7 +10,7 @@ import pytest
 from rnnviz.app.lessons import format as L
 from rnnviz.app.lessons.markup import render_markup
 from rnnviz.app.lessons.runner import apply_step, check_status
-from rnnviz.app.state.session import Selection
+from rnnviz.app.state.selection import Selection
 from tests.app.lessons.fake_host import FakeHost
 
 SHIPPED = L.load_lessons()

@@ -2,7 +2,9 @@
 import pytest
 
 from rnnviz.app.state import playback
-from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 
 
 def test_timeline_covers_forward_then_backward():

@@ -8,9 +8,10 @@ import pytest
 
 from PySide6.QtCore import QTimer
 
-from rnnviz.app.state.session import NetworkConfig, Session
-from rnnviz.app.state.training import TrainingController, TrainingSettings
-from rnnviz.app.state.training_loop import HiddenRecord, SmoothedLoss
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.session import Session
+from rnnviz.app.state.training import TrainingController
+from rnnviz.app.state.training_loop import SmoothedLoss, TrainingSettings, hidden_record
 from rnnviz.app.panels.training import TrainingPanel, nice_step
 
 WAIT = 20_000  # ms: generous, so slow machines never fail on time
@@ -54,7 +55,8 @@ def test_train_runs_iterations_in_the_background(qtbot, controller):
     controller.train()
     assert controller.state == "running"
     qtbot.waitUntil(lambda: controller.iteration >= 50, timeout=WAIT)
-    assert controller._thread is not None and controller._thread.ident != main
+    workers = [t for t in threading.enumerate() if t.name == "rnnviz-training" and t.is_alive()]
+    assert controller.worker.active and len(workers) == 1 and workers[0].ident != main
     assert all(tid == main for _, tid in seen)  # signals arrive on the UI thread
     controller.pause()
     qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
@@ -73,7 +75,7 @@ def test_pause_stops_the_iterations(qtbot, controller):
     assert controller.iteration == stopped
     qtbot.wait(300)  # the event loop keeps running: nothing may change
     assert controller.trainer.iteration == stopped == controller.iteration
-    assert controller._thread is None
+    assert not controller.worker.active
 
 
 def test_step_runs_exactly_one_iteration(qtbot, controller, session):
@@ -150,7 +152,7 @@ def test_a_non_finite_loss_stops_training_with_iteration_and_step(qtbot, control
     for k, v in session.model.params().items():
         assert np.all(np.isfinite(v))
         np.testing.assert_array_equal(v, controller.trainer.model.params()[k])
-    assert controller._thread is None
+    assert not controller.worker.active
     # Reset recovers
     controller.set_lr(0.01)
     controller.reset()
@@ -223,7 +225,7 @@ def test_a_new_network_while_running_stops_the_worker(qtbot, controller, session
     controller.train()
     qtbot.waitUntil(lambda: controller.iteration >= 5, timeout=WAIT)
     session.set_config(task="hello")
-    assert controller.state == "idle" and controller._thread is None
+    assert controller.state == "idle" and not controller.worker.active
     assert controller.settings.lr == session.task.defaults["lr"]  # the new task's defaults
 
 
@@ -246,13 +248,13 @@ def test_inputs_without_targets_cannot_train_and_say_why(qtbot, controller, sess
 
 
 def test_hidden_record_is_bounded_and_spans_the_run():
-    rec = HiddenRecord(max_items=16)
+    rec = hidden_record((4, 3), max_records=16)
     for it in range(0, 1000, 5):
-        rec.add(it, np.full((4, 3), float(it)))
+        rec.append(it, np.full((4, 3), float(it)))
     assert len(rec) <= 17  # the stored records and the newest
     assert rec.iterations[0] == 0 and rec.iterations[-1] == 995
     assert np.all(np.diff(rec.iterations) > 0)
-    np.testing.assert_array_equal(rec.at_step(2)[:, 1], rec.iterations)
+    np.testing.assert_array_equal(rec.values[:, 2, 1], rec.iterations)
     assert np.ptp(np.diff(rec.iterations[:-1])) == 0  # evenly spread over the run
 
 
@@ -310,7 +312,7 @@ def test_shutdown_while_running_joins_the_worker(qtbot, controller):
     controller.set_budget(None)
     controller.train()
     qtbot.waitUntil(lambda: controller.iteration >= 3, timeout=WAIT)
-    worker = controller._thread
+    worker = next(t for t in threading.enumerate() if t.name == "rnnviz-training")
     controller.shutdown()
     # joined, not left running (how long that takes: bench/bench_responsiveness.py)
-    assert controller._thread is None and not worker.is_alive()
+    assert not controller.worker.active and not worker.is_alive()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.app.state.session import Selection
+from rnnviz.app.state.selection import Selection
 
 
 def test_follows_playback_when_nothing_is_selected(window, session):

@@ -17,7 +17,8 @@ from rnnviz.app.views.plots import (
     make_plot_docks,
     minmax_decimate,
 )
-from rnnviz.app.state.session import NetworkConfig, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import Snapshot
 

@@ -14,7 +14,7 @@ import numpy as np
 from rnnviz.engine import Trace
 from rnnviz.engine.analysis import spectral_radius
 from rnnviz.app.state.playback import Frame
-from rnnviz.app.state.session import Selection
+from rnnviz.app.state.selection import Selection
 from rnnviz.app.style import colors
 from rnnviz.app.views.inspector.html import (
     TRANSPOSE, Page, PageBuilder, backward_heading, dh_parts, sub, theme_color, units_note, units_shown,

@@ -12,7 +12,7 @@ import numpy as np
 
 from rnnviz.engine import Trace
 from rnnviz.app.state.playback import Frame
-from rnnviz.app.state.session import Selection
+from rnnviz.app.state.selection import Selection
 from rnnviz.app.style import colors
 from rnnviz.app.style.theme import Theme
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rnnviz.engine import Trace
 from rnnviz.engine.activations import derivative, formula
 from rnnviz.app.state.playback import Frame
-from rnnviz.app.state.session import Selection
+from rnnviz.app.state.selection import Selection
 from rnnviz.app.style import colors
 from rnnviz.app.views.inspector.html import (
     TRANSPOSE, W, PageBuilder, backward_heading, dh_parts, sub, theme_color, units_note, units_shown,

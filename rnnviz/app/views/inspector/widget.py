@@ -12,7 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from rnnviz.app.state.session import Selection, Session
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 from rnnviz.app.style import colors
 from rnnviz.app.style.theme import Theme, font_scale, theme_for
 from rnnviz.app.views.inspector.html import Page

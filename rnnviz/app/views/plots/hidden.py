@@ -151,10 +151,10 @@ class HiddenTrainingPlot(PlotPanel):
     def _draw_map(self) -> None:
         rec = self.controller.hidden
         t = self.session.frame.active
-        if len(rec) == 0 or rec.steps <= t:
+        if len(rec) == 0 or rec.values.shape[1] <= t:
             return
         its = rec.iterations
-        cols = rec.at_step(t)  # (n, H)
+        cols = rec.values[:, t, :]  # (n, H)
         self.map_data = cols.copy()
         self.map_iterations = its.copy()
         H = cols.shape[1]
@@ -190,8 +190,8 @@ class HiddenTrainingPlot(PlotPanel):
         steady_range(self.pca_plot, "x", -m, m, headroom=0.1, shrink=0.5)
         steady_range(self.pca_plot, "y", -m, m, headroom=0.1, shrink=0.5)
         rec = self.controller.hidden
-        if rec.first is not None and rec.first.shape == h.shape:
-            first = (rec.first - mean) @ basis
+        if len(rec) and rec.values.shape[1:] == h.shape:
+            first = (rec.values[0] - mean) @ basis  # (T+1, 2) the run's start
             self.start_ghost.setData(first[:, 0], first[:, 1])
         else:
             self.start_ghost.setData([], [])
