@@ -1,4 +1,7 @@
-"""Test configuration: Qt runs headless, and NumPy warnings are loud."""
+"""Test configuration: Qt runs headless and the tests never touch the person's settings.
+
+pyproject.toml's [tool.pytest.ini_options] adds the rest: every warning and every Qt warning
+fails the test that caused it, and a test hung for two minutes prints every thread's stack."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
