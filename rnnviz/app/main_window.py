@@ -9,10 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QToolBar, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSizePolicy, QToolBar, QVBoxLayout, QWidget
 
+from rnnviz.app.io.export_dialog import ExportActions
+from rnnviz.app.io.file_actions import FileActions
 from rnnviz.app.lab.window import LabWindow
 from rnnviz.app.lessons.window_host import WindowLessonHost
 from rnnviz.app.panels.baseline import BaselinePanel
@@ -28,9 +28,11 @@ from rnnviz.app.views.plots import make_plot_docks
 from rnnviz.app.views.transport import TransportBar
 from rnnviz.app.views.unrolled.view import UnrolledView
 from rnnviz.app.window.actions import shortcuts_dialog, show_about, window_action
+from rnnviz.app.window.dialogs import ask_discard, ask_inputs_paths, ask_model_path, ask_screenshot_path
 from rnnviz.app.window.docks import add_dock, scrollable
 from rnnviz.app.window.header import Header
 from rnnviz.app.window.presentation import Presentation
+from rnnviz.app.window.status import StatusLine
 
 
 class MainWindow(QMainWindow):
@@ -99,24 +101,13 @@ class MainWindow(QMainWindow):
         self.lessons_dock.hide()
         self._raise_first_plot()
 
-        # status bar -------------------------------------------------------------------------------
-        self.error_label = QLabel(self)
-        self.error_label.setObjectName("statusError")
-        self.statusBar().addPermanentWidget(self.error_label)
-        self.status_progress = QProgressBar(self)  # training's iteration budget
-        self.status_progress.setRange(0, 1000)
-        self.status_progress.setMaximumWidth(160)
-        self.status_progress.setTextVisible(True)
-        self.status_progress.hide()
-        self.statusBar().addPermanentWidget(self.status_progress)
-
+        self.status = StatusLine(self.statusBar())  # the last error, the training budget
         self.presentation = Presentation(self, self.inspector_dock, self.lessons_dock,
                                          (self.header, self.transport_bar, self.menuBar(), self.statusBar()),
                                          allow_fullscreen=allow_fullscreen, panels_back=self._raise_first_plot)
         self._build_actions()
         self._build_menus()
-        from rnnviz.app.io.file_actions import FileActions  # import, sessions, autosave, recent files, layout
-
+        # File: import, sessions, autosave, recent files, the window's layout
         self.files = FileActions(self.session, self.training, self, file_menu=self.file_menu,
                                  is_rolled=self.view.is_rolled, set_rolled=self.set_rolled)
 
@@ -187,8 +178,7 @@ class MainWindow(QMainWindow):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.screenshot_action)
-        from rnnviz.app.io.export_dialog import ExportActions  # File ▸ Export: view, animation, trace, history
-
+        # File ▸ Export: view, animation, trace, history
         self.export_actions = ExportActions(self.session, self.view, self.training, self, self.show_error,
                                             self.show_message)
         self.export_menu = self.export_actions.add_to(f)
@@ -272,11 +262,7 @@ class MainWindow(QMainWindow):
                 "will be discarded. Go ahead?")
         if self.ask_discard is not None:
             return bool(self.ask_discard(text))
-        if not self.isVisible():
-            return True
-        answer = QMessageBox.question(self, "Discard the training run?", text,
-                                      QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel)
-        return answer == QMessageBox.Discard
+        return ask_discard(self, text) if self.isVisible() else True
 
     def _raise_first_plot(self) -> None:
         """Before any training the loss plot is empty: open on the hidden states, which the
@@ -286,29 +272,19 @@ class MainWindow(QMainWindow):
             (hidden or self.plot_docks)[0].raise_()
 
     def _training_progressed(self, iteration: int, loss: float, rate: float) -> None:
-        budget = self.training.progress
-        self.status_progress.setVisible(budget is not None)
-        if budget is not None:
-            self.status_progress.setValue(round(1000 * budget))
-            self.status_progress.setFormat(f"{budget:.0%}")
-        if iteration == 0:  # after a reset: nothing trained, no loss to report yet
-            self.statusBar().showMessage("not trained yet: press Train or Step")
-            return
-        self.statusBar().showMessage(f"iteration {iteration:,} · loss {loss:.4g} · {rate:,.0f} it/s")
+        self.status.show_training(iteration, loss, rate, self.training.progress)
 
     def _training_state(self, state: str) -> None:
         if state == "running":
-            self.error_label.clear()
+            self.status.clear_error()
 
     def show_message(self, text: str) -> None:
-        self.error_label.clear()
-        self.statusBar().showMessage(text, 10000)
+        self.status.show_message(text)
 
     def show_error(self, text: str) -> None:
         """Errors reach the person: the status bar, and a dialog that does not block."""
         self.last_error = text
-        self.error_label.setText(text if len(text) < 140 else text[:137] + "…")
-        self.error_label.setToolTip(text)
+        self.status.show_error(text)
         if not self.error_dialogs:
             return
         if self._error_box is None:
@@ -349,21 +325,17 @@ class MainWindow(QMainWindow):
 
     # files ------------------------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open model", "", "Models (*.npz *.pt *.pth);;rnnviz or PyTorch .npz (*.npz);;PyTorch state dict (*.pt *.pth);;All files (*)")
+        path = ask_model_path(self)
         if path:
             self.session.load_model_file(path)
 
     def open_inputs_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open inputs (.npy: (T, I) or (T, N, I))", "", "NumPy arrays (*.npy);;All files (*)")
-        if not path:
-            return
-        targets, _ = QFileDialog.getOpenFileName(self, "Targets for these inputs (optional: Cancel to skip)",
-                                                 str(Path(path).parent), "NumPy arrays (*.npy);;All files (*)")
-        self.session.load_inputs_file(path, targets or None)
+        paths = ask_inputs_paths(self)
+        if paths is not None:
+            self.session.load_inputs_file(*paths)
 
     def save_screenshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "rnnviz.png", "PNG images (*.png)")
+        path = ask_screenshot_path(self)
         if path:
             self.save_screenshot(path)
 

@@ -137,7 +137,7 @@ def test_theme_menu_and_rolled_toggle(window, session):
 def test_error_reaches_status_bar_and_is_recorded(window, session):
     session.error.emit("something went wrong")
     assert window.last_error == "something went wrong"
-    assert "something went wrong" in window.error_label.text()
+    assert "something went wrong" in window.status.error_label.text()
 
 
 def test_error_dialog_does_not_block(window, session, qtbot):
