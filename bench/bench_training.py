@@ -261,7 +261,7 @@ def measure_live(app, controller, meter: Meter, seconds: float) -> dict:
     parts["other (Qt widgets, layout, event loop)"] = total - sum(parts.values())
     late.sort()
     return dict(rate=(it1 - it0) / (t1 - t0), its=it1 - it0, wall=t1 - t0, fps=frames[0] / (t1 - t0),
-                ms=total, parts=parts, gap=controller.gap, late_max=late[-1] if late else 0.0,
+                ms=total, parts=parts, gap=controller.worker.gap, late_max=late[-1] if late else 0.0,
                 late_p99=late[int(0.99 * (len(late) - 1))] if late else 0.0)
 
 
@@ -271,7 +271,7 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=100_000, help="length of the memory run")
     ap.add_argument("--warmup", type=int, default=5_000, help="iterations before the first RSS reading")
     ap.add_argument("--ui-share", type=float, default=None,
-                    help="TrainingController.ui_share: the share of a core drawing may take (default: the app's)")
+                    help="TrainingWorker.ui_share: the share of a core drawing may take (default: the app's)")
     ap.add_argument("--no-breakdown", action="store_true", help="do not wrap methods to time components")
     args = ap.parse_args()
 
@@ -288,7 +288,7 @@ def main() -> None:
     session, window = build_window()
     controller = window.training
     if args.ui_share is not None:
-        controller.ui_share = args.ui_share
+        controller.worker.ui_share = args.ui_share
     pump(app, lambda: False, 0.5)  # first paint
     controller.set_budget(None)
     controller.train()
@@ -334,7 +334,7 @@ def main() -> None:
     print(f"\nrnnviz training benchmark — Python {platform.python_version()}, NumPy {np.__version__}, "
           f"{os.cpu_count()} CPUs, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
     print(f"sine task, H=8, T=25, 32 training sequences, Adam, full batch; the app's MainWindow at 1920×1200 "
-          f"(controller.ui_share = {controller.ui_share:g})")
+          f"(controller.worker.ui_share = {controller.worker.ui_share:g})")
     for config, plots in shown.items():
         print(f"- {config}: plots on screen: {', '.join(plots) or 'none'}")
     names = list(results)
