@@ -52,7 +52,6 @@ def test_export_animation_gif(tmp_path, capsys, qapp):
 
 
 def test_export_animation_mp4(tmp_path, capsys, qapp):
-    pytest.importorskip("imageio_ffmpeg", reason="MP4 export needs the video extra (imageio-ffmpeg)")
     out = tmp_path / "anim.mp4"
     code, _, err = cli(capsys, "export", "animation", "--task", "sine", "--steps", 4, "--fps", 8,
                        "--width", 200, "--height", 120, "--passes", "forward", "--out", out)

@@ -167,7 +167,6 @@ def test_frame_duration_follows_the_speed():
 
 
 def test_mp4_is_written_with_the_frames(view, session, tmp_path):
-    pytest.importorskip("imageio_ffmpeg", reason="MP4 export needs the video extra (imageio-ffmpeg)")
     import imageio.v2 as iio
 
     out = ex.export_mp4(session, view, tmp_path / "a.mp4", 321, 201, speed=10, passes="forward")
