@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QImage, QPainter
 
 from rnnviz.engine.io.export import (
     ExportError, history_csv, save_history_csv, save_trace_json, trace_to_json, write_bytes_atomic,
@@ -42,7 +42,8 @@ def _check_size(width: int, height: int) -> tuple[int, int]:
     return width, height
 
 
-def _suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str:
+def check_suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str:
+    """The path's extension, lower case, if it is one of `allowed`; else an ExportError naming `what`."""
     ext = Path(path).suffix.lower()
     if ext not in allowed:
         raise ExportError(f"{path}: {what} can be saved as {' or '.join(allowed)}, not {ext or 'a file without extension'}")
@@ -61,8 +62,8 @@ def _image_bytes(img: QImage, fmt: str = "PNG") -> bytes:
 
 # the unrolled view ---------------------------------------------------------------------------
 def view_svg_bytes(view, width: int, height: int, title: str = "rnnviz") -> bytes:
-    """The diagram as SVG: arrows and outlines as <path>, labels and numbers as <text>; the
-    coloured cell strips, which the view paints as images, stay embedded images."""
+    """The diagram as SVG, drawn by the view's `render`: arrows and outlines as <path>, labels and
+    numbers as <text>, the coloured cell strips as one rectangle per cell (see _VectorPainter)."""
     from PySide6.QtSvg import QSvgGenerator
 
     width, height = _check_size(width, height)
@@ -77,13 +78,7 @@ def view_svg_bytes(view, width: int, height: int, title: str = "rnnviz") -> byte
     gen.setDescription("The unrolled recurrent network, exported by rnnviz")
     p = _VectorPainter(gen)
     try:
-        p.fillRect(QRectF(0, 0, width, height), _background(view))
-        if view._layout is not None:
-            src, kx, ky = view._source_rect(width, height)
-            p.setRenderHint(QPainter.TextAntialiasing, True)
-            view.scene().render(p, QRectF(0, 0, width, height), src, Qt.IgnoreAspectRatio)
-            t = QTransform(kx, 0, 0, ky, -src.left() * kx, -src.top() * ky)
-            view._paint_overlay(p, QRectF(0, 0, width, height), t)
+        view.render(p, QRectF(0, 0, width, height))
     finally:
         p.end()
     buf.close()
@@ -115,15 +110,9 @@ class _VectorPainter(QPainter):
         return super().drawImage(*args)
 
 
-def _background(view):
-    from PySide6.QtGui import QColor
-
-    return QColor(view._theme.background)
-
-
 def export_view(view, path: str | os.PathLike, width: int, height: int) -> Path:
     """The unrolled view as .png (width × height pixels) or .svg (a width × height canvas)."""
-    ext = _suffix(path, (".png", ".svg"), "the view")
+    ext = check_suffix(path, (".png", ".svg"), "the view")
     width, height = _check_size(width, height)
     if ext == ".png":
         data = _image_bytes(view.render_image(width, height))
@@ -138,7 +127,7 @@ def export_plot(panel, path: str | os.PathLike, width: int | None = None) -> Pat
     plot's proportions) or .svg, with pyqtgraph's exporters."""
     import pyqtgraph.exporters as pge
 
-    ext = _suffix(path, (".png", ".svg"), "a plot")
+    ext = check_suffix(path, (".png", ".svg"), "a plot")
     canvas = getattr(panel, "canvas", panel)
     item = canvas.ci if hasattr(canvas, "ci") else canvas
     if ext == ".png":
@@ -306,7 +295,7 @@ def export_mp4(session, view, path: str | os.PathLike, width: int, height: int, 
 
 def export_animation(session, view, path: str | os.PathLike, width: int, height: int, speed: float = 3.0,
                      passes: str = "both", progress: Progress | None = None) -> Path:
-    ext = _suffix(path, (".gif", ".mp4"), "an animation")
+    ext = check_suffix(path, (".gif", ".mp4"), "an animation")
     if ext == ".gif":
         return export_gif(session, view, path, width, height, speed, passes, progress=progress)
     return export_mp4(session, view, path, width, height, speed, passes, progress=progress)
@@ -315,7 +304,7 @@ def export_animation(session, view, path: str | os.PathLike, width: int, height:
 # trace and history -------------------------------------------------------------------------------
 def export_trace(trace: Trace | None, path: str | os.PathLike) -> Path:
     """The trace as the engine's .npz trace file or as JSON (see rnnviz.engine.io.export)."""
-    ext = _suffix(path, (".npz", ".json"), "a trace")
+    ext = check_suffix(path, (".npz", ".json"), "a trace")
     if trace is None:
         raise ExportError(f"{path}: there is no trace to export")
     if ext == ".json":
@@ -351,7 +340,7 @@ def find_history(*owners):
 def export_history(controller, path: str | os.PathLike) -> Path:
     """The training history of a TrainingController as CSV (paused first: the worker must not
     append while the file is written)."""
-    _suffix(path, (".csv",), "the training history")
+    check_suffix(path, (".csv",), "the training history")
     if controller is None or controller.trainer is None:
         raise ExportError(f"{path}: there is no training history yet: train the network first")
     if controller.running:

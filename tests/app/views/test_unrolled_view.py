@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from rnnviz.app.state.session import NetworkConfig, Selection, Session
+from rnnviz.app.state.network_config import NetworkConfig
+from rnnviz.app.state.selection import Selection
+from rnnviz.app.state.session import Session
 from rnnviz.app.views.unrolled.view import UnrolledView
 
 
@@ -225,9 +227,10 @@ def test_fit_leaves_room_for_the_first_and_last_row_labels(make_view, qtbot, ste
     v.fit_to_window()
     qtbot.wait(20)
     assert not v.horizontalScrollBar().isVisible() and not v.verticalScrollBar().isVisible()
-    L = v._layout
+    ctx = v.draw_context
+    L = ctx.layout
     first = v.mapFromScene(QPointF(0, L.row_top(1) + L.strip_h / 2)).y()
     last = v.mapFromScene(QPointF(0, L.row_top(steps) + L.strip_h / 2)).y()
     half_label = 0.5 * v.fontMetrics().height()
-    assert first - half_label >= v._band_h() - 1
+    assert first - half_label >= ctx.header_height - 1
     assert last + half_label <= v.viewport().height()

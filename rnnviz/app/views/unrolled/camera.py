@@ -1,0 +1,181 @@
+"""Where the unrolled view looks: zoom, fit to the window, the readable default, following the
+active step, and which part of the scene a picture of a given size shows.
+
+`Camera` drives a QGraphicsView through its public API only (transform, scene rect, centerOn,
+scroll bars). Its `mode` is "auto" (the readable default: as wide as the view allows, scrolling
+a long sequence to follow the active step), "fit" (everything in view) or "user" (zoomed or
+panned by hand). The fixed header band at the top and the legend at the right edge cover part
+of the viewport; every fit keeps the diagram clear of them.
+"""
+from __future__ import annotations
+
+import weakref
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QTransform
+from PySide6.QtWidgets import QGraphicsView
+
+from rnnviz.app.views.unrolled.layout import UnrolledLayout
+
+FIT_LABEL_MARGIN = 9.0  # px (at type scale 1) kept free above and below the rows by "fit"
+
+
+class Camera:
+    """Zoom and scroll of one view over one diagram (see the module docstring)."""
+
+    def __init__(self, view: QGraphicsView) -> None:
+        # weak: a camera holding its view would put the view in a reference cycle, and a
+        # parentless view left in a garbage cycle can be collected in the middle of its own paint
+        self._view = weakref.ref(view)
+        self.mode = "auto"  # "auto", "fit" or "user"
+        self._layout: UnrolledLayout | None = None
+        self._content = QRectF()  # what is drawn at this stage of unrolling (scene units)
+        self._header = 0.0  # px covered by the fixed header band
+        self._legend = 0.0  # px covered by the legend
+        self._font_scale = 1.0
+
+    def set_diagram(self, layout: UnrolledLayout | None, header_height: float, legend_width: float,
+                    font_scale: float) -> None:
+        """Look at a new diagram (None: nothing to look at)."""
+        self._layout = layout
+        self._header, self._legend, self._font_scale = header_height, legend_width, font_scale
+
+    @property
+    def view(self) -> QGraphicsView:
+        return self._view()
+
+    def update_scene_rect(self) -> None:
+        """The scene rect for the layout's current stage of unrolling, with room above for the
+        header band (to scroll the first row out from under it)."""
+        x, y, w, h = self._layout.scene_rect()
+        self._content = QRectF(x, y, w, h)
+        pad = self._header
+        self.view.setSceneRect(QRectF(x, y - pad, w, h + pad))
+
+    # fitting -------------------------------------------------------------------------------------
+    def apply(self, active: int) -> None:
+        """Fit again in "fit" and "auto" mode (after a resize, a new network, a roll step);
+        `active` is the row a long sequence scrolls to."""
+        if self._layout is None:
+            return
+        vp = self.view.viewport()
+        vw, vh = vp.width(), vp.height()
+        if vw < 10 or vh < 10:
+            return
+        c = self._content
+        if self.mode == "fit":
+            kx, ky = self._fit_scales(vw, vh)
+            self._show(kx, ky, c.center() + QPointF(self._legend / 2 / kx, -self._header / 2 / ky))
+        elif self.mode == "auto":
+            # Scale from the width the viewport has *with* a vertical scroll bar, whether one
+            # shows or not: scaling from the current viewport width would add the bar, shrink the
+            # scale, remove the bar, grow the scale... a resize loop.
+            bar = self.view.verticalScrollBar().sizeHint().width()
+            k = self._auto_scale(self.view.contentsRect().width() - bar)
+            if c.height() * k <= vh - self._header:
+                self._show(k, k, c.center() + QPointF(self._legend / 2 / k, -self._header / 2 / k))
+            else:
+                self._show(k, k, QPointF(c.center().x() + self._legend / 2 / k, c.top() + (vh / 2 - self._header) / k))
+                self.follow(active)
+
+    def _fit_scale(self, vw: float, vh: float) -> float:
+        c = self._content
+        vw = vw - self._legend
+        return max(1e-4, min(vw / c.width(), (vh - self._header) / c.height()))
+
+    def _fit_scales(self, vw: float, vh: float) -> tuple[float, float]:
+        """(kx, ky) that fit the whole diagram. A long sequence whose rows would be thin on
+        screen is squeezed vertically only (up to 6×), so the strips keep a useful width."""
+        c = self._content
+        # the row labels keep their size however far the rows are squeezed: leave half a label's
+        # height above the first row and below the last (else "t = 500" is cut in half)
+        margin = 2 * FIT_LABEL_MARGIN * self._font_scale
+        kx, ky = (vw - self._legend) / c.width(), (vh - self._header - margin) / c.height()
+        if ky < kx and self._layout.strip_h * ky < 8:
+            return min(kx, 6 * ky, 1.2), max(ky, 1e-4)
+        k = max(1e-4, min(kx, ky))
+        return k, k
+
+    def _auto_scale(self, vw: float) -> float:
+        """The readable default: the diagram as wide as the view allows (so cells are big
+        enough for their numbers, also on a projector), at most 2.5× its natural size; a
+        sequence too long for that height scrolls and follows the active step."""
+        return max(0.3, min(2.5, (vw - self._legend) / self._content.width()))
+
+    def _show(self, kx: float, ky: float, center: QPointF) -> None:
+        """Scale and centre the view; the scene rect grows to hold what is shown, so a small
+        diagram can sit beside the legend rather than in the middle of the viewport."""
+        # 2 px short of the viewport: a scene rect that overshoots it by a rounding error would
+        # bring in the scroll bars, which shrink the viewport, which refits... (a resize loop)
+        vp = self.view.viewport()
+        vw, vh = vp.width() - 2, vp.height() - 2
+        want = QRectF(center.x() - vw / 2 / kx, center.y() - vh / 2 / ky, vw / kx, vh / ky)
+        x, y, w, h = self._layout.scene_rect()
+        base = QRectF(x, y - self._header, w, h + self._header)
+        self.view.setSceneRect(base.united(want))
+        self.view.setTransform(QTransform.fromScale(kx, ky))
+        self.view.centerOn(center)
+
+    # zoom and scroll -----------------------------------------------------------------------------
+    def zoom(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by `factor` about the view's centre (or the point under the mouse, `anchor`)."""
+        if self._layout is None:
+            return
+        view = self.view
+        kx, ky = view.transform().m11(), view.transform().m22()
+        vw, vh = max(10, view.viewport().width()), max(10, view.viewport().height())
+        lo = min(0.5 * self._fit_scale(vw, vh), 0.05)
+        ny = min(8.0, max(lo, ky * factor))
+        if ny == ky:
+            return
+        f = ny / ky
+        # a squeezed (fitted long) diagram first regains its proportions when zooming in
+        nx = max(ny, min(kx * f, kx)) if f > 1 else kx * f
+        self.mode = "user"
+        old_anchor = view.transformationAnchor()
+        if anchor is not None:
+            view.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        view.scale(nx / kx, f)
+        view.setTransformationAnchor(old_anchor)
+
+    def follow(self, row: int) -> None:
+        """Scroll row `row` into view when it is out of view (to 40 % of the height)."""
+        L = self._layout
+        view = self.view
+        if L is None or view.viewport().height() < 10:
+            return
+        top = L.row_top(row)
+        k = view.transform().m22()
+        head = self._header / k
+        visible = view.mapToScene(view.viewport().rect()).boundingRect()
+        margin = L.pitch * 0.6
+        if top - margin - head < visible.top() or top + L.strip_h + margin > visible.bottom():
+            # out of view: bring it to 40 % of the height (scrolling clamps at the ends)
+            y = top + L.strip_h / 2 - head / 2 + visible.height() * 0.1
+            view.centerOn(QPointF(visible.center().x(), y))
+
+    # pictures ------------------------------------------------------------------------------------
+    def source_rect(self, width: int, height: int) -> tuple[QRectF, float, float]:
+        """The scene rectangle a width × height picture shows, and its scales (kx, ky): what the
+        view shows when fitted or zoomed by hand, else the readable default at that size."""
+        view = self.view
+        c = self._content
+        band = self._header
+        shown = view.viewport().width() >= 10 and view.isVisible()
+        if self.mode == "fit":
+            kx, ky = self._fit_scales(width, height)
+            center = c.center() + QPointF(self._legend / 2 / kx, -band / 2 / ky)
+        elif self.mode == "auto" or not shown:
+            kx = ky = self._auto_scale(width)
+            if c.height() * ky <= height - band:
+                center = c.center() + QPointF(self._legend / 2 / kx, -band / 2 / ky)
+            else:
+                cur = view.mapToScene(view.viewport().rect()).boundingRect() if shown else None
+                top = c.top() - band / ky if cur is None else max(c.top() - band / ky, cur.top())
+                top = min(top, c.bottom() - height / ky)
+                center = QPointF(c.center().x() + self._legend / 2 / kx, top + height / ky / 2)
+        else:
+            kx, ky = view.transform().m11(), view.transform().m22()
+            center = view.mapToScene(view.viewport().rect().center())
+        w, h = width / kx, height / ky
+        return QRectF(center.x() - w / 2, center.y() - h / 2, w, h), kx, ky
