@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
 
         session.networkChanged.connect(self._network_changed)
         session.traceChanged.connect(self._network_changed)
-        session.appearanceChanged.connect(self._appearance_changed)
+        session.appearanceChanged.connect(self.refresh_appearance)
         session.message.connect(self.show_message)
         session.error.connect(self.show_error)
         session.may_replace = self.may_discard_training
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.training.failed.connect(lambda msg, _step: self.show_error(msg))
         self.training.stateChanged.connect(self._training_state)
         self._network_changed()
-        self._appearance_changed()
+        self.refresh_appearance()
 
     # building ---------------------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -214,7 +214,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"rnnviz — {label}" if label else "rnnviz")
         self._sync_rolled()
 
-    def _appearance_changed(self) -> None:
+    def refresh_appearance(self) -> None:
+        """Apply the session's theme and presentation mode to the window, and size the docks for
+        the window's current size."""
         s = self.session
         theme = theme_for(s.theme, s.presentation)
         scale = font_scale(s.presentation)
@@ -296,9 +298,9 @@ class MainWindow(QMainWindow):
     def toggle_mode(self) -> None:
         self.session.set_mode("backward" if self.session.mode == "forward" else "forward")
 
-    def set_rolled(self, rolled: bool) -> None:
+    def set_rolled(self, rolled: bool, animate: bool = True) -> None:
         if self.view.is_rolled() != rolled:
-            self.view.set_rolled(rolled)
+            self.view.set_rolled(rolled, animate)
         self._sync_rolled()
 
     def _sync_rolled(self) -> None:

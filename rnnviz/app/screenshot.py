@@ -126,11 +126,10 @@ def render_screenshot(spec: ScreenshotSpec) -> Path:
             window.set_controls_hidden(True)
         for _ in range(3):
             app.processEvents()
-        window._appearance_changed()  # dock sizes for the final window size
+        window.refresh_appearance()  # dock sizes for the final window size
         app.processEvents()
         if spec.rolled:
-            window.view.set_rolled(True, animate=False)
-            window._sync_rolled()
+            window.set_rolled(True, animate=False)
         if spec.fit:
             window.view.fit_to_window()
         app.processEvents()
