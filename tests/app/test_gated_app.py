@@ -127,13 +127,14 @@ def test_main_window_and_every_plot_draw_a_gated_network(window, session, qtbot,
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_baseline_panel_scores_a_gated_network(window, cell):
+def test_baseline_panel_scores_a_gated_network(window, qtbot, cell):
     from rnnviz.engine.baseline import compare
 
     s = window.session
     s.set_config(task="ar", cell=cell)
     window.baseline_dock.show()
     panel = window.baseline_panel
+    qtbot.waitUntil(lambda: not panel.worker.busy)  # computed off the UI thread
     assert panel.comparison.rnn_mse == compare(s.task, s.model, fit=panel.fit).rnn_mse
 
 

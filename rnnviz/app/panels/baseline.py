@@ -3,7 +3,8 @@ task's training sequences (engine.baseline) and shows, on the held-out sequences
 errors, a plain-language verdict and one held-out sequence: target, AR and RNN predictions.
 
 The AR model is fitted once per task and order; the RNN's side follows the session's weights
-(session.traceChanged), so the comparison updates as training proceeds.
+(session.traceChanged), so the comparison updates as training proceeds. Fitting and scoring run
+off the UI thread (baseline_worker.py); the panel shows each result as it comes back.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSpinBox
 
-from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, NotApplicable, applicability, compare, fit_ar
+from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, applicability
+from rnnviz.app.panels.baseline_worker import BaselineResult, BaselineWorker
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.state.session import Session
@@ -28,7 +30,9 @@ class BaselinePanel(PlotPanel):
         self.fit: ARFit | None = None
         self.comparison: Comparison | None = None
         self.reason: str | None = None  # why the baseline does not apply, or None
-        self._fit_key: tuple | None = None
+        self._fit_key: tuple | None = None  # (id of the task, order) self.fit belongs to
+        self.worker = BaselineWorker(self)
+        self.worker.computed.connect(self._computed)
         self.order_spin = QSpinBox()
         self.order_spin.setRange(0, DEFAULT_MAX_ORDER)
         self.order_spin.setSpecialValueText("auto (BIC)")
@@ -57,7 +61,7 @@ class BaselinePanel(PlotPanel):
             lay.insertWidget(1 + i, w)
         self.setMinimumSize(340, 320)
         self.order_spin.valueChanged.connect(lambda _v: self._refit())
-        self.seq_spin.valueChanged.connect(lambda _v: self.draw_trace())
+        self.seq_spin.valueChanged.connect(lambda _v: self._show())
         self.plot: pg.PlotItem | None = None
         self.finish_init()
 
@@ -97,19 +101,15 @@ class BaselinePanel(PlotPanel):
         self.apply_theme()
 
     def _refit(self, draw: bool = True) -> None:
-        """Fit AR(p) on the training part (again only when the task or the order changed)."""
+        """Whether the baseline applies; AR(p) is fitted on the training part (with the next
+        comparison, off the UI thread) again only when the task or the order changed."""
         s = self.session
         task = s.task if s.source == "task" else None
         self.reason = applicability(task, s.model) if s.source == "task" else (
             "the network comes from a file, without training and held-out sequences")
         if self.reason is None:
-            key = (id(task), self.order)
-            if key != self._fit_key:
-                try:
-                    self.fit = fit_ar(task.x_train, task.y_train, self.order)
-                except ValueError as e:
-                    self.fit, self.reason = None, str(e)
-                self._fit_key = key
+            if self._key() != self._fit_key:
+                self.fit, self._fit_key = None, None
             M = task.x_val.shape[1]
             self.seq_spin.setMaximum(M)
             if self.plot is not None:
@@ -155,16 +155,33 @@ class BaselinePanel(PlotPanel):
         self._stale = False
         self.draw_trace()
 
+    def _key(self) -> tuple:
+        return (id(self.session.task), self.order)
+
     def draw_trace(self) -> None:
-        """Score both models on the held-out part with the session's current weights."""
+        """Score both models on the held-out part with the session's current weights: off the
+        UI thread, on a copy of the weights; `_computed` shows the result."""
         s = self.session
+        if self.reason is None:
+            key = self._key()
+            model = s.model.copy() if s.model is not None else None
+            self.worker.request(key, s.task, model, self.order, self.fit if key == self._fit_key else None)
+            return
+        self.worker.cancel()  # a result on its way belongs to a network the baseline no longer applies to
         self.comparison = None
-        if self.reason is None and self.fit is not None:
-            try:
-                self.comparison = compare(s.task, s.model, fit=self.fit)
-            except (NotApplicable, ValueError) as e:
-                self.reason = str(e)
+        self._show()
+
+    def _computed(self, result: BaselineResult) -> None:
+        self.fit, self._fit_key, self.comparison = result.fit, result.key, result.comparison
+        if result.reason is not None:  # the fit or the comparison refused: say why until the next refit
+            self.reason = result.reason
+        self._show()
+
+    def _show(self) -> None:
+        """The comparison in words and, when on screen, one held-out sequence."""
         c = self.comparison
+        if c is None and self.reason is None:
+            return  # the first comparison is still being computed
         if c is None:
             self.model_label.setText("")
             self.numbers_label.setText("")
