@@ -2,18 +2,20 @@
 
 Two tools, each for what it does best:
 
-- import-linter runs the contracts declared in pyproject.toml's [tool.importlinter] (one test
-  per contract): cli > app > engine; inside the app, the entry points > main_window >
-  panels | lab | io > views | lessons > state | style; the engine imports no Qt, pyqtgraph or
-  torch; only the entry points know the main window; no view imports another; no two sibling
-  packages import each other.
-- An AST walk of every module under rnnviz/ (imports inside functions included) checks what
-  import-linter cannot: no import circle between modules (a package's __init__ counts as a
-  module), no private name (``_name``) used across modules, app/state imports PySide6.QtCore
-  and nothing else from Qt, torch is only imported inside a function, and module sizes.
+- import-linter runs the contracts declared in pyproject.toml's [tool.importlinter], one test
+  per contract: cli > app > engine; inside the app, the entry points > main_window > its
+  window parts > panels | lab | io > views | lessons > state | style, every room placed; the
+  views independent over what they share; the engine without Qt, pyqtgraph or torch, and its
+  computing without its file formats; only the entry points know the main window; no two
+  sibling packages import each other.
+- An AST walk of every module under rnnviz/ (tests/source_graph.py; imports inside functions
+  count) checks what import-linter cannot: no import circle between modules (a package's
+  __init__ is a module too), no private name (``_name``) used outside its module, app/state
+  uses PySide6.QtCore and no other part of Qt, torch is only imported inside a function, and
+  no module is over 600 lines.
 
-A runtime check in a fresh interpreter adds what the source does not show: importing the engine,
-the command line or the app's state loads none of the packages they must not need.
+A run in a fresh interpreter adds what the source does not show: importing the engine, the
+command line or the app's state loads none of the packages they must not need.
 """
 from __future__ import annotations
 
