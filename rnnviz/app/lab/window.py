@@ -15,36 +15,20 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QScrollArea, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from rnnviz.app.style.appearance import apply_appearance
+from rnnviz.app.lab.controls import LabControls, position_to_scale
 from rnnviz.app.lab.model import (
-    CELL_NAMES, HIDDEN_RANGE, SCALE_RANGE, STEPS_RANGE, LabConfig, LabCurves, build_models, build_task, compute_curves,
-    summary, zero_loss,
+    CELL_NAMES, LabConfig, LabCurves, build_models, build_task, compute_curves, summary, zero_loss,
 )
 from rnnviz.app.lab.plots import CELL_COLORS, LabPlots
 from rnnviz.app.lab.training import LabTraining
 from rnnviz.app.state.session import Session
+from rnnviz.app.style.appearance import apply_appearance
 from rnnviz.app.style.theme import font_scale, theme_for
 
-SCALE_TICKS = 200  # positions of the log slider for the initial scale
 CURVE_GAP = 0.1  # s: while training, the gradient curves (a full pass each) at most this often
-
-
-def scale_to_position(scale: float) -> int:
-    lo, hi = SCALE_RANGE
-    s = float(np.clip(scale, lo, hi))
-    return int(round(np.log(s / lo) / np.log(hi / lo) * SCALE_TICKS))
-
-
-def position_to_scale(pos: int) -> float:
-    lo, hi = SCALE_RANGE
-    return float(lo * (hi / lo) ** (pos / SCALE_TICKS))
 
 
 class LabWindow(QWidget):
@@ -82,114 +66,14 @@ class LabWindow(QWidget):
         outer = QHBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         outer.setSpacing(10)
-        side = QWidget()
-        column = QVBoxLayout(side)
-        column.setContentsMargins(0, 0, 4, 0)
-        column.setSpacing(10)
+        self.controls = LabControls()
         scroll = QScrollArea()
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(side)
+        scroll.setWidget(self.controls)
         self.side_scroll = scroll
         outer.addWidget(scroll)
-
-        intro = QLabel("How far back can a network reach? Each step sees ±1 and must output what it saw "
-                       "<i>lag</i> steps earlier. The gradient that teaches this has to travel back "
-                       "<i>lag</i> steps through the recurrence.")
-        intro.setWordWrap(True)
-        intro.setObjectName("muted")
-        column.addWidget(intro)
-
-        c = self.config
-        task_box = QGroupBox("Task: echo")
-        form = QFormLayout(task_box)
-        self.lag_slider = QSlider(Qt.Horizontal)
-        self.lag_slider.setObjectName("labLag")
-        self.lag_slider.setToolTip("Output the input from this many steps ago (1 … T−1)")
-        self.lag_label = QLabel()
-        self.lag_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("99") + 4)
-        form.addRow("Lag", self._pair(self.lag_slider, self.lag_label))
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(*STEPS_RANGE)
-        self.steps_spin.setKeyboardTracking(False)
-        self.steps_spin.setToolTip("Sequence length T")
-        form.addRow("Length T", self.steps_spin)
-        self.watched_spin = QSpinBox()
-        self.watched_spin.setRange(1, 1)
-        self.watched_spin.setKeyboardTracking(False)
-        self.watched_spin.setToolTip("The training sequence the exact ‖∂h_T/∂h_t‖ curve is computed on")
-        form.addRow("Watched sequence", self.watched_spin)
-        column.addWidget(task_box)
-
-        net_box = QGroupBox("Both networks")
-        form = QFormLayout(net_box)
-        self.scale_slider = QSlider(Qt.Horizontal)
-        self.scale_slider.setObjectName("labScale")
-        self.scale_slider.setRange(0, SCALE_TICKS)
-        self.scale_slider.setToolTip(f"Multiplies the initial recurrent weights W_hh (every W_h* of the gated cell); "
-                                     f"{SCALE_RANGE[0]} … {SCALE_RANGE[1]}, log scale")
-        self.scale_label = QLabel()
-        self.scale_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("×0.00") + 4)
-        form.addRow("Initial W_hh ×", self._pair(self.scale_slider, self.scale_label))
-        self.hidden_spin = QSpinBox()
-        self.hidden_spin.setRange(*HIDDEN_RANGE)
-        self.hidden_spin.setKeyboardTracking(False)
-        form.addRow("Hidden size H", self.hidden_spin)
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 1_000_000)
-        self.seed_spin.setKeyboardTracking(False)
-        self.seed_spin.setToolTip("One seed for the task and for both networks' initial weights")
-        form.addRow("Seed", self.seed_spin)
-        self.gated_combo = QComboBox()
-        self.gated_combo.addItem("LSTM", "lstm")
-        self.gated_combo.addItem("GRU", "gru")
-        self.gated_combo.setToolTip("The gated network the vanilla RNN is compared with")
-        form.addRow("Against", self.gated_combo)
-        self.gain_check = QCheckBox("Batch mean (dashed)")
-        self.gain_check.setToolTip("Also draw the engine's grad_gain: ‖u·∂h_T/∂h_t‖ along each sequence's dL/dh_T, "
-                                   "averaged over the batch")
-        form.addRow("Gradient reach", self.gain_check)
-        column.addWidget(net_box)
-
-        train_box = QGroupBox("Training")
-        form = QFormLayout(train_box)
-        note = QLabel("Both networks at once: Adam, every training sequence in each batch.")
-        note.setWordWrap(True)
-        note.setObjectName("muted")
-        form.addRow(note)
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setDecimals(4)
-        self.lr_spin.setRange(0.0001, 1.0)
-        self.lr_spin.setSingleStep(0.001)
-        self.lr_spin.setKeyboardTracking(False)
-        form.addRow("Learning rate", self.lr_spin)
-        self.budget_spin = QSpinBox()
-        self.budget_spin.setRange(10, 1_000_000)
-        self.budget_spin.setSingleStep(100)
-        self.budget_spin.setKeyboardTracking(False)
-        form.addRow("Iterations", self.budget_spin)
-        buttons = QHBoxLayout()
-        self.train_button = QPushButton("Train")
-        self.train_button.setObjectName("labTrain")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("labPause")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setObjectName("labReset")
-        self.reset_button.setToolTip("Both networks back to their initial weights")
-        for b in (self.train_button, self.pause_button, self.reset_button):
-            buttons.addWidget(b)
-        form.addRow(buttons)
-        column.addWidget(train_box)
-
-        self.readout = QLabel()
-        self.readout.setObjectName("labReadout")
-        self.readout.setWordWrap(True)
-        self.readout.setTextFormat(Qt.RichText)
-        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.readout.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
-        column.addWidget(self.readout)
-        column.addStretch(1)
 
         right = QVBoxLayout()
         right.setSpacing(4)
@@ -202,52 +86,24 @@ class LabWindow(QWidget):
         outer.addLayout(right, 1)
 
         self._sync_widgets()
-        self.lag_slider.valueChanged.connect(lambda v: self.set_config(lag=v))
-        self.steps_spin.valueChanged.connect(lambda v: self.set_config(steps=v))
-        self.watched_spin.valueChanged.connect(lambda v: self.set_config(watched=v - 1))
-        self.scale_slider.valueChanged.connect(lambda p: self.set_config(scale=position_to_scale(p)))
-        self.hidden_spin.valueChanged.connect(lambda v: self.set_config(hidden=v))
-        self.seed_spin.valueChanged.connect(lambda v: self.set_config(seed=v))
-        self.gated_combo.currentIndexChanged.connect(lambda _i: self.set_config(gated=self.gated_combo.currentData()))
-        self.gain_check.toggled.connect(self.set_show_gain)
-        self.lr_spin.valueChanged.connect(self._lr_changed)
-        self.budget_spin.valueChanged.connect(self._budget_changed)
-        self.train_button.clicked.connect(self.training.train)
-        self.pause_button.clicked.connect(self.training.pause)
-        self.reset_button.clicked.connect(self.training.reset)
-
-    @staticmethod
-    def _pair(slider: QSlider, label: QLabel) -> QWidget:
-        w = QWidget()
-        row = QHBoxLayout(w)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(slider, 1)
-        label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        row.addWidget(label)
-        return w
+        k = self.controls
+        k.lag_slider.valueChanged.connect(lambda v: self.set_config(lag=v))
+        k.steps_spin.valueChanged.connect(lambda v: self.set_config(steps=v))
+        k.watched_spin.valueChanged.connect(lambda v: self.set_config(watched=v - 1))
+        k.scale_slider.valueChanged.connect(lambda p: self.set_config(scale=position_to_scale(p)))
+        k.hidden_spin.valueChanged.connect(lambda v: self.set_config(hidden=v))
+        k.seed_spin.valueChanged.connect(lambda v: self.set_config(seed=v))
+        k.gated_combo.currentIndexChanged.connect(lambda _i: self.set_config(gated=k.gated_combo.currentData()))
+        k.gain_check.toggled.connect(self.set_show_gain)
+        k.lr_spin.valueChanged.connect(self._lr_changed)
+        k.budget_spin.valueChanged.connect(self._budget_changed)
+        k.train_button.clicked.connect(self.training.train)
+        k.pause_button.clicked.connect(self.training.pause)
+        k.reset_button.clicked.connect(self.training.reset)
 
     def _sync_widgets(self) -> None:
         """The controls show self.config (without emitting)."""
-        c = self.config
-        widgets = (self.lag_slider, self.steps_spin, self.watched_spin, self.scale_slider, self.hidden_spin,
-                   self.seed_spin, self.gated_combo, self.gain_check, self.lr_spin, self.budget_spin)
-        for w in widgets:
-            w.blockSignals(True)
-        self.lag_slider.setRange(1, c.steps - 1)
-        self.lag_slider.setValue(c.lag)
-        self.lag_label.setText(str(c.lag))
-        self.steps_spin.setValue(c.steps)
-        self.watched_spin.setValue(c.watched + 1)
-        self.scale_slider.setValue(scale_to_position(c.scale))
-        self.scale_label.setText(f"×{c.scale:.2f}")
-        self.hidden_spin.setValue(c.hidden)
-        self.seed_spin.setValue(c.seed)
-        self.gated_combo.setCurrentIndex(self.gated_combo.findData(c.gated))
-        self.gain_check.setChecked(self.show_gain)
-        self.lr_spin.setValue(c.lr)
-        self.budget_spin.setValue(c.iterations)
-        for w in widgets:
-            w.blockSignals(False)
+        self.controls.show_config(self.config, self.show_gain)
 
     # state ------------------------------------------------------------------------------------------
     def set_config(self, **changes: object) -> None:
@@ -291,10 +147,10 @@ class LabWindow(QWidget):
         n = self.task.x_train.shape[1]
         if c.watched >= n:
             self.config = c = replace(c, watched=n - 1)
-        self.watched_spin.blockSignals(True)
-        self.watched_spin.setRange(1, n)
-        self.watched_spin.setValue(c.watched + 1)
-        self.watched_spin.blockSignals(False)
+        self.controls.watched_spin.blockSignals(True)
+        self.controls.watched_spin.setRange(1, n)
+        self.controls.watched_spin.setValue(c.watched + 1)
+        self.controls.watched_spin.blockSignals(False)
         self.models = build_models(c, self.task)
         self.display = {cell: m.copy() for cell, m in self.models.items()}
         self.zero_loss = zero_loss(self.task)
@@ -381,16 +237,16 @@ class LabWindow(QWidget):
             parts.append(f"<span style='color:{CELL_COLORS[cell]}; font-weight:bold'>{name}</span>{body}")
         parts.append(f"<span style='color:{t.muted}'>Answering 0 everywhere scores {self.zero_loss:.3g}. "
                      f"ρ(W_hh) of the vanilla RNN: {self.curves['rnn'].spectral_radius:.3f}.</span>")
-        self.readout.setText("<br><br>".join(parts))
+        self.controls.readout.setText("<br><br>".join(parts))
 
     def _sync_buttons(self) -> None:
         tr = self.training
         running = tr.running
         its = [tr.iteration(c) for c in self.config.cells] if tr.sides else [0]
-        self.train_button.setEnabled(not running and min(its) < self.config.iterations)
-        self.train_button.setText("Resume" if (not running and max(its) > 0) else "Train")
-        self.pause_button.setEnabled(running)
-        self.reset_button.setEnabled(max(its) > 0 or running)
+        self.controls.train_button.setEnabled(not running and min(its) < self.config.iterations)
+        self.controls.train_button.setText("Resume" if (not running and max(its) > 0) else "Train")
+        self.controls.pause_button.setEnabled(running)
+        self.controls.reset_button.setEnabled(max(its) > 0 or running)
 
     def _appearance_changed(self) -> None:
         theme = theme_for(self.session.theme, self.session.presentation)

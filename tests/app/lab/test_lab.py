@@ -53,7 +53,7 @@ def test_gradient_distance_curves_equal_the_engine(lab, gated):
 def test_changing_lag_scale_and_hidden_rebuilds_task_models_and_curves(lab):
     old_y = lab.task.y_train.copy()
     old_flow = lab.curves["rnn"].dL_dh.copy()
-    lab.lag_slider.setValue(7)
+    lab.controls.lag_slider.setValue(7)
     assert lab.config.lag == 7 and lab.task.params["lag"] == 7
     np.testing.assert_array_equal(lab.task.y_train[7:], lab.task.x_train[:-7])
     assert not np.array_equal(lab.task.y_train, old_y)
@@ -68,30 +68,30 @@ def test_changing_lag_scale_and_hidden_rebuilds_task_models_and_curves(lab):
                                init_model("lstm", 1, 8, 1, seed=0, recurrent_scale=2.0).W_hf)
     for cell in ("rnn", "lstm"):
         np.testing.assert_array_equal(lab.curves[cell].jacobian, _engine_jacobian(cell, lab.config)[1])
-    assert lab.scale_label.text() == "×2.00"
+    assert lab.controls.scale_label.text() == "×2.00"
 
-    lab.hidden_spin.setValue(12)
+    lab.controls.hidden_spin.setValue(12)
     assert lab.models["rnn"].hidden_size == 12 and lab.models["lstm"].hidden_size == 12
     assert lab.curves["rnn"].eigenvalues.shape == (12,)
     np.testing.assert_array_equal(lab.curves["lstm"].jacobian, _engine_jacobian("lstm", lab.config)[1])
 
-    lab.steps_spin.setValue(6)  # the lag must stay below T
-    assert lab.config.steps == 6 and lab.config.lag == 5 and lab.lag_slider.maximum() == 5
+    lab.controls.steps_spin.setValue(6)  # the lag must stay below T
+    assert lab.config.steps == 6 and lab.config.lag == 5 and lab.controls.lag_slider.maximum() == 5
     assert lab.curves["rnn"].jacobian.shape == (6,)
 
 
 def test_the_scale_slider_is_logarithmic_and_drives_the_scale(lab):
-    from rnnviz.app.lab.window import SCALE_TICKS, position_to_scale, scale_to_position
+    from rnnviz.app.lab.controls import SCALE_TICKS, position_to_scale, scale_to_position
 
     assert position_to_scale(0) == pytest.approx(0.25) and position_to_scale(SCALE_TICKS) == pytest.approx(3.0)
     assert scale_to_position(1.0) == round(np.log(4) / np.log(12) * SCALE_TICKS)
-    lab.scale_slider.setValue(SCALE_TICKS)
+    lab.controls.scale_slider.setValue(SCALE_TICKS)
     assert lab.config.scale == pytest.approx(3.0)
 
 
 def test_training_both_advances_and_fills_both_loss_curves(lab, qtbot):
     with qtbot.waitSignal(lab.training.stateChanged, timeout=60_000, check_params_cb=lambda s: s == "finished"):
-        lab.train_button.click()
+        lab.controls.train_button.click()
     for cell in ("rnn", "lstm"):
         snap = lab.training.snapshot(cell)
         assert snap.iteration == 40
@@ -105,34 +105,34 @@ def test_training_both_advances_and_fills_both_loss_curves(lab, qtbot):
         np.testing.assert_array_equal(lab.curves[cell].jacobian, jac)
         assert lab.curves[cell].loss < lab.initial_curves[cell].loss
     assert lab.summary().startswith(f"vanilla RNN: loss {lab.curves['rnn'].loss:.3g} at lag 4; LSTM: ")
-    assert not lab.train_button.isEnabled() and lab.reset_button.isEnabled()
+    assert not lab.controls.train_button.isEnabled() and lab.controls.reset_button.isEnabled()
 
 
 def test_pause_stops_both_and_reset_restores_the_initial_loss(lab, qtbot):
     initial = {c: lab.curves[c].loss for c in ("rnn", "lstm")}
-    lab.budget_spin.setValue(1_000_000)
+    lab.controls.budget_spin.setValue(1_000_000)
     assert lab.training.budget == 1_000_000 and lab.config.iterations == 1_000_000
     lab.training.train()
-    assert lab.training.running and lab.pause_button.isEnabled()
+    assert lab.training.running and lab.controls.pause_button.isEnabled()
     qtbot.waitUntil(lambda: all(lab.training.iteration(c) > 0 for c in ("rnn", "lstm")), timeout=30_000)
-    lab.pause_button.click()
+    lab.controls.pause_button.click()
     assert lab.training.state == "paused"
     assert not lab.training.worker.active
     stopped = {c: lab.training.sides[c].trainer.iteration for c in ("rnn", "lstm")}
     qtbot.wait(50)
     assert {c: lab.training.sides[c].trainer.iteration for c in ("rnn", "lstm")} == stopped
     assert {c: lab.training.iteration(c) for c in ("rnn", "lstm")} == stopped
-    lab.reset_button.click()
+    lab.controls.reset_button.click()
     assert lab.training.state == "idle"
     for c in ("rnn", "lstm"):
         assert lab.training.iteration(c) == 0
         assert lab.curves[c].loss == initial[c]
         assert len(lab.training.snapshot(c).loss_curve[0]) == 0
-    assert lab.train_button.text() == "Train"
+    assert lab.controls.train_button.text() == "Train"
 
 
 def test_changing_the_lag_stops_a_running_training(lab, qtbot):
-    lab.budget_spin.setValue(1_000_000)
+    lab.controls.budget_spin.setValue(1_000_000)
     lab.training.train()
     qtbot.waitUntil(lambda: lab.training.iteration("rnn") > 0, timeout=30_000)
     lab.set_config(lag=2)
