@@ -228,7 +228,7 @@ def layer_modules(package: str) -> list[str]:
 
 
 NO_GUI_NO_TORCH = "m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph', 'torch')"
-ONLY_QTCORE = "m.split('.')[0] in ('pyqtgraph', 'torch') or m.startswith(('PySide6.QtGui', 'PySide6.QtWidgets'))"
+ONLY_QTCORE = "m.split('.')[0] in ('pyqtgraph', 'torch') or (m.startswith('PySide6.Qt') and m != 'PySide6.QtCore')"
 AT_IMPORT = {
     # every engine module: pure NumPy
     "the engine": (layer_modules("rnnviz.engine"), NO_GUI_NO_TORCH),
