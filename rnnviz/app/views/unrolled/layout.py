@@ -217,6 +217,32 @@ class UnrolledLayout:
     def loop_half_w(self) -> float:
         return min(60.0 * self.s, self.columns["h"].width / 2 + 30.0 * self.s)
 
+    def point(self, kind: str, t: int, unit: int | None = None, rolled: bool = False) -> tuple[float, float]:
+        """(x, y) in the middle of a cell of column `kind` at step t (the whole strip when `unit`
+        is None), or of the copy of weight `kind` that step t draws. Rolled, every step is row 1."""
+        r = 1 if rolled else t
+        if kind in self.columns:
+            col = self.columns[kind]
+            x = col.center if unit is None else col.left + (unit + 0.5) * col.cell_w
+            return x, self.row_top(r) + col.dy + self.strip_h_of(col) / 2
+        cx, ch, cy = self.columns["x"], self.columns["h"], self.columns["y"]
+        if kind == "W_xh":
+            return (cx.right + self.block_left) / 2 - (16 * self.s if self.expanded else 0), self.row_center(r)
+        if kind == "W_hy":
+            return (ch.right + cy.left) / 2, self.row_center(r)
+        if rolled:
+            return ch.center, self.row_top(1) + self.strip_h + self.loop_h * 0.6
+        y1 = self.bus_y(t) if self.expanded else self.row_top(t)
+        return self.line_x("h"), (self.row_top(t - 1) + self.strip_h + y1) / 2
+
+    def weight_steps(self, kind: str) -> list[int]:
+        """The steps that draw a copy of weight `kind` (W_xh only where there is an input, W_hy
+        only where there is an output, W_hh at every step)."""
+        if kind == "W_hh":
+            return list(range(1, self.T + 1))
+        col = self.columns["x" if kind == "W_xh" else "y"]
+        return [int(t) for t in np.nonzero(col.rows)[0]]
+
 
 @dataclass
 class NodeData:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolButton, QToolTip, QWidget
@@ -180,19 +179,9 @@ class UnrolledView(QGraphicsView):
         ctx = self._ctx
         if ctx is None:
             return []
-        L = ctx.layout
-        out: list[tuple[str, int]] = []
-        for kind in ctx.highlighted:
-            if self._rolled:
-                out.append((kind, max(1, ctx.frame.active)))
-                continue
-            if kind == "W_hh":
-                rows = range(1, L.T + 1)
-            else:
-                col = L.columns["x" if kind == "W_xh" else "y"]
-                rows = [int(t) for t in np.nonzero(col.rows)[0]]
-            out += [(kind, t) for t in rows]
-        return out
+        if self._rolled:
+            return [(kind, max(1, ctx.frame.active)) for kind in ctx.highlighted]
+        return [(kind, t) for kind in ctx.highlighted for t in ctx.layout.weight_steps(kind)]
 
     def active_rows(self) -> list[int]:
         return [] if self._ctx is None else [self._ctx.frame.active]
@@ -212,21 +201,7 @@ class UnrolledView(QGraphicsView):
     def scene_point(self, kind: str, t: int, unit: int | None = None) -> QPointF:
         """The scene point at the middle of a cell (or of an arrow copy), for tests and tours."""
         assert self._ctx is not None
-        L = self._ctx.layout
-        r = 1 if self._rolled else t
-        if kind in L.columns:
-            col = L.columns[kind]
-            x = col.center if unit is None else col.left + (unit + 0.5) * col.cell_w
-            return QPointF(x, L.row_top(r) + col.dy + L.strip_h_of(col) / 2)
-        cx, ch, cy = L.columns["x"], L.columns["h"], L.columns["y"]
-        if kind == "W_xh":
-            return QPointF((cx.right + L.block_left) / 2 - (16 * L.s if L.expanded else 0), L.row_center(r))
-        if kind == "W_hy":
-            return QPointF((ch.right + cy.left) / 2, L.row_center(r))
-        if self._rolled:
-            return QPointF(ch.center, L.row_top(1) + L.strip_h + L.loop_h * 0.6)
-        y1 = L.bus_y(t) if L.expanded else L.row_top(t)
-        return QPointF(L.line_x("h"), (L.row_top(t - 1) + L.strip_h + y1) / 2)
+        return QPointF(*self._ctx.layout.point(kind, t, unit, self._rolled))
 
     def value_text(self, kind: str, t: int, unit: int) -> str:
         """What the tooltip says about one cell, e.g. "h_3[2] = 0.4132"."""
