@@ -115,7 +115,7 @@ def private_attribute_uses(module: str) -> list[str]:
     for node in ast.walk(TREES[module]):
         if not (isinstance(node, ast.Attribute) and is_private(node.attr)):
             continue
-        chain = [node.attr]  # the dotted chain down to the private name, innermost first
+        chain = [node.attr]  # the dotted names from the private one inwards: a.b._c gives [_c, b]
         inner = node.value
         while isinstance(inner, ast.Attribute):
             chain.append(inner.attr)
