@@ -36,6 +36,10 @@ from rnnviz.app.window.status import StatusLine
 
 
 class MainWindow(QMainWindow):
+    """The network in the middle (header, unrolled view, transport), the panels as docks around
+    it, the menus; the lab is a window of its own. `allow_fullscreen=False` keeps the asked size
+    in presentation mode (headless screenshots)."""
+
     def __init__(self, session: Session, parent: QWidget | None = None, *, allow_fullscreen: bool = True) -> None:
         super().__init__(parent)
         self.session = session
