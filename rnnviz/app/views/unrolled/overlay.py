@@ -1,6 +1,7 @@
-"""What the unrolled view paints fixed in the viewport, over the scrolling diagram: the column
+"""What the unrolled view shows fixed in the viewport, over the scrolling diagram: the column
 headers (x_t, h_t, ∂L/∂h_t ... with a ×10^k when the cells print scaled numbers, and the unit
-names of one-hot characters) and the colour legend at the right edge.
+names of one-hot characters), the colour legend at the right edge, and the "Show gates" button
+at the top right of the header band.
 
 `paint_overlay` draws both into `area` (device pixels), given the scene-to-device transform; the
 view calls it on screen (drawForeground) and in `render`, so pictures match the screen.
@@ -8,8 +9,9 @@ view calls it on screen (drawForeground) and in `render`, so pictures match the 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtWidgets import QToolButton, QWidget
 
 from rnnviz.app.style import colors
 from rnnviz.app.views.unrolled.context import DrawContext
@@ -24,6 +26,26 @@ def header_height(font_scale: float, vocab: str | None) -> float:
 def legend_width(font_scale: float) -> float:
     """Width of the fixed colour legend at the right edge (kept clear of the diagram)."""
     return 104.0 * font_scale
+
+
+def gates_button(parent: QWidget) -> QToolButton:
+    """The header's "Show gates" toggle (hidden until a gated network is shown)."""
+    b = QToolButton(parent)
+    b.setText("Show gates")
+    b.setCheckable(True)
+    b.setFocusPolicy(Qt.NoFocus)
+    b.setToolTip("Expand every LSTM / GRU cell to show its gates (G)")
+    b.hide()
+    return b
+
+
+def place_gates_button(b: QToolButton, viewport: QRect, band_height: float) -> None:
+    """Top right of the header band, above the legend (a column the diagram keeps clear)."""
+    b.adjustSize()
+    band = int(band_height)
+    h = min(b.sizeHint().height(), band - 6)
+    b.setGeometry(viewport.right() - b.sizeHint().width() - 8, viewport.top() + max(2, (band - h) // 2),
+                  b.sizeHint().width(), h)
 
 
 def paint_overlay(painter: QPainter, ctx: DrawContext, area: QRectF, t: QTransform) -> None:

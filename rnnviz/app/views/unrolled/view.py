@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolButton, QToolTip, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip, QWidget
 
 from rnnviz.app.state.selection import Selection
 from rnnviz.app.state.session import Session
@@ -30,7 +30,9 @@ from rnnviz.app.views.unrolled.context import DrawContext, highlighted_weights, 
 from rnnviz.app.views.unrolled.items import ArrowItem, BandItem, DiagramItem
 from rnnviz.app.views.unrolled.labels import LabelItem
 from rnnviz.app.views.unrolled.layout import NodeData, UnrolledLayout
-from rnnviz.app.views.unrolled.overlay import header_height, legend_width, paint_overlay
+from rnnviz.app.views.unrolled.overlay import (
+    gates_button, header_height, legend_width, paint_overlay, place_gates_button,
+)
 from rnnviz.app.views.unrolled.paint import qcolor
 
 
@@ -60,13 +62,8 @@ class UnrolledView(QGraphicsView):
         self._camera = Camera(self)
         self._rolled = False
         self._gates = False  # gated cells: show the gates (expanded) or only h (and c)
-        self.gates_button = QToolButton(self)
-        self.gates_button.setText("Show gates")
-        self.gates_button.setCheckable(True)
-        self.gates_button.setFocusPolicy(Qt.NoFocus)
-        self.gates_button.setToolTip("Expand every LSTM / GRU cell to show its gates (G)")
+        self.gates_button = gates_button(self)
         self.gates_button.toggled.connect(self.set_gates_shown)
-        self.gates_button.hide()
         self._press = None
         self._anim = QVariantAnimation(self)
         self._anim.setDuration(600)
@@ -322,18 +319,9 @@ class UnrolledView(QGraphicsView):
             return None
         return vocab
 
-    def _header_height(self) -> float:
-        return header_height(self._fs, None) if self._ctx is None else self._ctx.header_height
-
     def _place_gates_button(self) -> None:
-        """Top right of the header band, above the legend (a column the diagram keeps clear)."""
-        b = self.gates_button
-        b.adjustSize()
-        vp = self.viewport().geometry()
-        band = int(self._header_height())
-        h = min(b.sizeHint().height(), band - 6)
-        b.setGeometry(vp.right() - b.sizeHint().width() - 8, vp.top() + max(2, (band - h) // 2),
-                      b.sizeHint().width(), h)
+        band = header_height(self._fs, None) if self._ctx is None else self._ctx.header_height
+        place_gates_button(self.gates_button, self.viewport().geometry(), band)
 
     # Qt events ------------------------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802
