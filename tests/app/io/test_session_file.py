@@ -726,23 +726,20 @@ def test_fuzz_session_mutated_json_and_arrays(tmp_path, valid_session_parts, dat
 
 
 def test_window_sessions_include_the_training_run(tmp_path, window):
-    controller = TrainingController(window.session)
-    window.controller = controller  # however the composition root keeps it, the store finds it
-    try:
-        for _ in range(3):
-            controller.step()
-        path = tmp_path / "w.rnnviz"
-        assert window.files.save_session(path)
+    controller = window.training  # the run the composition root hands the file actions
+    window.ask_discard = lambda text: True  # the window asks before a new network discards the run
+    for _ in range(3):
         controller.step()
-        ref = controller.loss
-        window.session.set_config(hidden=3)  # discards the run
-        assert controller.iteration == 0
-        assert window.files.open_session(path)
-        assert controller.iteration == 3
-        controller.step()
-        assert controller.loss == ref
-    finally:
-        controller.shutdown()
+    path = tmp_path / "w.rnnviz"
+    assert window.files.save_session(path)
+    controller.step()
+    ref = controller.loss
+    window.session.set_config(hidden=3)  # discards the run
+    assert controller.iteration == 0
+    assert window.files.open_session(path)
+    assert controller.iteration == 3
+    controller.step()
+    assert controller.loss == ref
 
 
 def test_import_time_series_menu_entry_with_its_dialog(tmp_path, window, monkeypatch):
@@ -788,8 +785,7 @@ def test_imported_session_with_bad_task_defaults_is_refused(tmp_path, session, c
 
 
 def test_autosave_while_training_runs_keeps_it_running(qtbot, tmp_path, window):
-    controller = TrainingController(window.session)
-    window.controller = controller
+    controller = window.training
     try:
         controller.set_budget(None)
         controller.train()
