@@ -45,7 +45,8 @@ def _session(args, app: bool):
         from rnnviz.app.main import make_application
 
         make_application()
-    from rnnviz.app.state.session import NetworkConfig, Session
+    from rnnviz.app.state.network_config import NetworkConfig
+    from rnnviz.app.state.session import Session
 
     changes = {k: getattr(args, k) for k in ("hidden", "activation", "cell") if getattr(args, k, None) is not None}
     if changes.get("cell", "rnn") != "rnn" and changes.get("activation", "tanh") != "tanh":
@@ -120,7 +121,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _export_view(args) -> int:
     from rnnviz.app.io import export as ex
     from rnnviz.app.screenshot import place_playhead
-    ex._suffix(args.out, (".png", ".svg"), "the view")
+    ex.check_suffix(args.out, (".png", ".svg"), "the view")
     session, controller = _session(args, app=True)
     try:
         try:
@@ -139,7 +140,7 @@ def _export_view(args) -> int:
 def _export_animation(args) -> int:
     from rnnviz.app.io import export as ex
 
-    ext = ex._suffix(args.out, (".gif", ".mp4"), "an animation")
+    ext = ex.check_suffix(args.out, (".gif", ".mp4"), "an animation")
     if ext == ".mp4":
         ok, why = ex.video_available()
         if not ok:
@@ -172,7 +173,7 @@ def _progress(n: int):
 def _export_trace(args) -> int:
     from rnnviz.app.io import export as ex
 
-    ex._suffix(args.out, (".npz", ".json"), "a trace")
+    ex.check_suffix(args.out, (".npz", ".json"), "a trace")
     session, controller = _session(args, app=False)
     try:
         trace = session.trace
@@ -213,7 +214,7 @@ def _export_history(args) -> int:
 def _export_plot(args) -> int:
     from rnnviz.app.io import export as ex
 
-    ex._suffix(args.out, (".png", ".svg"), "a plot")
+    ex.check_suffix(args.out, (".png", ".svg"), "a plot")
     session, controller = _session(args, app=True)
     try:
         from PySide6.QtWidgets import QApplication
