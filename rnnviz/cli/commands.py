@@ -73,8 +73,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not (args.inputs and args.targets):
             raise CliError("--model needs --inputs and --targets")
         model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
-        if args.cell and getattr(model, "cell", "rnn") != args.cell:
-            raise CliError(f"--cell {args.cell}, but {args.model} holds a {getattr(model, 'cell', 'rnn')!r} model")
+        if args.cell and model.cell != args.cell:
+            raise CliError(f"--cell {args.cell}, but {args.model} holds a {model.cell!r} model")
         x, y = load_array(args.inputs, "inputs"), load_array(args.targets, "targets")
         if x.ndim == 2:
             x = x[:, None, :]
@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     assert result is not None and first is not None
-    cell = getattr(model, "cell", "rnn")
+    cell = model.cell
     print(f"{label}: {model.hidden_size} hidden units{'' if cell == 'rnn' else ' (' + cell.upper() + ')'}, "
           f"{iterations} iterations of {trainer.optimizer_name}")
     print(f"first loss {first:.6g}")
@@ -156,7 +156,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     """`rnnviz gradcheck`: BPTT against finite differences on random small models; exit 1 if off."""
     worst = 0.0
     rows = []
-    cell = getattr(args, "cell", "rnn")
+    cell = args.cell
     if cell != "rnn" and args.activation not in (None, "tanh"):
         raise CliError(f"{'an' if cell == 'lstm' else 'a'} {cell.upper()} has fixed nonlinearities; --activation {args.activation} applies to --cell rnn")
     acts = [args.activation] if args.activation else ACTIVATIONS

@@ -195,7 +195,7 @@ def _export_history(args) -> int:
     d = task.defaults
     if args.architecture and args.architecture != task.architecture:
         raise CliError(f"task {task.name} is {task.architecture}; --architecture {args.architecture} is for the app's view")
-    cell = getattr(args, "cell", None) or "rnn"
+    cell = args.cell
     if cell != "rnn" and args.activation not in (None, "tanh"):
         raise CliError(f"--activation {args.activation} applies to --cell rnn; an LSTM / GRU uses σ and tanh")
     activation = (args.activation or d["activation"]) if cell == "rnn" else "tanh"

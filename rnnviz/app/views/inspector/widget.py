@@ -32,6 +32,8 @@ class Inspector(QWidget):
         self.current: Selection | None = None  # what is shown (the selection or the active h_t)
         self.page: Page | None = None
         self._columns_shown = 0
+        self._doc_style: tuple[QFont, str] | None = None  # the text's font and style sheet last set
+        self._html_shown: str | None = None  # the HTML last set (setHtml costs a relayout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
@@ -100,12 +102,12 @@ class Inspector(QWidget):
         self.numbers = self.page.numbers
         self._columns_shown = self._strip_columns()
         font, sheet = QFont(self.font()), f"body {{ color: {theme.text}; }}"
-        if (font, sheet) != getattr(self, "_doc_style", None):  # each costs a relayout: only on change
+        if (font, sheet) != self._doc_style:  # each costs a relayout: only on change
             self._doc_style = (font, sheet)
             self.text.document().setDefaultFont(font)
             self.text.document().setDefaultStyleSheet(sheet)
             self._html_shown = None
-        if self.page.html != getattr(self, "_html_shown", None):  # e.g. only the cursor moved elsewhere
+        if self.page.html != self._html_shown:  # e.g. only the cursor moved elsewhere
             self._html_shown = self.page.html
             scroll = self.text.verticalScrollBar().value()
             self.text.setHtml(self.page.html)

@@ -1,5 +1,12 @@
 """Live plots of the session's trace and of the training run, each in a dock that can be
-closed, moved or torn off (floated)."""
+closed, moved or torn off (floated). A new plot: a PlotPanel subclass in a module of its own,
+added to PLOTS below.
+
+base.py         PlotPanel: the widget frame, theme, cursor line, and when to draw (off screen, while training)
+display.py      unit colours, the colour range that only grows, min–max decimation, heat-map images
+loss.py, hidden.py, gradients.py, predictions.py, weights.py: one plot (or two) each
+(axis ranges and ticks, shared with the inspector, the lab and the baseline panel: views/axes.py)
+"""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QDockWidget, QWidget

@@ -68,7 +68,7 @@ class WeightsPlot(PlotPanel):
 
     def _sync_gates(self) -> None:
         """Fill the gate combo for the model's cell (hidden for the vanilla cell)."""
-        cell = getattr(self.session.model, "cell", "rnn")
+        cell = self.session.model.cell
         gates = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}.get(cell, ())
         have = tuple(self.gate_combo.itemData(i) for i in range(self.gate_combo.count()))
         if have != gates:
