@@ -85,8 +85,7 @@ class BaselinePanel(PlotPanel):
 
     # building ------------------------------------------------------------------------------
     def rebuild(self) -> None:
-        self.canvas.clear()
-        self._plots.clear()
+        self.clear_plots()
         self.plot = self.add_plot(0, 0, "a held-out sequence", "time step t", "value")
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.target_curve = self.plot.plot(name="target")

@@ -106,7 +106,7 @@ class PlotPanel(QWidget):
         self.canvas.ci.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.canvas, 1)
         self.setMinimumSize(280, 200)
-        self._plots: list[pg.PlotItem] = []
+        self._labels: dict[pg.PlotItem, tuple[str, str, str]] = {}  # each plot's (title, x label, y label)
         self._overlays: list[pg.TextItem] = []
         session.networkChanged.connect(self._on_network)
         session.traceChanged.connect(self._on_trace)
@@ -124,10 +124,14 @@ class PlotPanel(QWidget):
         p.hideButtons()
         for name in ("left", "bottom"):
             p.getAxis(name).enableAutoSIPrefix(False)
-        p._rnnviz_labels = (title, xlabel, ylabel)
-        self._plots.append(p)
+        self._labels[p] = (title, xlabel, ylabel)
         self._style(p)
         return p
+
+    def clear_plots(self) -> None:
+        """Delete every plot and item of the canvas (a rebuild that lays the plots out anew)."""
+        self.canvas.clear()
+        self._labels.clear()
 
     def overlay_text(self, plot: pg.PlotItem) -> pg.TextItem:
         """A label fixed to the top-left corner of a plot's view (pixels, not data): changing
@@ -157,9 +161,9 @@ class PlotPanel(QWidget):
         """Change a plot's title. A new title text re-lays out the whole canvas (every axis
         redraws), so it is skipped when unchanged; numbers that change every frame go in an
         `overlay_text` instead."""
-        if plot._rnnviz_labels[0] == title and plot.titleLabel.isVisible():
+        if self._labels[plot][0] == title and plot.titleLabel.isVisible():
             return
-        plot._rnnviz_labels = (title, *plot._rnnviz_labels[1:])
+        self._labels[plot] = (title, *self._labels[plot][1:])
         scale = font_scale(self.session.presentation)
         plot.setTitle(title, color=self.theme.text, size=f"{int(10 * scale)}pt")
 
@@ -173,7 +177,7 @@ class PlotPanel(QWidget):
             ax.setPen(pg.mkPen(t.muted))
             ax.setTextPen(pg.mkPen(t.text))
             ax.setTickFont(font)
-        title, xlabel, ylabel = p._rnnviz_labels
+        title, xlabel, ylabel = self._labels[p]
         style = {"color": t.text, "font-size": f"{int(9 * scale)}pt"}
         if xlabel:
             p.setLabel("bottom", xlabel, **style)
@@ -286,7 +290,7 @@ class PlotPanel(QWidget):
     def _on_appearance(self) -> None:
         self.theme = theme_for(self.session.theme, self.session.presentation)
         self.canvas.setBackground(QColor(self.theme.background))
-        for p in self._plots:
+        for p in self._labels:
             self._style(p)
         for item in self._overlays:
             self._style_overlay(item)

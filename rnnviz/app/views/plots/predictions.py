@@ -43,8 +43,7 @@ class PredictionPlot(PlotPanel):
     def rebuild(self) -> None:
         model = self.session.model
         kind = "classification" if model.loss == "cross-entropy" else "regression"
-        self.canvas.clear()  # deletes every item: drop our references to them too
-        self._plots.clear()
+        self.clear_plots()  # deletes every item: drop our references to them too
         self.cursors.clear()
         self.output_curves.clear()
         self.target_curves.clear()
