@@ -196,7 +196,7 @@ def worker_rnnviz_gated(args) -> dict:
     import numpy as np
 
     from rnnviz.engine import run
-    from rnnviz.engine.gated import init_model
+    from rnnviz.engine.model import init_model
 
     out = {}
     for cell, B, T, H in gated_grid():

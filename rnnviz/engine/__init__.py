@@ -3,11 +3,12 @@
 Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
 """
 from rnnviz.engine.activations import ACTIVATIONS
-from rnnviz.engine.gated import CELLS, GRU, LSTM, init_gru, init_lstm, init_model
 from rnnviz.engine.io.files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
-from rnnviz.engine.model import ARCHITECTURES, LOSSES, PARAM_NAMES, RNN, init_rnn, input_steps, target_steps
+from rnnviz.engine.inputs import prepare_inputs, prepare_targets
+from rnnviz.engine.model import (ARCHITECTURES, CELLS, GRU, LOSSES, LSTM, PARAM_NAMES, RNN, init_gru, init_lstm, init_model,
+                                 init_rnn, input_steps, target_steps)
 from rnnviz.engine.optim import OPTIMIZERS, clip_grad_norm, make_optimizer
-from rnnviz.engine.rnn import jacobian_norms, prepare_inputs, prepare_targets, run
+from rnnviz.engine.run import jacobian_norms, run
 from rnnviz.engine.tasks import DEFAULT_TASK, TASKS, Task, make_task
 from rnnviz.engine.trace import Trace
 from rnnviz.engine.trainer import NonFiniteError, StepResult, Trainer

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine.model import RNN
-from rnnviz.engine.rnn import run
+from rnnviz.engine.model import Model
+from rnnviz.engine.run import run
 from rnnviz.engine.tasks import Task
 
 DEFAULT_MAX_ORDER = 10
@@ -178,7 +178,7 @@ def mse(pred: np.ndarray, target: np.ndarray, first: int = 1) -> float:
     return float(np.mean(d * d))
 
 
-def applicability(task: Task | None, model: RNN | None = None) -> str | None:
+def applicability(task: Task | None, model: Model | None = None) -> str | None:
     """None when the baseline applies to this task (and network), else why not, in words."""
     if task is None:
         return "there is no task: the baseline needs training and held-out sequences"
@@ -242,7 +242,7 @@ class Comparison:
         return f"{where} {nums}: {better} is better by {self.margin:.0%}"
 
 
-def compare(task: Task, model: RNN, p: int | None = None, max_order: int = DEFAULT_MAX_ORDER,
+def compare(task: Task, model: Model, p: int | None = None, max_order: int = DEFAULT_MAX_ORDER,
             fit: ARFit | None = None) -> Comparison:
     """Fit AR(p) on the task's training part (or use `fit`) and score it and the RNN on the
     held-out part. Raises NotApplicable (with the reason) when the baseline does not apply."""

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.model import PARAM_NAMES, RNN, init_rnn
-from rnnviz.engine.rnn import run
+from rnnviz.engine import activations
+from rnnviz.engine.cells.gated import loss_with_nudge
+from rnnviz.engine.kernels import output_loss
+from rnnviz.engine.model import PARAM_NAMES, RNN, Model, init_model, init_rnn
+from rnnviz.engine.run import run
 
 
 def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 1e-8) -> float:
@@ -30,7 +33,7 @@ def central_difference(f, eps: float = EPS) -> float:
     return (8 * (f(eps) - f(-eps)) - (f(2 * eps) - f(-2 * eps))) / (12 * eps)
 
 
-def numeric_param_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> dict[str, np.ndarray]:
+def numeric_param_grads(model: Model, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> dict[str, np.ndarray]:
     """dL/dθ for every parameter entry by central differences of the loss."""
     out = {}
     for name, p in model.params().items():  # any cell: vanilla, LSTM, GRU
@@ -48,7 +51,7 @@ def numeric_param_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: flo
     return out
 
 
-def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> np.ndarray:
+def numeric_hidden_grads(model: Model, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> np.ndarray:
     """(T, B, H) total dL/dh_t by perturbing h_t: h_t enters the rest of the pass through
     y_t and a_{t+1}, so add ε to h_t after it is computed (via a perturbed activation)."""
     base = run(model, x, targets)
@@ -58,8 +61,6 @@ def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: fl
         for b in range(B):
             for j in range(H):
                 if getattr(model, "cell", "rnn") != "rnn":
-                    from rnnviz.engine.gated import loss_with_nudge
-
                     f = lambda d: loss_with_nudge(model, x, targets, "h", t, b, j, d)  # noqa: E731
                 else:
                     f = lambda d: _loss_with_hidden_nudge(model, base, targets, t, b, j, d)  # noqa: E731
@@ -69,8 +70,6 @@ def numeric_hidden_grads(model: RNN, x: np.ndarray, targets: np.ndarray, eps: fl
 
 def numeric_cell_grads(model, x: np.ndarray, targets: np.ndarray, eps: float = EPS) -> np.ndarray:
     """(T, B, H) an LSTM's total dL/dc_t by perturbing c_t as soon as it is computed."""
-    from rnnviz.engine.gated import loss_with_nudge
-
     T, B, H = run(model, x, targets).dL_dc.shape
     g = np.zeros((T, B, H))
     for i in np.ndindex(T, B, H):
@@ -80,9 +79,6 @@ def numeric_cell_grads(model, x: np.ndarray, targets: np.ndarray, eps: float = E
 
 def _loss_with_hidden_nudge(model: RNN, base, targets, t: int, b: int, j: int, delta: float) -> float:
     """Loss when h_{t+1}[b, j] (1-based h_t) is shifted by delta, recomputing the steps after it."""
-    from rnnviz.engine import activations
-    from rnnviz.engine.rnn import _loss
-
     h = base.h.copy()
     a = base.a.copy()
     h[t + 1, b, j] += delta
@@ -90,7 +86,7 @@ def _loss_with_hidden_nudge(model: RNN, base, targets, t: int, b: int, j: int, d
         a[s] = base.x[s] @ model.W_xh + h[s] @ model.W_hh + model.b_h
         h[s + 1] = activations.apply(model.activation, a[s])
     y = h[1:] @ model.W_hy + model.b_y
-    return _loss(model, y, base.targets)[1]
+    return output_loss(model, y, base.targets)[1]
 
 
 def random_check(seed: int = 0, activation: str = "tanh", architecture: str = "many-to-many",
@@ -103,8 +99,6 @@ def random_check(seed: int = 0, activation: str = "tanh", architecture: str = "m
     rng = np.random.default_rng(seed)
     eps = EPS
     if cell != "rnn":
-        from rnnviz.engine.gated import init_model
-
         model = init_model(cell, I, H, O, architecture=architecture, loss=loss, seed=int(rng.integers(2**31)),
                            recurrent_scale=2.0)  # larger weights make the check less trivial
         for p in model.params().values():

@@ -48,7 +48,7 @@ class Trace:
     #                        min(B, run's gain_sequences = 4) sequences
     tbptt: int | None = None  # truncation window k, None for full BPTT
     extra: dict = field(default_factory=dict)
-    # gated cells (engine/gated.py); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,
+    # gated cells (engine/cells/); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,
     # `a` and `dL_da` above are the candidate's pre-activation and its gradient (LSTM g, GRU n),
     # `params` and `grads` hold the cell's own names (W_xi ... b_y / W_xr ... b_y), no W_hh.
     cell: str = "rnn"  # "rnn", "lstm" or "gru"

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.engine.history import History
-from rnnviz.engine.model import RNN
+from rnnviz.engine.inputs import prepare_inputs, prepare_targets
+from rnnviz.engine.model import Model
 from rnnviz.engine.optim import Optimizer, check_lr, clip_grad_norm, make_optimizer
-from rnnviz.engine.rnn import prepare_inputs, prepare_targets, run
+from rnnviz.engine.run import run
 from rnnviz.engine.trace import Trace
 
 
@@ -66,7 +67,7 @@ class Trainer:
 
     def __init__(
         self,
-        model: RNN,
+        model: Model,
         x: np.ndarray,
         targets: np.ndarray,
         *,

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, LOSSES, init_rnn, run
-from rnnviz.engine import rnn as rnn_module
-from rnnviz.engine.rnn import aligned_stack
+from rnnviz.engine import kernels
+from rnnviz.engine.cells import vanilla
+from rnnviz.engine.kernels import aligned_stack
 
 SOME = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ARRAYS = ("x", "a", "h", "y", "loss_t", "dL_dy", "dL_dh", "dL_dh_out", "dL_da", "grad_gain")
@@ -46,19 +47,23 @@ def everything(trace) -> dict[str, np.ndarray]:
     return out
 
 
-def run_with(monkeypatch, problem, **module_settings):
+# the module each size threshold lives in
+HOME = {"FPRIME_IN_FORWARD_FROM": vanilla, "FPRIME_IN_FORWARD_TBH": vanilla, "CHUNK_BYTES": kernels, "POOL_FROM": kernels}
+
+
+def run_with(monkeypatch, problem, **settings):
     model, x, y, tbptt = problem
     with monkeypatch.context() as m:
-        for name, value in module_settings.items():
-            m.setattr(rnn_module, name, value)
+        for name, value in settings.items():
+            m.setattr(HOME[name], name, value)
         return everything(run(model, x, y, tbptt=tbptt))
 
 
 @SOME
 @given(problems())
 def test_fprime_in_the_forward_pass_gives_the_same_bits(monkeypatch, problem):
-    after = run_with(monkeypatch, problem, _FPRIME_IN_FORWARD_FROM=1 << 40)
-    during = run_with(monkeypatch, problem, _FPRIME_IN_FORWARD_FROM=1, _FPRIME_IN_FORWARD_TBH=1)
+    after = run_with(monkeypatch, problem, FPRIME_IN_FORWARD_FROM=1 << 40)
+    during = run_with(monkeypatch, problem, FPRIME_IN_FORWARD_FROM=1, FPRIME_IN_FORWARD_TBH=1)
     for name in after:
         np.testing.assert_array_equal(during[name], after[name], err_msg=name)
 
@@ -76,9 +81,9 @@ def test_gradient_contributions_one_step_per_chunk_agree_with_all_steps_at_once(
 @given(problems())
 def test_pooled_buffers_give_the_same_bits_and_leave_earlier_traces_alone(monkeypatch, problem):
     model, x, y, tbptt = problem
-    fresh = run_with(monkeypatch, problem, _POOL_FROM=1 << 40)
+    fresh = run_with(monkeypatch, problem, POOL_FROM=1 << 40)
     with monkeypatch.context() as m:
-        m.setattr(rnn_module, "_POOL_FROM", 0)
+        m.setattr(kernels, "POOL_FROM", 0)
         first = run(model, x, y, tbptt=tbptt)
         kept = everything(first)
         second = run(model, -x, y, tbptt=tbptt)  # other numbers, same shapes: the pool's case
@@ -95,7 +100,7 @@ def test_aligned_stack_is_concatenate_on_a_64_byte_boundary_when_large(shape):
     out = aligned_stack(*blocks)
     np.testing.assert_array_equal(out, np.concatenate(blocks))
     assert out.flags.c_contiguous
-    if out.nbytes >= rnn_module._ALIGN_FROM:
+    if out.nbytes >= kernels.ALIGN_FROM:
         assert out.ctypes.data % 64 == 0
 
 

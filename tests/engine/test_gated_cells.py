@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from rnnviz.engine import ARCHITECTURES, LOSSES, Trainer, jacobian_norms, load_any_model, load_model, run, save_model
 from rnnviz.engine.io.files import FileFormatError, model_from_torch_state_dict
-from rnnviz.engine.gated import GRU, GRU_GATES, LSTM, LSTM_GATES, init_gru, init_lstm, init_model
+from rnnviz.engine.model import GRU, GRU_GATES, LSTM, LSTM_GATES, init_gru, init_lstm, init_model
 from rnnviz.engine.gradcheck import numeric_cell_grads, numeric_hidden_grads, random_check, relative_error
 from tests.engine.agreement import RTOL, close
 

@@ -1,6 +1,6 @@
 """The gated cells' speed-ups change how the numbers are made, never which numbers come out.
 
-engine/gated.py picks among equivalent ways by size (per-step gradient norms from outer
+engine/cells/gated.py picks among equivalent ways by size (per-step gradient norms from outer
 products, Gram matrices or chunks of per-step products; pooled buffers or fresh ones) and
 reuses big arrays between runs; each test forces the other way on small problems and compares.
 Agreement with PyTorch and finite differences is checked in test_gated_cells.py.
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnviz.engine import ARCHITECTURES, LOSSES, init_model, run
-from rnnviz.engine import gated
-from rnnviz.engine import rnn as rnn_module
+from rnnviz.engine import kernels
+from rnnviz.engine.cells import gated, lstm
 
 SOME = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ARRAYS = ("x", "a", "h", "y", "loss_t", "dL_dy", "dL_dh", "dL_dh_out", "dL_da", "grad_gain", "c", "dL_dc")
@@ -43,11 +43,15 @@ def everything(trace) -> dict[str, np.ndarray]:
     return out
 
 
-def run_with(monkeypatch, problem, module=gated, **module_settings):
+# the module each size threshold lives in
+HOME = {"GRAM_FACTOR": gated, "CHUNK_BYTES": kernels, "POOL_FROM": kernels}
+
+
+def run_with(monkeypatch, problem, **settings):
     model, x, y, tbptt = problem
     with monkeypatch.context() as m:
-        for name, value in module_settings.items():
-            m.setattr(module if hasattr(module, name) else rnn_module, name, value)  # CHUNK_BYTES: rnn's
+        for name, value in settings.items():
+            m.setattr(HOME[name], name, value)
         return everything(run(model, x, y, tbptt=tbptt))
 
 
@@ -61,24 +65,24 @@ def assert_same(a: dict, b: dict, rtol: float = 1e-12) -> None:
 @SOME
 @given(problems())
 def test_gram_matrices_and_chunked_products_give_the_same_norms(monkeypatch, problem):
-    gram = run_with(monkeypatch, problem, _GRAM_FACTOR=0)  # Gram matrices whenever B > 1
-    chunks = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, CHUNK_BYTES=1)  # one step per chunk
-    one_chunk = run_with(monkeypatch, problem, _GRAM_FACTOR=1 << 40, CHUNK_BYTES=1 << 40)  # all steps at once
+    gram = run_with(monkeypatch, problem, GRAM_FACTOR=0)  # Gram matrices whenever B > 1
+    chunks = run_with(monkeypatch, problem, GRAM_FACTOR=1 << 40, CHUNK_BYTES=1)  # one step per chunk
+    one_chunk = run_with(monkeypatch, problem, GRAM_FACTOR=1 << 40, CHUNK_BYTES=1 << 40)  # all steps at once
     assert_same(gram, chunks)
     assert_same(gram, one_chunk)
 
 
 @pytest.mark.parametrize("B", [1, 2, 5])
-@pytest.mark.parametrize("path", [{"_GRAM_FACTOR": 0}, {"_GRAM_FACTOR": 1 << 40, "CHUNK_BYTES": 1}])
+@pytest.mark.parametrize("path", [{"GRAM_FACTOR": 0}, {"GRAM_FACTOR": 1 << 40, "CHUNK_BYTES": 1}])
 def test_step_products_against_the_definition(monkeypatch, B, path):
-    """Every way _step_products may take (the outer products of one sequence included)."""
+    """Every way grouped_step_products may take (the outer products of one sequence included)."""
     rng = np.random.default_rng(B)
     T, M, G, n = 4, 7, 3, 5
     A, D = rng.normal(size=(T, B, M)), rng.normal(size=(T, B, G * n))
     groups = (slice(0, 3), slice(3, 4), slice(4, None))
     for name, value in path.items():
-        monkeypatch.setattr(gated if hasattr(gated, name) else rnn_module, name, value)
-    total, sq = gated._step_products(A, D, G, groups, rnn_module._workspace(0), "test")
+        monkeypatch.setattr(HOME[name], name, value)
+    total, sq = gated.grouped_step_products(A, D, G, groups, kernels.workspace(0), "test")
     per_step = np.einsum("tbm,tbn->tmn", A, D)  # (T, M, G·n)
     np.testing.assert_allclose(total, per_step.sum(axis=0), rtol=1e-12)
     for k, rows in enumerate(groups):
@@ -90,15 +94,15 @@ def test_step_products_against_the_definition(monkeypatch, B, path):
 @SOME
 @given(problems())
 def test_pooled_buffers_give_the_same_numbers(monkeypatch, problem):
-    fresh = run_with(monkeypatch, problem, module=rnn_module, _POOL_FROM=1 << 40)
-    pooled = run_with(monkeypatch, problem, module=rnn_module, _POOL_FROM=0)
+    fresh = run_with(monkeypatch, problem, POOL_FROM=1 << 40)
+    pooled = run_with(monkeypatch, problem, POOL_FROM=0)
     assert_same(fresh, pooled)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_a_kept_trace_is_not_overwritten_by_later_runs(monkeypatch, cell):
     """The pool hands an array out again only when no trace holds (a view of) it."""
-    monkeypatch.setattr(rnn_module, "_POOL_FROM", 0)
+    monkeypatch.setattr(kernels, "POOL_FROM", 0)
     model = init_model(cell, 2, 5, 3, seed=1)
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(6, 4, 2)), rng.normal(size=(6, 4, 3))
@@ -134,9 +138,9 @@ def test_gain_probe_follows_the_first_sequences_only(cell, P):
 def test_weight_blocks_are_aligned_and_hold_the_weights(cell):
     model = init_model(cell, 3, 20, 2, seed=3)
     H, I = 20, 3
-    names = gated._LSTM_ORDER if cell == "lstm" else ("r", "z", "n")
+    names = lstm.STACK_ORDER if cell == "lstm" else ("r", "z", "n")
     blocks = [[model.params()["W_h" + g] for g in names], [np.ones(H) * k for k in range(len(names))],
               [model.params()["W_x" + g] for g in names]]
-    w = gated._weight_block("test_block", (H + 1 + I, len(names) * H), model.dtype, blocks)
+    w = kernels.weight_block("test_block", (H + 1 + I, len(names) * H), model.dtype, blocks)
     assert w.ctypes.data % 64 == 0 and w.flags.c_contiguous
     np.testing.assert_array_equal(w, np.block([[np.atleast_2d(b) for b in row] for row in blocks]))

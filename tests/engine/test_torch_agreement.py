@@ -23,10 +23,10 @@ from rnnviz.engine import (
     make_optimizer,
     run,
 )
-from rnnviz.engine import rnn as rnn_module
+from rnnviz.engine import kernels
 from rnnviz.engine.activations import derivative
 from rnnviz.engine.io.files import model_from_torch_state_dict
-from rnnviz.engine.rnn import _gradient_gain
+from rnnviz.engine.cells.vanilla import gradient_gain
 from tests.engine.agreement import RTOL, close
 
 torch.set_num_threads(1)
@@ -227,7 +227,7 @@ def test_grad_gain_is_the_mean_over_the_first_sequences_of_a_batch(B, gain_seque
     close(trace.grad_gain, np.array(expected), "grad_gain")
     # the standalone reference probe says the same
     fprime = derivative("tanh", trace.a[:, :probed], trace.h[1:, :probed])
-    close(trace.grad_gain, _gradient_gain(trace.dL_dh[-1, :probed], fprime, model.W_hh.T), "reference probe")
+    close(trace.grad_gain, gradient_gain(trace.dL_dh[-1, :probed], fprime, model.W_hh.T), "reference probe")
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, True, "8"])
@@ -258,7 +258,7 @@ def test_step_gradient_norms_are_norms_of_each_steps_torch_contribution(B, I, H,
     # one sequence (outer products of vectors) and batches (products made a chunk of steps at a
     # time: all 5 steps in one chunk, or, with chunk_bytes=1, one step per chunk)
     if chunk_bytes is not None:
-        monkeypatch.setattr(rnn_module, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(kernels, "CHUNK_BYTES", chunk_bytes)
     model, x, y = random_problem("tanh", "many-to-many", "mse", seed=11, T=5, B=B, I=I, H=H, O=O)
     trace = run(model, x, y)
     ref = torch_reference(model, x, y)

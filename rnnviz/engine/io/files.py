@@ -232,8 +232,8 @@ def load_model(path: str | os.PathLike, report: list[str] | None = None, **overr
 
 
 def _load_gated_model(p: Path, data: dict[str, np.ndarray], overrides: dict):
-    """An LSTM / GRU model file: its parameter names (engine/gated.py), h0 (and c0), meta."""
-    from rnnviz.engine.gated import GRU, LSTM
+    """An LSTM / GRU model file: its parameter names (engine/model.py), h0 (and c0), meta."""
+    from rnnviz.engine.model import GRU, LSTM
 
     meta = _read_meta(p, data)
     cls = LSTM if meta["cell"] == "lstm" else GRU
@@ -374,7 +374,7 @@ def _gated_from_torch(p: Path, data: dict, arr: dict, rnn_keys: dict, head: list
     """nn.LSTM / nn.GRU (1 layer) + nn.Linear in PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n):
     W_x* = weight_ih_l0[gate]ᵀ, W_h* = weight_hh_l0[gate]ᵀ, b_* = bias_ih + bias_hh of the gate,
     except the GRU's n gate: b_xn = bias_ih_n, b_hn = bias_hh_n (r multiplies only b_hn)."""
-    from rnnviz.engine.gated import GRU, GRU_GATES, LSTM, LSTM_GATES
+    from rnnviz.engine.model import GRU, GRU_GATES, LSTM, LSTM_GATES
 
     w_ih, w_hh = arr[rnn_keys["weight_ih_l0"]], arr[rnn_keys["weight_hh_l0"]]
     H = w_hh.shape[1]
@@ -557,7 +557,7 @@ def load_trace(path: str | os.PathLike) -> Trace:
 
 def _load_gated_trace(p: Path, data: dict[str, np.ndarray]) -> Trace:
     """An LSTM / GRU trace file (save_trace of a gated cell's trace)."""
-    from rnnviz.engine.gated import GRU, LSTM
+    from rnnviz.engine.model import GRU, LSTM
     from rnnviz.engine.model import input_steps, target_steps
 
     meta = _read_meta(p, data)

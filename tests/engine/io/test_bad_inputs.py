@@ -640,7 +640,7 @@ def test_cli_run_as_module_shows_no_traceback(tmp_path):
 @pytest.mark.parametrize("shape", [(3,), (2, 5), (4, 5, 1)])
 def test_an_initial_state_of_the_wrong_shape_is_named(cell, shape):
     from rnnviz.engine import run
-    from rnnviz.engine.gated import init_model
+    from rnnviz.engine.model import init_model
 
     model = init_model(cell, 2, 5, 1)
     x = np.zeros((3, 4, 2))  # B = 4, so h0 must be (5,) or (4, 5)
