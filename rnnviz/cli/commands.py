@@ -15,7 +15,7 @@ from rnnviz.engine import (
     ACTIVATIONS, ARCHITECTURES, LOSSES, Trainer, init_model, load_any_model, make_task, run, save_model, save_trace,
 )
 from rnnviz.engine.gradcheck import random_check
-from rnnviz.engine.io.files import check_writable, load_array
+from rnnviz.engine.io.npz import check_writable, load_array
 
 
 def cmd_app(args: argparse.Namespace) -> int:

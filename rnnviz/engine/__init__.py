@@ -3,7 +3,9 @@
 Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
 """
 from rnnviz.engine.activations import ACTIVATIONS
-from rnnviz.engine.io.files import FileFormatError, load_any_model, load_model, load_trace, save_model, save_trace
+from rnnviz.engine.io.models import load_any_model, load_model, save_model
+from rnnviz.engine.io.npz import FileFormatError
+from rnnviz.engine.io.traces import load_trace, save_trace
 from rnnviz.engine.inputs import prepare_inputs, prepare_targets
 from rnnviz.engine.model import (ARCHITECTURES, CELLS, GRU, LOSSES, LSTM, PARAM_NAMES, RNN, init_gru, init_lstm, init_model,
                                  init_rnn, input_steps, target_steps)

@@ -26,7 +26,7 @@ from rnnviz.app.style.theme import LIGHT
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.unrolled.view import UnrolledView
 from rnnviz.engine import load_trace
-from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError
 
 CELLS = ["lstm", "gru"]
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz.engine import ARCHITECTURES, LOSSES, Trainer, jacobian_norms, load_any_model, load_model, run, save_model
-from rnnviz.engine.io.files import FileFormatError, model_from_torch_state_dict
+from rnnviz.engine.io.npz import FileFormatError
+from rnnviz.engine.io.torch_import import model_from_torch_state_dict
 from rnnviz.engine.model import GRU, GRU_GATES, LSTM, LSTM_GATES, init_gru, init_lstm, init_model
 from rnnviz.engine.gradcheck import numeric_cell_grads, numeric_hidden_grads, random_check, relative_error
 from tests.engine.agreement import RTOL, close

@@ -25,7 +25,7 @@ from rnnviz.engine import (
 )
 from rnnviz.engine import kernels
 from rnnviz.engine.activations import derivative
-from rnnviz.engine.io.files import model_from_torch_state_dict
+from rnnviz.engine.io.torch_import import model_from_torch_state_dict
 from rnnviz.engine.cells.vanilla import gradient_gain
 from tests.engine.agreement import RTOL, close
 

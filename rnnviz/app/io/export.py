@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage, QPainter
 from rnnviz.engine.io.export import (
     ExportError, history_csv, save_history_csv, save_trace_json, trace_to_json, write_bytes_atomic,
 )
-from rnnviz.engine.io.files import save_trace
+from rnnviz.engine.io.traces import save_trace
 from rnnviz.engine.trace import Trace
 
 __all__ = [

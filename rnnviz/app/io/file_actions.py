@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QMenu, QMessageBox, QSpinBox, QWidget,
 )
 
-from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.io.importers import MAX_STEPS, import_series, import_text, parse_columns, read_csv, read_series
 from rnnviz.app.io import session_file
 from rnnviz.app.io.session_store import AUTOSAVE_MS, SessionStore, app_settings

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.engine.io.files import FileFormatError, _check_file, read_npz, write_atomic
+from rnnviz.engine.io.npz import FileFormatError, check_file, read_npz, write_atomic
 from rnnviz.app.io.session_schema import FORMAT, VERSION, validate
 
 SUFFIX = ".rnnviz"
@@ -57,7 +57,7 @@ def write_session(path: str | os.PathLike, doc: dict, arrays: dict[str, np.ndarr
 # reading -------------------------------------------------------------------------------------
 def read_session(path: str | os.PathLike) -> SessionFile:
     """Read and check a session file (FileFormatError naming the problem if it is not a valid one)."""
-    p = _check_file(path)
+    p = check_file(path)
     if not zipfile.is_zipfile(p):
         raise FileFormatError(p, "is not an rnnviz session (not a zip file)")
     try:

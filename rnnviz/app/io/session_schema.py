@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.engine.activations import ACTIVATIONS
-from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES
 from rnnviz.engine.optim import OPTIMIZERS
 from rnnviz.engine.tasks import TASKS

@@ -24,7 +24,7 @@ from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer
 
 from rnnviz import __version__
 from rnnviz.engine import RNN, Task, Trainer, make_task, run
-from rnnviz.engine.io.files import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.model import GRU, LSTM
 from rnnviz.app.io import session_file, session_schema
 from rnnviz.app.state.network_config import NetworkConfig, task_for_architecture

@@ -13,7 +13,8 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
 from rnnviz.engine import RNN, Task, Trace, make_task, run
 from rnnviz.engine.model import init_model
-from rnnviz.engine.io.files import FileFormatError, load_any_model, load_array
+from rnnviz.engine.io.models import load_any_model
+from rnnviz.engine.io.npz import FileFormatError, load_array
 from rnnviz.app.state import playback
 from rnnviz.app.state.network_config import NetworkConfig, cell_activation, task_for_architecture
 from rnnviz.app.state.selection import Selection

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.engine.io.files import trace_arrays, trace_meta, write_atomic  # noqa: F401 (trace_arrays: public here too)
+from rnnviz.engine.io.npz import write_atomic
+from rnnviz.engine.io.traces import trace_arrays, trace_meta  # noqa: F401 (trace_arrays: public here too)
 from rnnviz.engine.history import History
 from rnnviz.engine.trace import Trace
 

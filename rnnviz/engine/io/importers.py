@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rnnviz.engine.io.files import MAX_ELEMENTS, FileFormatError, _check_file, read_npy
+from rnnviz.engine.io.npz import MAX_ELEMENTS, FileFormatError, check_file, read_npy
 from rnnviz.engine.tasks import Task
 
 MAX_CSV_BYTES = 200_000_000
@@ -37,7 +37,7 @@ Column = str | int
 
 # reading -------------------------------------------------------------------------------------
 def _read_bytes(p: Path, limit: int, kind: str) -> bytes:
-    p = _check_file(p)
+    p = check_file(p)
     size = p.stat().st_size
     if size > limit:
         raise FileFormatError(p, f"the file is {size:,} bytes; rnnviz reads {kind} files up to {limit:,} bytes")

@@ -103,13 +103,13 @@ def test_a_failed_export_leaves_the_previous_file_intact(view, tmp_path, monkeyp
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(ex, "_image_bytes", lambda img, fmt="PNG": b"\x89PNG" + b"x" * 10)
-    import rnnviz.engine.io.files as files
+    import rnnviz.engine.io.npz as npz
 
-    real = files.os.fsync
-    monkeypatch.setattr(files.os, "fsync", boom)
+    real = npz.os.fsync
+    monkeypatch.setattr(npz.os, "fsync", boom)
     with pytest.raises(RuntimeError):
         ex.export_view(view, target, 50, 50)
-    monkeypatch.setattr(files.os, "fsync", real)
+    monkeypatch.setattr(npz.os, "fsync", real)
     assert target.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["v.png"]
 

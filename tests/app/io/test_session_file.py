@@ -22,7 +22,8 @@ from rnnviz.app.state.selection import Selection
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.engine import init_rnn, save_model, save_trace, run
-from rnnviz.engine.io.files import FileFormatError, load_trace
+from rnnviz.engine.io.npz import FileFormatError
+from rnnviz.engine.io.traces import load_trace
 from rnnviz.engine.io.importers import import_series
 
 

@@ -27,7 +27,7 @@ from rnnviz.engine import (
     save_model,
     save_trace,
 )
-from rnnviz.engine.io.files import load_array
+from rnnviz.engine.io.npz import load_array
 
 torch.set_num_threads(1)
 

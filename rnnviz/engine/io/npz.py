@@ -1,0 +1,220 @@
+"""Reading and writing `.npz` / `.npy` files safely: the file checks (exists, not empty, not too
+large, no Python objects, numeric and finite arrays, a JSON `meta`), atomic writing, and the
+`FileFormatError` every loader answers with, naming the file and the problem.
+
+Every reader opens files with allow_pickle=False: nothing is unpickled or evaluated.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tokenize
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnviz.engine.activations import ACTIVATIONS
+from rnnviz.engine.model import ARCHITECTURES, LOSSES
+
+# a damaged .npy header is parsed by NumPy with Python's tokenizer: these escape as well
+HEADER_ERRORS = (SyntaxError, tokenize.TokenError, TypeError, OverflowError, MemoryError)
+MAX_ELEMENTS = 50_000_000  # no array in a file we read may claim more than this (400 MB of float64)
+MAX_FILE_BYTES = 2_000_000_000
+
+
+class FileFormatError(ValueError):
+    """A file could not be used; the message names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+# low-level reading ---------------------------------------------------------------------------
+def check_file(path: str | os.PathLike) -> Path:
+    """The path, once it is a non-empty file no larger than MAX_FILE_BYTES."""
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(p, "no such file")
+    if p.is_dir():
+        raise FileFormatError(p, "is a folder, not a file")
+    size = p.stat().st_size
+    if size == 0:
+        raise FileFormatError(p, "the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise FileFormatError(p, f"the file is {size / 1e9:.1f} GB, more than rnnviz reads")
+    return p
+
+
+def check_header_size(p: Path, name: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> None:
+    """Refuse an array header that claims more than MAX_ELEMENTS values (before reading them)."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n > MAX_ELEMENTS:
+        raise FileFormatError(p, f"array {name!r} claims shape {shape} ({n:,} values), too large to be real")
+    if dtype is not None and n * dtype.itemsize > 8 * MAX_ELEMENTS:
+        raise FileFormatError(p, f"array {name!r} claims {n:,} values of {dtype.itemsize:,} bytes each, too large to be real")
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All arrays of an .npz archive, checked for size before reading, never unpickled."""
+    p = check_file(path)
+    if not zipfile.is_zipfile(p):
+        raise FileFormatError(p, "is not an .npz archive (not a zip file)")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise FileFormatError(p, f"holds {info.filename!r}, which is not a NumPy array")
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                       else np.lib.format.read_array_header_2_0(f))
+                    if dtype.hasobject:
+                        raise FileFormatError(p, f"array {info.filename[:-4]!r} holds Python objects, which rnnviz never unpickles")
+                    check_header_size(p, info.filename[:-4], shape, dtype)
+        with np.load(p, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileFormatError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, RuntimeError,
+            *HEADER_ERRORS) as e:
+        raise FileFormatError(p, f"is damaged or not a valid .npz archive ({short_error(e)})") from None
+
+
+def read_npy(path: str | os.PathLike) -> np.ndarray:
+    """One array from a .npy file (or the single array of an .npz), never unpickled."""
+    p = check_file(path)
+    if zipfile.is_zipfile(p):
+        arrays = read_npz(p)
+        if len(arrays) != 1:
+            raise FileFormatError(p, f"holds {len(arrays)} arrays ({', '.join(arrays)}); expected one")
+        return next(iter(arrays.values()))
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(f))
+            if dtype.hasobject:
+                raise FileFormatError(p, "holds Python objects, which rnnviz never unpickles")
+            check_header_size(p, "array", shape, dtype)
+        return np.load(p, allow_pickle=False)
+    except FileFormatError:
+        raise
+    except (ValueError, OSError, EOFError, *HEADER_ERRORS) as e:
+        raise FileFormatError(p, f"is not a valid .npy file ({short_error(e)})") from None
+
+
+def short_error(e: Exception) -> str:
+    """The first line of an exception's message (at most 160 characters), for a FileFormatError."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:160]
+
+
+def check_numeric(p: Path, name: str, arr: np.ndarray, *, ndim: int | None = None, finite: bool = True) -> np.ndarray:
+    """arr, once it holds real numbers (finite ones unless finite=False) in ndim dimensions."""
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)) or arr.dtype == bool:
+        raise FileFormatError(p, f"{name!r} has dtype {arr.dtype}; expected real numbers")
+    if ndim is not None and arr.ndim != ndim:
+        raise FileFormatError(p, f"{name!r} has shape {arr.shape}; expected {ndim} dimension{'s' if ndim != 1 else ''}")
+    if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise FileFormatError(p, f"{name!r} holds a non-finite value ({arr[tuple(bad)]}) at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+# atomic writing --------------------------------------------------------------------------------
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise an OSError naming `path` when it cannot be a file we write: a folder, or in a
+    folder that does not exist. Call it before long work whose result goes there."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a folder; give a file name", str(path))
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(2, f"the folder {parent} does not exist", str(path))
+
+
+def write_atomic(path: str | os.PathLike, write: Any) -> None:
+    """Call write(file) on a temporary file in the same folder, then replace `path` with it, so
+    a failure midway leaves any previous file untouched."""
+    path = Path(path)
+    check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # name the file asked for, not the temporary one
+        raise OSError(e.errno, e.strerror, str(path)) from None
+    try:
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would
+        # (an existing file keeps its own), so a saved model is as readable as any other file.
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez of the arrays, written atomically."""
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+# meta ------------------------------------------------------------------------------------------
+def read_meta(p: Path, data: dict[str, np.ndarray]) -> dict:
+    """The JSON object in a file's `meta` array (a 0-d string)."""
+    if "meta" not in data:
+        raise FileFormatError(p, "missing 'meta' (a JSON string with cell, activation, architecture, loss)")
+    raw = data["meta"]
+    if raw.shape != () or raw.dtype.kind not in "US":
+        raise FileFormatError(p, f"'meta' must be a JSON string, got an array of {raw.dtype} with shape {raw.shape}")
+    text = raw.item()
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FileFormatError(p, f"'meta' is not valid JSON ({e.msg} at position {e.pos})") from None
+    if not isinstance(meta, dict):
+        raise FileFormatError(p, "'meta' must be a JSON object")
+    return meta
+
+
+def read_settings(p: Path, meta: dict, overrides: dict) -> dict:
+    """activation, architecture and loss from overrides or meta, each one of the known choices."""
+    choices = {"activation": ACTIVATIONS, "architecture": ARCHITECTURES, "loss": LOSSES}
+    out = {}
+    for key, allowed in choices.items():
+        value = overrides.get(key) or meta.get(key)
+        if value is None:
+            raise FileFormatError(p, f"meta does not say the {key}; pass --{key} ({'|'.join(allowed)})")
+        if value not in allowed:
+            raise FileFormatError(p, f"unknown {key} {value!r}; expected one of {', '.join(allowed)}")
+        out[key] = value
+    return out
+
+
+# input and target arrays --------------------------------------------------------------------
+def load_array(path: str | os.PathLike, what: str = "inputs") -> np.ndarray:
+    """A numeric array (inputs or targets) from .npy/.npz; checked for dtype and finiteness."""
+    p = Path(path)
+    arr = read_npy(p)
+    return check_numeric(p, what, arr)
