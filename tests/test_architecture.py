@@ -6,9 +6,10 @@ Two tools, each for what it does best:
   per contract: cli > app > engine; inside the cli, the commands > parser > errors; inside
   the app, the entry points > main_window > its window parts > panels | lab | io >
   views | lessons > state | style, every room placed; the views independent over what they
-  share; the engine without Qt, pyqtgraph or torch, and its computing without its file
-  formats; only the entry points know the main window; no two sibling packages import each
-  other.
+  share; inside the engine, its uses (io, gradcheck, baseline, trainer) > run > cells >
+  kernels | inputs > model and the other leaves > activations, with Qt, pyqtgraph and torch
+  nowhere and no file format under the computing; only the entry points know the main window;
+  no two sibling packages import each other.
 - An AST walk of every module under rnnviz/ (tests/source_graph.py; imports inside functions
   count) checks what import-linter cannot: no import circle between modules (a package's
   __init__ is a module too), no private name (``_name``) used outside its module, app/state
