@@ -1,5 +1,6 @@
 """Numbers the views read off weights and traces: eigenvalues and spectral radius of a
-recurrent matrix, and the two-component PCA of a hidden-state trajectory.
+recurrent matrix, the two-component PCA of a hidden-state trajectory, and the per-step norms of
+the gradient flowing back through the recurrence (the unrolled view's arrow widths).
 
 Every function here tolerates NaN and Inf (a diverged run is something the app must still
 draw): eigenvalues of a non-finite matrix are empty, a spectral radius of nothing is NaN.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from rnnviz.engine.trace import Trace
 
 
 def eigenvalues(W: np.ndarray) -> np.ndarray:
@@ -60,3 +63,24 @@ def hidden_pca(h: np.ndarray, previous_basis: np.ndarray | None = None) -> Hidde
     total = var.sum() or 1.0
     explained = tuple(float(var[j] / total) if j < len(var) else 0.0 for j in range(2))
     return HiddenPCA(mean, basis, explained, centred @ basis)
+
+
+def recurrent_flow(trace: Trace, seq: int = 0) -> np.ndarray:
+    """(T+1,) for sequence seq, the norm of the gradient step t sends back through the recurrent
+    matrices: ‖dL/da_t‖ for the vanilla cell, ‖every gate's dL/d pre-activation, side by side‖
+    for a gated one.  Index 0 (no step) is 0; NaN reads as 0 and +Inf as 1e300, so that a
+    diverged run still has widths to draw."""
+    if trace.cell == "rnn":
+        per_step = np.asarray(trace.dL_da, float)[:, seq, :]  # (T, H)
+    else:
+        per_step = np.concatenate([np.asarray(trace.dL_dgate_pre[g], float)[:, seq, :] for g in trace.dL_dgate_pre],
+                                  axis=1)  # (T, gates·H)
+    flow = np.concatenate([[0.0], np.linalg.norm(per_step, axis=1)])
+    return np.nan_to_num(flow, nan=0.0, posinf=1e300)
+
+
+def cell_state_flow(trace: Trace, seq: int = 0) -> np.ndarray:
+    """(T+1,) for an LSTM's sequence seq, ‖dL/dc_t ⊙ f_t‖: what step t hands back to c_{t−1}
+    along the cell state.  Index 0 is 0; NaN reads as 0 and +Inf as 1e300."""
+    carried = np.asarray(trace.dL_dc, float)[:, seq, :] * np.asarray(trace.gates["f"], float)[:, seq, :]  # (T, H)
+    return np.nan_to_num(np.concatenate([[0.0], np.linalg.norm(carried, axis=1)]), nan=0.0, posinf=1e300)

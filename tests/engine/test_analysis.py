@@ -1,9 +1,11 @@
-"""The views' numbers: eigenvalues, spectral radius and hidden-state PCA, on matrices and
-trajectories whose answers are known."""
+"""The views' numbers: eigenvalues, spectral radius, hidden-state PCA and the backward flow, on
+matrices, trajectories and traces whose answers are known."""
 import numpy as np
 import pytest
 
-from rnnviz.engine.analysis import eigenvalues, hidden_pca, largest_modulus, spectral_radius
+from rnnviz.engine import init_model, run
+from rnnviz.engine.analysis import (cell_state_flow, eigenvalues, hidden_pca, largest_modulus, recurrent_flow,
+                                    spectral_radius)
 
 
 def test_eigenvalues_of_a_rotation_are_on_the_unit_circle():
@@ -76,3 +78,39 @@ def test_pca_of_a_single_state_and_of_nan():
     p = hidden_pca(h)
     assert np.all(np.isfinite(p.basis))
     assert np.isnan(p.points).any()
+
+
+def a_trace(cell: str):
+    model = init_model(cell, 2, 3, 2, seed=4)
+    rng = np.random.default_rng(4)
+    return run(model, rng.normal(size=(5, 2, 2)), rng.normal(size=(5, 2, 2)))
+
+
+def test_recurrent_flow_of_the_vanilla_cell_is_the_norm_of_dL_da():
+    tr = a_trace("rnn")
+    tr.dL_da[1, 1, :] = [3.0, 4.0, 0.0]  # sequence 1, step 2
+    flow = recurrent_flow(tr, seq=1)
+    assert flow.shape == (6,) and flow[0] == 0.0 and flow[2] == 5.0
+    np.testing.assert_allclose(recurrent_flow(tr)[1:], np.sqrt((tr.dL_da[:, 0, :] ** 2).sum(axis=1)))
+
+
+def test_recurrent_flow_of_a_gated_cell_takes_every_gate():
+    tr = a_trace("gru")
+    want = np.sqrt(sum((tr.dL_dgate_pre[g][:, 0, :] ** 2).sum(axis=1) for g in ("r", "z", "n")))
+    np.testing.assert_allclose(recurrent_flow(tr)[1:], want)
+
+
+def test_cell_state_flow_is_dL_dc_times_the_forget_gate():
+    tr = a_trace("lstm")
+    want = np.sqrt(((tr.dL_dc[:, 0, :] * tr.gates["f"][:, 0, :]) ** 2).sum(axis=1))
+    flow = cell_state_flow(tr)
+    assert flow[0] == 0.0
+    np.testing.assert_allclose(flow[1:], want)
+
+
+def test_flows_read_nan_as_zero_and_inf_as_a_large_number():
+    tr = a_trace("rnn")
+    tr.dL_da[0, 0, 0] = np.nan
+    tr.dL_da[2, 0, 0] = np.inf
+    flow = recurrent_flow(tr)
+    assert flow[1] == 0.0 and flow[3] == 1e300

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.engine.analysis import cell_state_flow, recurrent_flow
 from rnnviz.engine.trace import Trace
 from rnnviz.app.style import colors
 
@@ -309,12 +310,7 @@ class NodeData:
         limits[("backward", "h")] = lim(bh)
         limits[("backward", "y")] = lim(by[out])
         cell = getattr(trace, "cell", "rnn")
-        if cell == "rnn":
-            flow = np.concatenate([[0.0], np.linalg.norm(np.asarray(trace.dL_da, float)[:, 0, :], axis=1)])
-        else:  # what goes back through the recurrent matrices: every gate's pre-activation gradient
-            stacked = np.concatenate([np.asarray(trace.dL_dgate_pre[g], float)[:, 0, :] for g in trace.dL_dgate_pre], axis=1)
-            flow = np.concatenate([[0.0], np.linalg.norm(stacked, axis=1)])
-        flow = np.nan_to_num(flow, nan=0.0, posinf=1e300)
+        flow = recurrent_flow(trace)  # (T+1,) what goes back through the recurrent matrices
         flow_c = None
         if cell == "lstm":
             fc = np.asarray(trace.c[:, 0, :], dtype=float)
@@ -323,9 +319,7 @@ class NodeData:
             bc = rows(trace.dL_dc)
             bwd["c"] = bc
             limits[("backward", "c")] = lim(bc)
-            # along c, step t hands back dL/dc_t ⊙ f_t to c_{t−1}: the arrow c_{t−1} → c_t
-            carried = np.asarray(trace.dL_dc, float)[:, 0, :] * np.asarray(trace.gates["f"], float)[:, 0, :]
-            flow_c = np.nan_to_num(np.concatenate([[0.0], np.linalg.norm(carried, axis=1)]), nan=0.0, posinf=1e300)
+            flow_c = cell_state_flow(trace)  # (T+1,) along c: the arrow c_{t−1} → c_t
         for g, a in getattr(trace, "gates", {}).items():
             fwd["gate:" + g] = rows(a)
             limits[("forward", "gate:" + g)] = 1.0
