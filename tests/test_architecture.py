@@ -8,8 +8,9 @@ Two tools, each for what it does best:
   views | lessons > state | style, every room placed; the views independent over what they
   share; inside the engine, its uses (io, gradcheck, baseline, trainer) > run > cells >
   kernels | inputs > model and the other leaves > activations, with Qt, pyqtgraph and torch
-  nowhere and no file format under the computing; only the entry points know the main window;
-  no two sibling packages import each other.
+  nowhere and no file format under the computing; the textbook engine (reference.py) plain
+  and run by nothing; only the entry points know the main window; no two sibling packages
+  import each other.
 - An AST walk of every module under rnnviz/ (tests/source_graph.py; imports inside functions
   count) checks what import-linter cannot: no import circle between modules (a package's
   __init__ is a module too), no private name (``_name``) used outside its module, app/state
