@@ -34,7 +34,6 @@ from rnnviz.app.state.training_loop import (
 )
 from rnnviz.app.state.worker import UPDATE_MS, Delivery, RunEnd, TrainingWorker
 
-STATES = ("idle", "running", "paused", "failed")
 UI_SHARE = 0.2  # at most this share of a core for drawing updates; slower frames, fewer of them
 RUN = "network"  # the name of the controller's one run in its worker
 
