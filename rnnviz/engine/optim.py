@@ -19,6 +19,32 @@ def check_lr(lr: float) -> float:
     return lr
 
 
+def check_clip(clip: float | None) -> float | None:
+    """Return the clipping threshold as a float (None: no clipping) if it is a positive finite
+    number; raise ValueError otherwise."""
+    if clip is None:
+        return None
+    clip = float(clip)
+    if not np.isfinite(clip) or clip <= 0:
+        raise ValueError(f"the clipping threshold must be a positive number, got {clip}")
+    return clip
+
+
+def check_momentum(momentum: float) -> float:
+    """Return SGD's momentum as a float if it lies in [0, 1); raise ValueError otherwise."""
+    momentum = float(momentum)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    return momentum
+
+
+def check_optimizer(name: str) -> str:
+    """Return name if it is one of OPTIMIZERS; raise ValueError naming the choices otherwise."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return name
+
+
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     """Scale grads in place so their global L2 norm is at most max_norm, as
     torch.nn.utils.clip_grad_norm_ (coefficient max_norm/(norm+1e-6), capped at 1).
@@ -118,12 +144,9 @@ class Adagrad(Optimizer):
 
 def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> Optimizer:
     check_lr(lr)
+    check_optimizer(name)
     if name == "sgd":
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        return SGD(lr=lr, momentum=momentum)
+        return SGD(lr=lr, momentum=check_momentum(momentum))
     if name == "adam":
         return Adam(lr=lr)
-    if name == "adagrad":
-        return Adagrad(lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return Adagrad(lr=lr)

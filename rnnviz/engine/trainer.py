@@ -15,7 +15,7 @@ import numpy as np
 from rnnviz.engine.history import History
 from rnnviz.engine.inputs import prepare_inputs, prepare_targets
 from rnnviz.engine.model import Model
-from rnnviz.engine.optim import Optimizer, check_lr, clip_grad_norm, make_optimizer
+from rnnviz.engine.optim import Optimizer, check_clip, check_lr, clip_grad_norm, make_optimizer
 from rnnviz.engine.run import run
 from rnnviz.engine.trace import Trace
 
@@ -97,7 +97,7 @@ class Trainer:
         self.optimizer_name = optimizer
         self.lr = lr
         self.momentum = momentum
-        self.clip = clip
+        self.clip = check_clip(clip)
         self.batch_size = batch_size
         self.seed = seed
         self.tbptt = tbptt
@@ -122,9 +122,7 @@ class Trainer:
         self.optimizer.lr = lr
 
     def set_clip(self, clip: float | None) -> None:
-        if clip is not None and (not np.isfinite(clip) or clip <= 0):
-            raise ValueError(f"the clipping threshold must be a positive number, got {clip}")
-        self.clip = clip
+        self.clip = check_clip(clip)
 
     def set_momentum(self, momentum: float) -> None:
         self.momentum = momentum

@@ -227,15 +227,13 @@ def export_gif(session, view, path: str | os.PathLike, width: int, height: int, 
                passes: str = "both", loop: bool = True, progress: Progress | None = None) -> Path:
     """An animated GIF of the passes, one frame per timeline position, `speed` steps/s."""
     try:
-        from PIL import Image  # noqa: F401
+        from PIL import Image
     except ImportError:
         raise ExportError("GIF export needs Pillow: pip install pillow") from None
     duration = frame_duration_ms(speed)
     pos = animation_positions(session.T, passes)
     images = [_to_pil(img) for img in frames(session, view, pos, width, height, progress)]
     # one palette for the whole animation (the colour scale is shared by every frame)
-    from PIL import Image
-
     # (built from the first, a middle and the last frame, so both passes' colours are in it)
     picks = [images[0], images[len(images) // 2], images[-1]]
     w, h = picks[0].size

@@ -228,7 +228,6 @@ class LabWindow(QWidget):
         return summary(self.config, self.curves)
 
     def _update_readout(self) -> None:
-        c = self.config
         t = theme_for(self.session.theme, self.session.presentation)
         parts = [f"<b>{self.summary()}</b>"]
         for cell, text in self.readout_lines().items():

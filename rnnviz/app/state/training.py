@@ -20,14 +20,13 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from rnnviz.engine import NonFiniteError, Trainer, make_optimizer
-from rnnviz.engine.optim import OPTIMIZERS, check_lr
+from rnnviz.engine.optim import check_clip, check_lr, check_momentum, check_optimizer
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training_loop import (
     Snapshot,
     SmoothedLoss,
     TrainingSettings,
     apply_settings,
-    check_clip,
     describe_failure,
     hidden_record,
     optimizer_is_finite,
@@ -194,15 +193,10 @@ class TrainingController(QObject):
         self._change("clip", check_clip(clip))
 
     def set_momentum(self, momentum: float) -> None:
-        momentum = float(momentum)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        self._change("momentum", momentum)
+        self._change("momentum", check_momentum(momentum))
 
     def set_optimizer(self, name: str) -> None:
-        if name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-        self._change("optimizer", name)
+        self._change("optimizer", check_optimizer(name))
 
     def set_batch_size(self, batch_size: int | None) -> None:
         if batch_size is not None and batch_size < 1:

@@ -33,15 +33,6 @@ class TrainingSettings:
     iterations: int | None = 500  # the budget; None: until paused
 
 
-def check_clip(clip: float | None) -> float | None:
-    if clip is None:
-        return None
-    clip = float(clip)
-    if not np.isfinite(clip) or clip <= 0:
-        raise ValueError(f"the clipping threshold must be a positive number, got {clip}")
-    return clip
-
-
 class SmoothedLoss:
     """An exponential moving average of the loss (bias-corrected, as TensorBoard's smoothing),
     recorded in a `Series` with the loss series' capacity so both decimate alike."""

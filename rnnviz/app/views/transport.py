@@ -3,7 +3,7 @@ loop. Every control calls the session; every label is redrawn from the session's
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnviz.engine import Trainer, init_rnn, run
+from rnnviz.engine import Trainer, init_rnn
 from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.io.importers import (
     MAX_TEXT_BYTES,
