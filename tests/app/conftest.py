@@ -1,4 +1,5 @@
-"""Fixtures for the app's Qt tests: a session and a main window that stop their timers."""
+"""Fixtures for the app's Qt tests: a session, its training controller and a main window, each
+stopping its timers and threads on teardown."""
 from __future__ import annotations
 
 import pytest
@@ -12,6 +13,19 @@ def session(qapp):
     s = Session(NetworkConfig(task="sine"))
     yield s
     s.shutdown()
+
+
+@pytest.fixture
+def controller(session):
+    """The session's TrainingController; on teardown its worker thread must be gone."""
+    import threading
+
+    from rnnviz.app.state.training import TrainingController
+
+    c = TrainingController(session)
+    yield c
+    c.shutdown()
+    assert not any(t.name == "rnnviz-training" and t.is_alive() for t in threading.enumerate())
 
 
 @pytest.fixture

@@ -34,13 +34,6 @@ def private_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_CONFIG_DIR", str(tmp_path / "config"))
 
 
-@pytest.fixture
-def controller(session):
-    c = TrainingController(session)
-    yield c
-    c.shutdown()
-
-
 def fingerprint(s: Session) -> tuple:
     x, y = s.data
     return (s.config, s.source, s.source_label, s.watched, s.position, s.selection, s.theme, s.presentation,

@@ -1,32 +1,12 @@
 """The training panel: its controls drive the TrainingController, its readout follows the run."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from rnnviz.app.panels.training import TrainingPanel, nice_step
-from rnnviz.app.state.network_config import NetworkConfig
-from rnnviz.app.state.session import Session
-from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
 
 WAIT = 20_000  # ms: generous, so slow machines never fail on time
-
-
-@pytest.fixture
-def session(qtbot):
-    s = Session(NetworkConfig(task="sine"))
-    yield s
-    s.shutdown()
-
-
-@pytest.fixture
-def controller(session):
-    c = TrainingController(session)
-    yield c
-    c.shutdown()
-    assert not any(t.name == "rnnviz-training" and t.is_alive() for t in threading.enumerate())
 
 
 def test_nice_step_walks_the_1_2_5_ladder():

@@ -8,27 +8,9 @@ import pytest
 
 from PySide6.QtCore import QTimer
 
-from rnnviz.app.state.network_config import NetworkConfig
-from rnnviz.app.state.session import Session
-from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import SmoothedLoss, hidden_record
 
 WAIT = 20_000  # ms: generous, so slow machines never fail on time
-
-
-@pytest.fixture
-def session(qtbot):
-    s = Session(NetworkConfig(task="sine"))
-    yield s
-    s.shutdown()
-
-
-@pytest.fixture
-def controller(session):
-    c = TrainingController(session)
-    yield c
-    c.shutdown()
-    assert not any(t.name == "rnnviz-training" and t.is_alive() for t in threading.enumerate())
 
 
 def run_to_budget(qtbot, controller, budget):
