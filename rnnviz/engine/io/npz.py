@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import secrets
+import time
 import tokenize
 import zipfile
 import zlib
@@ -16,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:  # POSIX: a writer holds its temporary file with flock (see _hold)
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from rnnviz.engine.activations import ACTIVATIONS
 from rnnviz.engine.model import ARCHITECTURES, LOSSES
@@ -141,30 +148,125 @@ def check_writable(path: str | os.PathLike) -> None:
         raise FileNotFoundError(2, f"the folder {parent} does not exist", str(path))
 
 
+# An interrupted save (the app killed mid-write) leaves its temporary file behind; the name says
+# it is rnnviz's own: ".<name>.rnnviz-tmp-<pid>-<12 hex digits>", beside the file it was for.
+TMP_MARK = ".rnnviz-tmp-"
+TMP_NAME = re.compile(r"^\..+\.rnnviz-tmp-[0-9]+-[0-9a-f]{12}$")
+STALE_SECONDS = 5.0  # a temporary this old that nobody holds is left from an interrupted save
+
+
+def temporary_name(path: str | os.PathLike) -> str:
+    """The name of a new temporary file for writing `path` (unique, recognisable by TMP_NAME)."""
+    return f".{Path(path).name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one of write_atomic's temporary files."""
+    return TMP_NAME.match(name) is not None
+
+
+def _hold(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; False when another process (or
+    another open file here) holds it. The lock goes with the process: a killed writer frees it.
+    Where there is no flock (Windows) it answers True: an open file cannot be deleted there."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: the age rule alone decides
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, min_age: float = STALE_SECONDS) -> list[Path]:
+    """Delete the temporary files interrupted saves left in `folder`, and only those: the name
+    matches TMP_NAME, it is a plain file (not a link), unchanged for `min_age` seconds, and no
+    running writer holds its lock (two rnnviz saving into one folder leave each other's alone).
+    Never raises; returns the files deleted."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not is_temporary(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat(follow_symlinks=False).st_mtime < min_age:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if _hold(fd):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # in use (Windows) or not ours to delete: leave it
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def fsync_folder(folder: str | os.PathLike) -> None:
+    """Make a rename in `folder` durable (POSIX: fsync the folder). Windows cannot open a folder
+    to sync it and some file systems refuse: then nothing is done, the rename has happened."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: str | os.PathLike, write: Any) -> None:
     """Call write(file) on a temporary file in the same folder, then replace `path` with it, so
-    a failure midway leaves any previous file untouched."""
+    a failure midway leaves any previous file untouched. The temporary is named by
+    temporary_name() and locked while written; those that interrupted saves left in the folder
+    are removed first (remove_stale_temporaries), and the folder is synced after the rename."""
     path = Path(path)
     check_writable(path)
+    folder = path.parent
+    remove_stale_temporaries(folder)
+    tmp = folder / temporary_name(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     except OSError as e:  # name the file asked for, not the temporary one
         raise OSError(e.errno, e.strerror, str(path)) from None
     try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would
-        # (an existing file keeps its own), so a saved model is as readable as any other file.
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
+        f = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    try:
+        with f:
+            _hold(f.fileno())  # held until closed: another rnnviz's cleanup leaves it alone
+            # created private (0600); give it the permissions a plain open() would (an existing
+            # file keeps its own), so a saved model is as readable as any other file.
+            try:
+                mode = path.stat().st_mode & 0o7777
+            except OSError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            if os.name == "nt":
+                f.close()  # Windows renames no open file
+            os.replace(tmp, path)
+        fsync_folder(folder)
     except BaseException:
         try:
             os.unlink(tmp)
