@@ -4,10 +4,19 @@ A plot takes (session, controller), creates its pyqtgraph items once (again only
 network's layout changes) and pushes new arrays into them. A plot that is not on screen (a
 closed dock, a tab behind another: Qt keeps those "visible" but gives them no visible region)
 only notes that it is stale and draws when it comes on screen again.
+
+Signals about one change arrive in an order no plot can rely on (a new trace, or the
+controller's snapshot of a new network, may come before networkChanged reaches the plot), so
+every draw first checks the session's layout (sizes, cell, T) against the one its items were
+built for and rebuilds them when they differ. A draw that raises does not stop training or the
+other plots: the exception is reported once (sys.excepthook: the app's hook shows it) and the
+plot rebuilds its items on its next update.
 """
 from __future__ import annotations
 
+import sys
 import weakref
+from typing import Callable
 
 import pyqtgraph as pg
 import shiboken6
@@ -85,6 +94,16 @@ def _alive(obj: QObject) -> bool:
         return False
 
 
+def layout_of(session: Session) -> tuple | None:
+    """What a plot's items depend on: the network's sizes, cell, architecture, loss and
+    activation, and the trace's shape (T). None without a network."""
+    m, tr = session.model, session.trace
+    if m is None:
+        return None
+    return (m.input_size, m.hidden_size, m.output_size, getattr(m, "cell", "rnn"), m.architecture, m.loss,
+            m.activation, None if tr is None else tr.h.shape)
+
+
 class PlotPanel(QWidget):
     """A plot: optional controls above a pyqtgraph GraphicsLayoutWidget."""
 
@@ -96,6 +115,8 @@ class PlotPanel(QWidget):
         self.controller = controller
         self.theme = theme_for(session.theme, session.presentation)
         self._stale = False
+        self._built_for: tuple | None = None  # layout_of(session) when the items were last built
+        self._failure: str | None = None  # the last drawing error reported (each is shown once)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
@@ -197,7 +218,31 @@ class PlotPanel(QWidget):
             return
         self._stale = False
         self._waiting.clear()
-        self.draw()
+        self.draw_safely(self.draw)
+
+    def draw_safely(self, draw: Callable[[], None]) -> None:
+        """Run one of the plot's drawing methods: first rebuild the items if the network's
+        layout is not the one they were built for; an exception is reported once (until a draw
+        succeeds again) and makes the next update rebuild, so the plot recovers by itself and
+        whoever emitted the signal (training delivering a snapshot) carries on."""
+        try:
+            if layout_of(self.session) != self._built_for:
+                self._rebuild_items()
+            draw()
+        except Exception:  # noqa: BLE001 - a plot must never take the app or training down
+            self._built_for = None
+            etype, value, tb = sys.exc_info()
+            what = f"{type(self).__name__}: {etype.__name__}: {value}"
+            if what != self._failure:
+                self._failure = what
+                sys.excepthook(etype, value, tb)
+        else:
+            if draw != self.move_cursor:  # a full draw went through: a new failure is shown again
+                self._failure = None
+
+    def _rebuild_items(self) -> None:
+        self._built_for = layout_of(self.session)
+        self.rebuild()
 
     def draw(self) -> None:
         self.draw_trace()
@@ -224,7 +269,7 @@ class PlotPanel(QWidget):
             _staggered().ask(self)
         else:
             self._waiting.discard(what)
-            self.draw_trace() if what == "trace" else self.draw_history()
+            self.draw_safely(self.draw_trace if what == "trace" else self.draw_history)
 
     def flush(self) -> None:
         """The staggered draws this plot is waiting for."""
@@ -235,9 +280,9 @@ class PlotPanel(QWidget):
             self._stale = True
             return
         if "trace" in waiting:
-            self.draw_trace()
+            self.draw_safely(self.draw_trace)
         if "history" in waiting:
-            self.draw_history()
+            self.draw_safely(self.draw_history)
 
     def _on_training_state(self, state: str) -> None:
         # Training stopped: draw what still waits now, so the plots show the run's last state
@@ -261,8 +306,8 @@ class PlotPanel(QWidget):
         """Draw what was skipped while off screen (if anything was and it is on screen now)."""
         if self._stale and self.is_on_screen():
             self._stale = False
-            self.draw()
-            self.move_cursor()
+            self.draw_safely(self.draw)
+            self.draw_safely(self.move_cursor)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -277,13 +322,13 @@ class PlotPanel(QWidget):
 
     def _on_network(self) -> None:
         self._waiting.clear()  # what waited belongs to the old network; the redraw below is new
-        self.rebuild()
+        self.draw_safely(self._rebuild_items)  # always: a new network of the same layout resets ranges too
         self.refresh()
-        self.move_cursor()
+        self.draw_safely(self.move_cursor)
 
     def _on_position(self, _position: int) -> None:
         if self.is_on_screen():
-            self.move_cursor()
+            self.draw_safely(self.move_cursor)
         else:
             self._stale = True
 
@@ -303,7 +348,7 @@ class PlotPanel(QWidget):
     def finish_init(self) -> None:
         """Call at the end of a subclass's __init__: colours, items, first draw."""
         self.canvas.setBackground(QColor(self.theme.background))
-        self.rebuild()
+        self._rebuild_items()
         self.apply_theme()
-        self.draw()
-        self.move_cursor()
+        self.draw_safely(self.draw)
+        self.draw_safely(self.move_cursor)

@@ -75,7 +75,7 @@ class HiddenTimePlot(PlotPanel):
         h = tr.h[:, 0, :]  # (T+1, H) h_0 .. h_T of the watched sequence
         self.h = h.copy()
         t = np.arange(h.shape[0])
-        for i, line in enumerate(self.lines):
+        for i, line in enumerate(self.lines[: h.shape[1]]):  # (the base rebuilds lines of another H)
             line.setData(t, h[:, i])
         lim = self.levels.update(h)
         if not self.levels.fixed:

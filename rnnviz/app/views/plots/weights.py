@@ -86,7 +86,7 @@ class WeightsPlot(PlotPanel):
 
     def _gate_chosen(self) -> None:
         self._sync_gates()
-        self.draw_trace()
+        self.draw_safely(self.draw_trace)
 
     def rebuild(self) -> None:
         m = self.session.model

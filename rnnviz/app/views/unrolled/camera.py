@@ -58,8 +58,7 @@ class Camera:
         `active` is the row a long sequence scrolls to."""
         if self._layout is None:
             return
-        vp = self.view.viewport()
-        vw, vh = vp.width(), vp.height()
+        vw, vh = self._room()
         if vw < 10 or vh < 10:
             return
         c = self._content
@@ -77,6 +76,16 @@ class Camera:
             else:
                 self._show(k, k, QPointF(c.center().x() + self._legend / 2 / k, c.top() + (vh / 2 - self._header) / k))
                 self.follow(active)
+
+    def _room(self) -> tuple[int, int]:
+        """The viewport's size with both scroll bars shown, whether they show or not. Every fit
+        is computed from it: a scene rect computed from the current viewport changes when a
+        scroll bar comes or goes, which can bring the bars in and out for ever (issue 13: the
+        window froze in a small view with the diagram at its smallest auto scale)."""
+        view = self.view
+        r = view.contentsRect()
+        return (r.width() - view.verticalScrollBar().sizeHint().width(),
+                r.height() - view.horizontalScrollBar().sizeHint().height())
 
     def _fit_scale(self, vw: float, vh: float) -> float:
         c = self._content
@@ -107,8 +116,7 @@ class Camera:
         diagram can sit beside the legend rather than in the middle of the viewport."""
         # 2 px short of the viewport: a scene rect that overshoots it by a rounding error would
         # bring in the scroll bars, which shrink the viewport, which refits... (a resize loop)
-        vp = self.view.viewport()
-        vw, vh = vp.width() - 2, vp.height() - 2
+        vw, vh = (r - 2 for r in self._room())
         want = QRectF(center.x() - vw / 2 / kx, center.y() - vh / 2 / ky, vw / kx, vh / ky)
         x, y, w, h = self._layout.scene_rect()
         base = QRectF(x, y - self._header, w, h + self._header)
