@@ -13,11 +13,11 @@ from rnnviz.engine.optim import OPTIMIZERS, clip_grad_norm, make_optimizer
 from rnnviz.engine.run import jacobian_norms, run
 from rnnviz.engine.tasks import DEFAULT_TASK, TASKS, Task, make_task
 from rnnviz.engine.trace import Trace
-from rnnviz.engine.trainer import NonFiniteError, StepResult, Trainer
+from rnnviz.engine.trainer import DivergenceError, NonFiniteError, StepResult, Trainer
 
 __all__ = [
     "ACTIVATIONS", "ARCHITECTURES", "CELLS", "GRU", "LSTM", "init_gru", "init_lstm", "init_model", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",
-    "FileFormatError", "NonFiniteError", "RNN", "StepResult", "Task", "Trace", "Trainer",
+    "DivergenceError", "FileFormatError", "NonFiniteError", "RNN", "StepResult", "Task", "Trace", "Trainer",
     "clip_grad_norm", "init_rnn", "input_steps", "jacobian_norms", "load_any_model", "load_model",
     "load_trace", "make_optimizer", "make_task", "prepare_inputs", "prepare_targets", "run",
     "save_model", "save_trace", "target_steps",

@@ -75,6 +75,17 @@ class Optimizer:
     def hyperparameters(self) -> dict:
         return {"lr": self.lr}
 
+    def checkpoint(self) -> tuple[dict, int]:
+        """A copy of the buffers (momentum, moments, accumulators) and the step count, for
+        `restore`: a dict of array copies, far cheaper than a deepcopy on every iteration."""
+        state = {k: tuple(a.copy() for a in v) if isinstance(v, tuple) else v.copy() for k, v in self.state.items()}
+        return state, self.steps
+
+    def restore(self, checkpoint: tuple[dict, int]) -> None:
+        """Back to a `checkpoint()`, as if the steps since had never been taken (its arrays
+        become the optimizer's own: restore a checkpoint once)."""
+        self.state, self.steps = checkpoint
+
 
 @dataclass
 class SGD(Optimizer):

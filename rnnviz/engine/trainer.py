@@ -7,11 +7,19 @@ hand copies of what it reads to other threads.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.engine.guards import (
+    DivergenceError,
+    DivergenceLimits,
+    NonFiniteError,
+    check_on_divergence,
+    entry_name,
+    first_nonfinite_step,
+    largest_entries,
+)
 from rnnviz.engine.history import History
 from rnnviz.engine.inputs import prepare_inputs, prepare_targets
 from rnnviz.engine.model import Model
@@ -19,17 +27,7 @@ from rnnviz.engine.optim import Optimizer, check_clip, check_lr, clip_grad_norm,
 from rnnviz.engine.run import run
 from rnnviz.engine.trace import Trace
 
-
-class NonFiniteError(ArithmeticError):
-    """Training met NaN or Inf; says at which iteration, in what and at which time step."""
-
-    def __init__(self, iteration: int, what: str, step: int | None) -> None:
-        self.iteration = iteration
-        self.what = what
-        self.step = step  # 1-based time step t, or None when it is not tied to a step
-        where = f" at time step t={step}" if step is not None else ""
-        super().__init__(f"iteration {iteration}: non-finite value in {what}{where}; training stopped "
-                         "(lower the learning rate, clip the gradients, or reset)")
+__all__ = ["DivergenceError", "DivergenceLimits", "NonFiniteError", "StepResult", "Trainer", "first_nonfinite_step"]
 
 
 @dataclass
@@ -39,27 +37,16 @@ class StepResult:
     grad_norm: float  # global gradient norm before clipping
     clipped: bool
     trace: Trace  # the batch's trace (taken before the update)
+    warning: DivergenceError | None = None  # warn mode: the run began to diverge at this step
 
 
-def first_nonfinite_step(trace: Trace, backward: bool = False) -> tuple[str, int | None]:
-    """Where a non-finite value first appears in a trace: (array name, 1-based step).
+@dataclass
+class _GoodState:
+    """The weights and optimizer state before one update: where a divergence goes back to."""
 
-    Forward: the earliest step in a, h, y and the per-step loss (an mse whose square
-    overflows while y is still finite).  Backward: the first step the backward pass reached,
-    i.e. the latest t, in dL/dy, dL/dh, dL/da."""
-    names = ("dL_dy", "dL_dh", "dL_da") if backward else ("a", "h", "y", "loss_t")
-    best: tuple[str, int | None] = (names[0], None)
-    best_t = None
-    for name in names:
-        arr = getattr(trace, name)
-        if name == "h":
-            arr = arr[1:]
-        bad_t = np.flatnonzero(~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1))
-        if bad_t.size:
-            t = int(bad_t[-1] if backward else bad_t[0])
-            if best_t is None or (t > best_t if backward else t < best_t):
-                best, best_t = (name if name != "h" else "h", t + 1), t
-    return best
+    params: dict[str, np.ndarray]
+    optimizer: tuple[dict, int]  # Optimizer.checkpoint()
+    owner: Optimizer  # the optimizer that checkpoint is of
 
 
 class Trainer:
@@ -82,6 +69,8 @@ class Trainer:
         y_val: np.ndarray | None = None,
         val_every: int = 10,
         history: History | None = None,
+        on_divergence: str = "stop",
+        limits: DivergenceLimits | None = None,
     ) -> None:
         self.model = model
         self.x = prepare_inputs(model, x)  # (T, N, I)
@@ -103,6 +92,9 @@ class Trainer:
         self.tbptt = tbptt
         self.val_every = val_every
         self.history = history or History()
+        self.on_divergence = check_on_divergence(on_divergence)
+        # None: the default limits, scaled to this data when it is not normalised
+        self.limits = limits if limits is not None else DivergenceLimits().for_data(self.x, self.targets, model.loss)
         self._initial = model.copy()
         self.reset()
 
@@ -116,6 +108,13 @@ class Trainer:
         self._order = np.empty(0, dtype=np.int64)
         self._pos = 0
         self.history.clear()
+        self._forget_divergence()
+
+    def _forget_divergence(self) -> None:
+        """A new start for the divergence checks: starting loss, last good state, warning."""
+        self.divergence: DivergenceError | None = None  # warn mode: the one warning given
+        self._start_loss: float | None = None  # the run's first loss, the loss check's reference
+        self._good: _GoodState | None = None  # the state before the last update that passed
 
     def set_lr(self, lr: float) -> None:
         self.lr = check_lr(lr)
@@ -123,6 +122,13 @@ class Trainer:
 
     def set_clip(self, clip: float | None) -> None:
         self.clip = check_clip(clip)
+
+    def set_on_divergence(self, mode: str) -> None:
+        """"stop" (raise DivergenceError, weights before the explosion kept) or "warn" (warn
+        once, in a StepResult, and go on). Switching to stop watches again at once."""
+        self.on_divergence = check_on_divergence(mode)
+        if mode == "stop":
+            self.divergence = None
 
     def set_momentum(self, momentum: float) -> None:
         self.momentum = momentum
@@ -143,37 +149,112 @@ class Trainer:
         return idx
 
     def step(self) -> StepResult:
-        """One iteration. Raises NonFiniteError (weights left as they were) on NaN/Inf."""
+        """One iteration. Raises NonFiniteError on NaN/Inf, and DivergenceError when the loss,
+        a gradient or a weight goes past `limits` (guards.py), with the weights left at the last
+        good ones. In warn mode the first divergence is reported in the StepResult's `warning`
+        (and kept in `divergence`) and training goes on, checked for NaN/Inf only."""
         it = self.iteration + 1
         idx = self.next_batch()
         trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt)
-        if not np.isfinite(trace.loss):
+        loss = trace.loss
+        if not np.isfinite(loss):
             what, t = first_nonfinite_step(trace)
             raise NonFiniteError(it, "the loss" if t is None or what == "loss_t" else f"the forward pass ({what})", t)
         grads = {name[5:]: g.copy() for name, g in trace.grads.items()}  # grad_W_xh -> W_xh
-        if not all(np.all(np.isfinite(g)) for g in grads.values()):
+        g_name, g_max = largest_entries(grads)  # one pass per array: the NaN/Inf check too
+        if not np.isfinite(g_max):
             what, t = first_nonfinite_step(trace, backward=True)
             raise NonFiniteError(it, f"the gradients ({what})", t)
+        warning = None
+        watch = self.divergence is None  # warn mode watches until its one warning
+        if watch:
+            if self._start_loss is None:
+                self._start_loss = loss
+            warning = self._check_loss_and_grads(it, loss, grads, g_name, g_max)
         with np.errstate(over="ignore", invalid="ignore"):
             norm = clip_grad_norm(grads, self.clip) if self.clip else trace.grad_norm()
-            before = {k: v.copy() for k, v in self.model.params().items()}
-            # the optimizer's buffers and step count too, so that after a failed update it
-            # carries on (say with a lower rate) as if the step had never been tried
-            optimizer_before = (copy.deepcopy(self.optimizer.state), self.optimizer.steps)
+            # the weights and the optimizer's buffers and step count before the update, so that
+            # a failed update is undone and the run carries on (say with a lower rate) as if it
+            # had never been tried; kept afterwards as the last good state
+            good = _GoodState({k: v.copy() for k, v in self.model.params().items()}, self.optimizer.checkpoint(),
+                              self.optimizer)
             self.optimizer.step(self.model.params(), grads)
-        for name, p in self.model.params().items():
-            if not np.all(np.isfinite(p)):
-                self.model.set_params(before)
-                self.optimizer.state, self.optimizer.steps = optimizer_before
-                raise NonFiniteError(it, f"the updated weights ({name})", None)
+        params = self.model.params()
+        w_name, w_max = largest_entries(params)
+        if not np.isfinite(w_max):
+            self._go_back(good)
+            raise NonFiniteError(it, f"the updated weights ({w_name})", None)
+        if watch and warning is None and w_max > self.limits.max_weight:
+            limit = self.limits.max_weight
+            warning = self._diverged(
+                DivergenceError(it, f"the {'bias' if w_name.startswith('b') else 'weight'} {entry_name(w_name, params[w_name])}",
+                                w_max, limit,
+                                f"past the limit of {limit:g} for any weight"), good)
+        self._good = good
         self.iteration = it
         clipped = bool(self.clip and norm > self.clip)
-        self.history.loss.append(it, trace.loss)
+        self.history.loss.append(it, loss)
         self.history.grad_norm.append(it, norm)
         if self.x_val is not None and (it % self.val_every == 0 or it == 1):
             self.history.val_loss.append(it, self.validation_loss())
-        self.history.snapshots.offer(it, self.model.params())
-        return StepResult(it, trace.loss, norm, clipped, trace)
+        self.history.snapshots.offer(it, params)
+        return StepResult(it, loss, norm, clipped, trace, warning)
+
+    # divergence ----------------------------------------------------------------------------------
+    def _check_loss_and_grads(self, it: int, loss: float, grads: dict[str, np.ndarray], g_name: str,
+                              g_max: float) -> DivergenceError | None:
+        """The checks before the update: the loss against its start, the gradients against
+        their bound (an unclipped run only: clipping bounds the update however large they are)."""
+        limits = self.limits
+        limit = limits.loss_limit(self._start_loss)
+        if loss > limit:
+            # these weights already give the exploded loss: the update that made them is undone
+            # too (self._good is the state before it), and its iteration with it
+            return self._diverged(
+                DivergenceError(it, "the loss", loss, limit,
+                                f"over {limits.loss_factor:g}× its starting value {self._start_loss:.3g}"),
+                self._good, undo_last=True)
+        if self.clip is None and g_max > limits.max_grad:
+            return self._diverged(
+                DivergenceError(it, f"the gradient of {entry_name(g_name, grads[g_name])}", g_max, limits.max_grad,
+                                f"past the limit of {limits.max_grad:g} for any gradient entry"), None)
+        return None
+
+    def _diverged(self, found: DivergenceError, back: _GoodState | None, undo_last: bool = False) -> DivergenceError:
+        """Warn mode: remember the warning and return it. Stop mode: go back to `back` (None:
+        the weights as they are, no update made), and one iteration more with `undo_last`, then
+        raise `found` saying which weights are kept."""
+        if self.on_divergence == "warn":
+            self.divergence = found.warning()
+            return self.divergence
+        kept = self.iteration
+        if back is not None:
+            self._go_back(back)
+            if undo_last and self.iteration > 0:
+                self._forget_iteration(self.iteration)
+                self.iteration -= 1
+                kept = self.iteration
+            self._good = None  # what came before it was not kept
+        raise DivergenceError(found.iteration, found.what, found.value, found.limit, found.reason,
+                              "the initial weights" if kept == 0 else f"the weights of iteration {kept}")
+
+    def _go_back(self, good: _GoodState) -> None:
+        self.model.set_params(good.params)
+        if self.optimizer is good.owner:  # not if the optimizer was swapped for another since
+            self.optimizer.restore(good.optimizer)
+
+    def _forget_iteration(self, i: int) -> None:
+        """Take iteration i, the newest, out of the history, as if it had never run."""
+        h = self.history
+        for name in h.SERIES:
+            if name == "val_loss" and not (self.x_val is not None and (i % self.val_every == 0 or i == 1)):
+                continue  # nothing was offered to it at iteration i
+            series = getattr(h, name)
+            st = series.state()
+            keep = st["iterations"] != i
+            series.restore({"iterations": st["iterations"][keep], "values": st["values"][keep],
+                            "stride": st["stride"], "offered": max(0, st["offered"] - 1)})
+        h.snapshots.items = [item for item in h.snapshots.items if item[0] != i]
 
     # saving and restoring a run --------------------------------------------------------------
     STATE_VERSION = 1
@@ -290,6 +371,9 @@ class Trainer:
             getattr(self.history, name).restore(st)
         self.history.snapshots.items = snaps
         self.history.snapshots.every = max(1, int(meta.get("snapshot_every", self.history.snapshots.every)))
+        self._forget_divergence()
+        if len(self.history.loss):  # the run's first loss is the first point the history keeps
+            self._start_loss = float(self.history.loss.values[0])
 
     def validation_loss(self) -> float:
         if self.x_val is None:
