@@ -11,6 +11,7 @@ person through `session.error`; a failed import or open leaves the session as it
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -214,9 +215,11 @@ class FileActions(QObject):
 
     # autosave, recovery, window layout ---------------------------------------------------------
     def start(self) -> None:
-        """After the window is shown: restore its layout and start autosaving."""
+        """After the window is shown: restore its layout, start autosaving, and remove what saves
+        interrupted by a crash left behind (on a thread: a recent file's folder may be slow)."""
         self.restore_layout()
         self.store.start_autosave()
+        threading.Thread(target=self.store.remove_litter, name="rnnviz-litter", daemon=True).start()
 
     def offer_recovery(self, ask: Callable[[str], bool] | None = None) -> bool:
         """After an unclean exit a recovery file is left: ask whether to restore it. `ask`

@@ -8,7 +8,11 @@ session, then puts it in place, so a bad file leaves the session exactly as it w
 (`RNNVIZ_DATA_DIR` overrides it) and recent files in QSettings (`RNNVIZ_CONFIG_DIR` overrides
 where the settings live: tests set both).  Each running window autosaves to a recovery file of
 its own, held with a lock file while it runs; a recovery file whose lock nobody holds any more
-(its app crashed) is what the next start offers to restore.
+(its app crashed) is what the next start offers to restore.  Autosaving follows the changes
+(autosave.AutosaveSchedule: the first within 10 s, then each within 30 s, and every pause of
+training): a snapshot is captured on the UI thread and written on another
+(autosave.BackgroundWriter).  At start, temporary files left by saves that were interrupted
+(the app killed mid-write) are removed from the folders the app writes to (`remove_litter`).
 """
 from __future__ import annotations
 
@@ -20,20 +24,20 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, Signal
 
 from rnnviz import __version__
 from rnnviz.engine import RNN, Task, Trainer, make_task, run
-from rnnviz.engine.io.npz import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError, remove_stale_temporaries
 from rnnviz.engine.model import GRU, LSTM
 from rnnviz.app.io import session_file, session_schema
+from rnnviz.app.io.autosave import AUTOSAVE_MS, FIRST_WRITE_MS, AutosaveSchedule, BackgroundWriter
 from rnnviz.app.state.network_config import NetworkConfig, task_for_architecture
 from rnnviz.app.state.selection import Selection
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
 
-AUTOSAVE_MS = 3 * 60 * 1000
 RECOVERY_PATTERN = "recovery-*.rnnviz"  # one per running window: recovery-<pid>-<random>.rnnviz
 OLD_RECOVERY_NAME = "recovery.rnnviz"  # the single file of rnnviz 0.1 before this: offered too
 MAX_RECENT = 8
@@ -46,7 +50,9 @@ def _json_safe(obj: object) -> object:
 
 
 def capture(session: Session, controller: TrainingController | None = None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
-    """The session (and training run) as (session.json data, arrays)."""
+    """The session (and training run) as (session.json data, arrays): a snapshot that shares
+    nothing with the live session (fresh JSON data, copies of every array), so another thread
+    may write it while the session and its training go on."""
     s, m = session, session.model
     assert m is not None
     arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
@@ -59,13 +65,13 @@ def capture(session: Session, controller: TrainingController | None = None, view
         t = s.imported
         task_doc = {"name": t.name, "title": t.title, "description": t.description, "architecture": t.architecture,
                     "loss": t.loss, "vocab": t.vocab, "defaults": _json_safe(t.defaults), "params": _json_safe(t.params)}
-        arrays["task.x_train"], arrays["task.y_train"] = t.x_train, t.y_train
+        arrays["task.x_train"], arrays["task.y_train"] = t.x_train.copy(), t.y_train.copy()
         if t.x_val is not None and t.y_val is not None:
-            arrays["task.x_val"], arrays["task.y_val"] = t.x_val, t.y_val
+            arrays["task.x_val"], arrays["task.y_val"] = t.x_val.copy(), t.y_val.copy()
     x, y = s.data
-    arrays["data.x"] = x
+    arrays["data.x"] = x.copy()
     if y is not None:
-        arrays["data.y"] = y
+        arrays["data.y"] = y.copy()
     settings = {"optimizer": "adam", "lr": 0.01, "momentum": 0.0, "clip": None, "batch_size": None, "iterations": 500}
     trainer_doc = None
     if controller is not None:
@@ -93,7 +99,7 @@ def capture(session: Session, controller: TrainingController | None = None, view
         "training": {"settings": settings, "trainer": trainer_doc},
         "view": view_doc,
     }
-    return doc, arrays
+    return _json_safe(doc), arrays  # (the trainer's arrays are copies already)
 
 
 def _config_doc(config: NetworkConfig) -> dict:
@@ -232,16 +238,26 @@ class SessionStore(QObject):
 
     def __init__(self, session: Session, controller: TrainingController | None = None, view_state: Callable[[], dict] | None = None,
                  apply_view: Callable[[dict], None] | None = None, parent: QObject | None = None,
-                 interval_ms: int = AUTOSAVE_MS) -> None:
+                 interval_ms: int = AUTOSAVE_MS, first_ms: int = FIRST_WRITE_MS) -> None:
         super().__init__(parent)
         self.session = session
         self.controller = controller  # the training run saved with the session (None: weights and view only)
         self.view_state = view_state or (lambda: {})
         self.apply_view = apply_view or (lambda view: None)
         self.path: Path | None = None  # the file the session was last saved to or opened from
-        self.timer = QTimer(self)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.autosave)
+        # autosave: what changed decides when; the recovery file is written off the UI thread
+        self.schedule = AutosaveSchedule(min(first_ms, interval_ms), interval_ms, parent=self)
+        self.schedule.due.connect(self.autosave_in_background)
+        self.writer = BackgroundWriter(session_file.write_session, parent=self)
+        self.writer.done.connect(self._autosaved)
+        self._capturing = False  # capture() pauses and resumes a running training: not a change
+        self._autosave_error = ""  # the last failure told, so that a failing disk is told once
+        for signal in (session.networkChanged, session.traceChanged, session.selectionChanged,
+                       session.appearanceChanged):
+            signal.connect(self._changed)
+        if controller is not None:
+            controller.settingsChanged.connect(self._changed)
+            controller.stateChanged.connect(self._training_state)
         # this window's recovery file: unique, as a later run may get a crashed one's pid
         self._recovery_name = f"recovery-{os.getpid()}-{uuid.uuid4().hex[:12]}.rnnviz"
         self._lock: QLockFile | None = None  # held on this window's recovery file once it exists
@@ -303,24 +319,88 @@ class SessionStore(QObject):
         return True
 
     # autosave and recovery -----------------------------------------------------------------
-    def start_autosave(self, interval_ms: int | None = None) -> None:
+    def start_autosave(self, interval_ms: int | None = None, first_ms: int | None = None) -> None:
+        """Autosave from now on (each change within `interval_ms`, the first within `first_ms`)."""
+        sch = self.schedule
+        if first_ms is not None:
+            sch.first_ms = int(first_ms)
         if interval_ms is not None:
-            self.timer.setInterval(interval_ms)
-        self.timer.start()
+            sch.interval_ms = int(interval_ms)
+        sch.first_ms = min(sch.first_ms, sch.interval_ms)
+        sch.start()
 
     def stop_autosave(self) -> None:
-        self.timer.stop()
+        self.schedule.stop()
+
+    def _changed(self, *_args) -> None:
+        if not self._capturing:
+            self.schedule.changed()
+
+    def _training_state(self, state: str) -> None:
+        if self._capturing:
+            return
+        if state == "paused":
+            self.schedule.paused()
+        else:
+            self.schedule.changed()
+
+    def _snapshot(self) -> tuple[Path, dict, dict[str, np.ndarray]]:
+        """The recovery file's path and what goes in it, captured now (UI thread); the recovery
+        file's lock is held from here on. Raises OSError / ValueError."""
+        path = self.recovery_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._hold_recovery_lock()
+        self._capturing = True
+        try:
+            doc, arrays = capture(self.session, self.controller, self.view_state())
+        finally:
+            self._capturing = False
+        self.schedule.snapshot_taken()
+        return path, doc, arrays
 
     def autosave(self) -> bool:
-        path = self.recovery_path
+        """Write the recovery file now, on this thread (after any background write of it)."""
+        self.writer.wait()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._hold_recovery_lock()
-            save(path, self.session, self.controller, self.view_state())
+            path, doc, arrays = self._snapshot()
+            session_file.write_session(path, doc, arrays)
         except (OSError, ValueError) as e:
-            self.session.message.emit(f"Autosave failed: {e}")
+            self._autosaved(str(self.recovery_path), str(e))
             return False
+        self._autosaved(str(path), "")
         return True
+
+    def autosave_in_background(self) -> bool:
+        """Capture the session now and write the recovery file on the writer's thread (a
+        write already under way finishes first). False when the capture failed (told)."""
+        try:
+            path, doc, arrays = self._snapshot()
+        except (OSError, ValueError) as e:
+            self._autosaved(str(self.recovery_path), str(e))
+            return False
+        self.writer.submit(path, doc, arrays)
+        return True
+
+    def _autosaved(self, path: str, error: str) -> None:
+        """How a write of the recovery file went: a failure is told (once until it works again)
+        and tried again later."""
+        if not error:
+            self._autosave_error = ""
+            return
+        self.schedule.failed()
+        if error != self._autosave_error:
+            self._autosave_error = error
+            self.session.message.emit(f"Autosave failed: {error}")
+
+    def remove_litter(self) -> list[Path]:
+        """Delete the temporary files that saves interrupted by a crash left in the folders this
+        app writes to (the recovery folder, the recent files' folders): only its own
+        (npz.remove_stale_temporaries), never a person's file. Returns those deleted."""
+        folders = {data_dir()} | {Path(p).parent for p in self.recent()}
+        removed: list[Path] = []
+        for folder in sorted(folders):
+            removed += remove_stale_temporaries(folder)
+        return removed
 
     def has_recovery(self) -> bool:
         """Has this window autosaved (is there a recovery file of its own)?"""
@@ -345,7 +425,8 @@ class SessionStore(QObject):
             self._orphan = (None, None)
 
     def discard_recovery(self) -> None:
-        """Delete this window's own recovery file and its lock."""
+        """Delete this window's own recovery file and its lock (once no write of it is under way)."""
+        self.writer.wait()
         _remove(self.recovery_path)
         if self._lock is not None:
             self._lock.unlock()

@@ -22,7 +22,7 @@ from rnnviz.app.state.selection import Selection
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.engine import init_rnn, save_model, save_trace, run
-from rnnviz.engine.io.npz import FileFormatError
+from rnnviz.engine.io.npz import FileFormatError, is_temporary
 from rnnviz.engine.io.traces import load_trace
 from rnnviz.engine.io.importers import import_series
 
@@ -170,7 +170,7 @@ def test_save_interrupted_midway_leaves_old_file_byte_identical(tmp_path, sessio
     with pytest.raises(OSError):
         session_store.save(path, session, controller)
     assert path.read_bytes() == old
-    assert [p for p in os.listdir(tmp_path) if p.endswith(".rnnviz") or p.endswith(".tmp")] == ["s.rnnviz"]
+    assert [p for p in os.listdir(tmp_path) if p.endswith(".rnnviz") or is_temporary(p)] == ["s.rnnviz"]
     # through the store: the person is told, nothing is lost
     store = session_store.SessionStore(session, controller)
     errors = []
@@ -192,7 +192,7 @@ def test_save_failing_at_fsync_leaves_old_file(tmp_path, session, monkeypatch):
     with pytest.raises(OSError):
         session_store.save(path, session)
     assert path.read_bytes() == old
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(tmp_path) if is_temporary(p)]
 
 
 # autosave, recovery, recent files, layout ----------------------------------------------------------
