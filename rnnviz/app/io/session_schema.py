@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.engine.activations import ACTIVATIONS
+from rnnviz.engine.guards import ON_DIVERGENCE
 from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES
 from rnnviz.engine.optim import OPTIMIZERS
@@ -232,13 +233,16 @@ def validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
         c.fail("session.json: a session showing a model file must store its data (data.stored)")
     # training
     tr = c.obj(doc["training"], "'training'", ("settings", "trainer"))
-    st = c.obj(tr["settings"], "training.settings", ("optimizer", "lr", "momentum", "clip", "batch_size", "iterations"))
+    st = c.obj(tr["settings"], "training.settings", ("optimizer", "lr", "momentum", "clip", "batch_size", "iterations"),
+               ("on_divergence",))  # optional: files from before it was a setting mean "stop"
     c.str_(st["optimizer"], "training.settings.optimizer", OPTIMIZERS)
     c.num(st["lr"], "training.settings.lr", positive=True)
     c.num(st["momentum"], "training.settings.momentum", 0, 0.999999)
     c.num(st["clip"], "training.settings.clip", none=True, positive=True)
     c.int_(st["batch_size"], "training.settings.batch_size", 1, 10**9, none=True)
     c.int_(st["iterations"], "training.settings.iterations", 1, 10**12, none=True)
+    if "on_divergence" in st:
+        c.str_(st["on_divergence"], "training.settings.on_divergence", ON_DIVERGENCE)
     if tr["trainer"] is not None:
         _validate_trainer(c, tr["trainer"], shapes)
     # view

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.engine.guards import ON_DIVERGENCE, DivergenceLimits
 from rnnviz.engine.optim import OPTIMIZERS
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
 
+ON_DIVERGENCE_LABELS = {"stop": "stop", "warn": "warn and go on"}
 NICE = (1.0, 2.0, 5.0)  # the log spin box steps through 1, 2, 5 × 10^k
 
 
@@ -77,7 +79,7 @@ class LogSpinBox(QDoubleSpinBox):
 
 class TrainingPanel(QWidget):
     """Train/Pause, Step, Reset; optimizer, learning rate, momentum, clipping, batch size,
-    budget; a progress bar and a live readout."""
+    budget, what to do on divergence; a progress bar and a live readout."""
 
     def __init__(self, controller: TrainingController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +117,14 @@ class TrainingPanel(QWidget):
         self.budget.setGroupSeparatorShown(True)
         for spin in (self.momentum, self.batch, self.budget):
             spin.setKeyboardTracking(False)
+        self.on_divergence = QComboBox()
+        self.on_divergence.addItems([ON_DIVERGENCE_LABELS[m] for m in ON_DIVERGENCE])
+        lim = DivergenceLimits()
+        self.on_divergence.setToolTip(
+            f"A run diverges when its loss exceeds {lim.loss_factor:g}× its starting value, a weight exceeds "
+            f"{lim.max_weight:g} or (unclipped) a gradient entry exceeds {lim.max_grad:g} (more for data not "
+            "normalised). Stop: training stops and keeps the weights from before the update that blew up. "
+            "Warn and go on: one warning, then training carries on.")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -124,6 +134,7 @@ class TrainingPanel(QWidget):
         form.addRow("Clipping", clip_row)
         form.addRow("Batch size", self.batch)
         form.addRow("Iterations", self.budget)
+        form.addRow("On divergence", self.on_divergence)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -151,10 +162,12 @@ class TrainingPanel(QWidget):
         self.clip.valueChanged.connect(self._set(lambda _v: self._send_clip()))
         self.batch.valueChanged.connect(self._set(lambda n: c.set_batch_size(None if n == 0 or n >= self._n() else n)))
         self.budget.valueChanged.connect(self._set(lambda n: c.set_budget(n or None)))
+        self.on_divergence.currentIndexChanged.connect(self._set(lambda i: c.set_on_divergence(ON_DIVERGENCE[i])))
         c.settingsChanged.connect(self._show_settings)
         c.stateChanged.connect(self._show_state)
         c.progressed.connect(self._show_progress)
         c.failed.connect(self._show_failure)
+        c.warned.connect(self._show_warning)
         c.session.networkChanged.connect(self._show_data_size)
         self._show_data_size()
         self._show_settings(c.settings)
@@ -204,6 +217,7 @@ class TrainingPanel(QWidget):
             self.clip.setEnabled(s.clip is not None)
             self.batch.setValue(0 if s.batch_size is None else s.batch_size)
             self.budget.setValue(s.iterations or 0)
+            self.on_divergence.setCurrentIndex(ON_DIVERGENCE.index(s.on_divergence))
         finally:
             self._syncing = False
         self._show_progress(self.controller.iteration, self.controller.loss, self.controller.its_per_s)
@@ -211,9 +225,8 @@ class TrainingPanel(QWidget):
     def _show_state(self, state: str) -> None:
         self.train_button.setText("Pause" if state == "running" else "Train")
         self.step_button.setEnabled(state != "running")
-        if state != "failed":
-            self.status.setText("")
-        self.status.setStyleSheet("")
+        if state != "failed":  # a failure stays until the next run; a warning until reset
+            self._show_warning(self.controller.warning)
 
     def _show_progress(self, iteration: int, loss: float, its_per_s: float) -> None:
         frac = self.controller.progress
@@ -234,3 +247,7 @@ class TrainingPanel(QWidget):
     def _show_failure(self, message: str, step: int) -> None:
         self.status.setText(message)
         self.status.setStyleSheet("color: #c2410c;")
+
+    def _show_warning(self, message: str) -> None:
+        self.status.setText(message)
+        self.status.setStyleSheet("color: #b45309;" if message else "")

@@ -9,7 +9,11 @@ trace follows training, and emits `progressed` / `updated` for the status bar an
 It also keeps `hidden`: h_t of the watched sequence at each update, over the whole run.
 
 Settings that change while training runs (learning rate, clipping, momentum, optimizer, batch
-size, budget) are posted to the worker and applied between two iterations: no reset needed.
+size, budget, what to do on divergence) are posted to the worker and applied between two
+iterations: no reset needed.
+
+A run that diverges (engine.guards) fails like a NaN, showing the weights from before the update
+that blew up; or, with "warn" chosen, `warned` says so once and the run goes on.
 A new network (session.networkChanged) discards the run; ask `has_progress()` first.
 """
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from rnnviz.engine import NonFiniteError, Trainer, make_optimizer
+from rnnviz.engine.guards import check_on_divergence
 from rnnviz.engine.optim import check_clip, check_lr, check_momentum, check_optimizer
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training_loop import (
@@ -41,6 +46,7 @@ class TrainingController(QObject):
     progressed = Signal(int, float, float)  # iteration, loss, iterations per second
     stateChanged = Signal(str)  # "idle" (nothing trained), "running", "paused", "failed"
     failed = Signal(str, int)  # message (names iteration and step), 1-based time step (0: none)
+    warned = Signal(str)  # warn mode: the run began to diverge and goes on (once per run)
     finished = Signal(int)  # the iteration budget was reached (iteration)
     updated = Signal()  # a new snapshot: plots pull `controller.snapshot`
     settingsChanged = Signal(object)  # TrainingSettings
@@ -55,6 +61,7 @@ class TrainingController(QObject):
         self._defaults_for = self._task_name()
         self.state = "idle"
         self.message = ""  # the last failure, for the panel
+        self.warning = ""  # this run's divergence warning (warn mode), until reset or a new network
         self.trainer: Trainer | None = None
         self.smoothed = SmoothedLoss()
         self.hidden = hidden_record(())  # h (T+1, H) of the watched sequence over training; sized at the first record
@@ -135,7 +142,9 @@ class TrainingController(QObject):
     def adopt(self, trainer: Trainer) -> None:
         """Continue from `trainer` (a run read back from a session file): its weights, history
         and smoothed loss become this controller's, paused where it stopped."""
+        apply_settings(trainer, {"on_divergence": self.settings.on_divergence})  # a setting, not saved with the run
         self.trainer = trainer
+        self.warning = ""
         self.smoothed.clear()
         for it, v in zip(trainer.history.loss.iterations, trainer.history.loss.values):
             self.smoothed.add(int(it), float(v))
@@ -176,6 +185,7 @@ class TrainingController(QObject):
         self.smoothed.clear()
         self.hidden.clear()
         self.message = ""
+        self.warning = ""
         self.its_per_s = 0.0
         params = self.trainer.model.params() if self.trainer is not None else self.session.model.params()
         self._apply(Snapshot.empty(params, self.settings.clip))
@@ -198,6 +208,10 @@ class TrainingController(QObject):
     def set_optimizer(self, name: str) -> None:
         self._change("optimizer", check_optimizer(name))
 
+    def set_on_divergence(self, mode: str) -> None:
+        """"stop" (a diverging run stops, the weights before it blew up kept) or "warn"."""
+        self._change("on_divergence", check_on_divergence(mode))
+
     def set_batch_size(self, batch_size: int | None) -> None:
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"the batch size must be at least 1, got {batch_size}")
@@ -214,7 +228,7 @@ class TrainingController(QObject):
         self._emit_progress()
 
     def set_settings(self, settings: TrainingSettings) -> None:
-        for name in ("optimizer", "lr", "momentum", "clip", "batch_size"):
+        for name in ("optimizer", "lr", "momentum", "clip", "batch_size", "on_divergence"):
             getattr(self, f"set_{name}")(getattr(settings, name))
         self.set_budget(settings.iterations)
 
@@ -230,7 +244,8 @@ class TrainingController(QObject):
 
     def _settings_dict(self) -> dict:
         s = self.settings
-        return dict(optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, clip=s.clip, batch_size=s.batch_size)
+        return dict(optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, clip=s.clip, batch_size=s.batch_size,
+                    on_divergence=s.on_divergence)
 
     # the run -----------------------------------------------------------------------------------
     def _ensure_trainer(self) -> Trainer | None:
@@ -252,7 +267,7 @@ class TrainingController(QObject):
             self.trainer = Trainer(
                 s.model.copy(), x, y, optimizer=self.settings.optimizer, lr=self.settings.lr,
                 momentum=self.settings.momentum, clip=self.settings.clip, batch_size=batch,
-                seed=s.config.seed, x_val=x_val, y_val=y_val,
+                seed=s.config.seed, x_val=x_val, y_val=y_val, on_divergence=self.settings.on_divergence,
             )
         except ValueError as e:
             s.error.emit(f"Cannot train: {e}")
@@ -305,6 +320,10 @@ class TrainingController(QObject):
         self.session.set_params(snap.params)  # → traceChanged → _on_trace_changed records h
         self.updated.emit()
         self._emit_progress()
+        if snap.warning and snap.warning != self.warning:
+            self.warning = snap.warning
+            self.session.message.emit(snap.warning)
+            self.warned.emit(snap.warning)
 
     def _emit_progress(self) -> None:
         self.progressed.emit(self.iteration, self.loss, self.its_per_s)
@@ -368,6 +387,7 @@ class TrainingController(QObject):
             self.settings = self._task_settings(self.settings)
             self.settingsChanged.emit(self.settings)
         self.message = ""
+        self.warning = ""
         self.its_per_s = 0.0
         self.snapshot = Snapshot.empty(self.session.model.params(), self.settings.clip)
         self._record_hidden()

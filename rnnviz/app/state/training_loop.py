@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine import NonFiniteError, Trainer, make_optimizer, run
+from rnnviz.engine import DivergenceError, NonFiniteError, Trainer, make_optimizer, run
 from rnnviz.engine.history import Series
 
 HIDDEN_MAX_RECORDS = 512  # h records a run keeps at most (the record halves when full)
@@ -31,6 +31,7 @@ class TrainingSettings:
     clip: float | None = None  # global-norm clipping threshold; None: off
     batch_size: int | None = None  # None: every training sequence in each batch
     iterations: int | None = 500  # the budget; None: until paused
+    on_divergence: str = "stop"  # engine.guards.ON_DIVERGENCE: stop, or warn once and go on
 
 
 class SmoothedLoss:
@@ -80,6 +81,7 @@ class Snapshot:
     grad_norm_curve: tuple[np.ndarray, np.ndarray]  # before clipping
     val_curve: tuple[np.ndarray, np.ndarray]  # empty when the data has no held-out set
     clip: float | None = None
+    warning: str = ""  # warn mode: the run's one divergence warning, once it was given
     time: float = field(default_factory=time.perf_counter)
 
     @staticmethod
@@ -94,6 +96,7 @@ class Snapshot:
             grad_norm_curve=_copy(h.grad_norm),
             val_curve=_copy(h.val_loss),
             clip=trainer.clip,
+            warning="" if trainer.divergence is None else str(trainer.divergence),
         )
 
     @staticmethod
@@ -111,6 +114,8 @@ def apply_settings(trainer: Trainer, changes: dict) -> None:
             trainer.set_clip(value)
         elif name == "momentum":
             trainer.set_momentum(value)
+        elif name == "on_divergence":
+            trainer.set_on_divergence(value)
         elif name == "batch_size":
             N = trainer.x.shape[1]
             trainer.batch_size = None if value is None or value >= N else max(1, int(value))
@@ -143,6 +148,8 @@ def describe_failure(error: BaseException, trainer: Trainer | None) -> tuple[str
     the message names (None: it names none)."""
     if not isinstance(error, NonFiniteError):
         return f"training stopped: {type(error).__name__}: {error}", None
+    if isinstance(error, DivergenceError):
+        return str(error), None  # it names the iteration, the quantity and its value; no time step
     message, step = str(error), error.step
     if step is None and error.what == "the loss" and trainer is not None:
         step = first_bad_loss_step(trainer)

@@ -118,6 +118,7 @@ def test_the_ui_thread_stays_responsive_while_training(qtbot, controller):
 
 
 def test_a_non_finite_loss_stops_training_with_iteration_and_step(qtbot, controller, session):
+    controller.set_on_divergence("warn")  # the divergence check warns and leaves the rest to the NaN check
     controller.set_optimizer("sgd")
     controller.set_lr(1e6)
     controller.set_budget(None)
@@ -143,6 +144,7 @@ def test_a_non_finite_loss_stops_training_with_iteration_and_step(qtbot, control
 
 
 def test_a_run_that_overflowed_keeps_failing_safely_until_reset(qtbot, controller):
+    controller.set_on_divergence("warn")
     controller.set_optimizer("sgd")
     controller.set_lr(1e6)
     controller.set_budget(None)
@@ -254,3 +256,82 @@ def test_shutdown_while_running_joins_the_worker(qtbot, controller):
     controller.shutdown()
     # joined, not left running (how long that takes: bench/bench_responsiveness.py)
     assert not controller.worker.active and not worker.is_alive()
+
+
+# divergence ---------------------------------------------------------------------------------------
+def params_of(model):
+    return {k: v.copy() for k, v in model.params().items()}
+
+
+def test_a_divergence_stops_training_like_a_nan_and_shows_the_weights_from_before_it(qtbot, controller, session):
+    initial, h_initial = params_of(session.model), session.trace.h.copy()
+    controller.set_optimizer("sgd")
+    controller.set_lr(1e6)
+    controller.set_budget(None)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT) as blocker:
+        controller.train()
+    message, step = blocker.args
+    assert message.startswith("iteration 1: training diverged: the ") and "past the limit of 1000" in message
+    assert "the initial weights kept" in message and step == 0 and controller.message == message
+    assert controller.state == "failed" and not controller.worker.active and controller.iteration == 0
+    for k, v in session.model.params().items():  # the view shows the weights kept: the initial ones
+        np.testing.assert_array_equal(v, initial[k], err_msg=k)
+    np.testing.assert_array_equal(session.trace.h, h_initial)  # and their trace
+    # a lower rate carries on from there
+    controller.set_lr(0.01)
+    controller.step()
+    assert controller.state == "paused" and controller.iteration == 1 and np.isfinite(controller.loss)
+
+
+def test_a_divergence_after_good_iterations_keeps_the_last_good_weights(qtbot, controller, session):
+    controller.set_optimizer("sgd")
+    controller.set_lr(0.01)
+    for _ in range(3):
+        controller.step()
+    good = params_of(session.model)
+    controller.set_lr(1e6)
+    with qtbot.waitSignal(controller.failed, timeout=WAIT) as blocker:
+        controller.step()
+    assert blocker.args[0].startswith("iteration 4: training diverged:") and "the weights of iteration 3 kept" in blocker.args[0]
+    assert controller.state == "failed" and controller.iteration == 3
+    for k, v in session.model.params().items():
+        np.testing.assert_array_equal(v, good[k], err_msg=k)
+
+
+def test_warn_on_divergence_warns_once_and_the_run_goes_on(qtbot, controller):
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 5, timeout=WAIT)
+    warnings = []
+    controller.warned.connect(warnings.append)
+    controller.set_on_divergence("warn")  # posted to the running worker, like the rate
+    controller.set_lr(1e6)
+    with qtbot.waitSignal(controller.warned, timeout=WAIT):
+        pass
+    warned_at = controller.iteration
+    qtbot.waitUntil(lambda: controller.iteration >= warned_at + 30, timeout=WAIT)
+    assert controller.state == "running" and controller.message == ""
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=WAIT)
+    assert len(warnings) == 1 and "training diverged" in warnings[0] and "goes on as asked" in warnings[0]
+    assert controller.warning == warnings[0]
+    assert max(float(np.abs(v).max()) for v in controller.trainer.model.params().values()) > 1e3  # not rolled back
+
+
+def test_the_choice_on_divergence_is_saved_with_the_session_and_old_files_mean_stop(tmp_path, session, controller):
+    from rnnviz.app.io import session_file, session_store
+
+    controller.set_on_divergence("warn")
+    controller.step()
+    path = tmp_path / "warn.rnnviz"
+    session_store.save(path, session, controller)
+    controller.set_on_divergence("stop")
+    session_store.restore(path, session, controller)
+    assert controller.settings.on_divergence == "warn" and controller.trainer.on_divergence == "warn"
+    # a file written before the setting existed has no such key: it opens, and stops on divergence
+    doc, arrays = session_store.capture(session, controller)
+    del doc["training"]["settings"]["on_divergence"]
+    old = tmp_path / "old.rnnviz"
+    session_file.write_session(old, doc, arrays)
+    session_store.restore(old, session, controller)
+    assert controller.settings.on_divergence == "stop" and controller.trainer.on_divergence == "stop"
