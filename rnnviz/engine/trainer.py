@@ -114,7 +114,7 @@ class Trainer:
         """A new start for the divergence checks: starting loss, last good state, warning."""
         self.divergence: DivergenceError | None = None  # warn mode: the one warning given
         self._start_loss: float | None = None  # the run's first loss, the loss check's reference
-        self._good: _GoodState | None = None  # the state before the last update that passed
+        self._good: _GoodState | None = None  # the state before the last update made
 
     def set_lr(self, lr: float) -> None:
         self.lr = check_lr(lr)
