@@ -219,7 +219,8 @@ class FileActions(QObject):
         interrupted by a crash left behind (on a thread: a recent file's folder may be slow)."""
         self.restore_layout()
         self.store.start_autosave()
-        threading.Thread(target=self.store.remove_litter, name="rnnviz-litter", daemon=True).start()
+        threading.Thread(target=SessionStore.remove_litter, args=(self.store.litter_folders(),), name="rnnviz-litter",
+                         daemon=True).start()
 
     def offer_recovery(self, ask: Callable[[str], bool] | None = None) -> bool:
         """After an unclean exit a recovery file is left: ask whether to restore it. `ask`

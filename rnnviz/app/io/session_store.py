@@ -392,13 +392,17 @@ class SessionStore(QObject):
             self._autosave_error = error
             self.session.message.emit(f"Autosave failed: {error}")
 
-    def remove_litter(self) -> list[Path]:
-        """Delete the temporary files that saves interrupted by a crash left in the folders this
-        app writes to (the recovery folder, the recent files' folders): only its own
-        (npz.remove_stale_temporaries), never a person's file. Returns those deleted."""
-        folders = {data_dir()} | {Path(p).parent for p in self.recent()}
+    def litter_folders(self) -> list[Path]:
+        """The folders this app writes to: the recovery folder and the recent files' folders."""
+        return sorted({data_dir()} | {Path(p).parent for p in self.recent()})
+
+    @staticmethod
+    def remove_litter(folders: list[Path]) -> list[Path]:
+        """Delete the temporary files that saves interrupted by a crash left in `folders` (see
+        litter_folders): only rnnviz's own (npz.remove_stale_temporaries), never a person's
+        file. Touches no Qt object: may run on any thread. Returns those deleted."""
         removed: list[Path] = []
-        for folder in sorted(folders):
+        for folder in folders:
             removed += remove_stale_temporaries(folder)
         return removed
 

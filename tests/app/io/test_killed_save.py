@@ -109,5 +109,7 @@ def test_the_next_start_removes_it_from_a_recent_files_folder(tmp_path, session,
     left = temporaries(folder)
     assert len(left) == 1
     backdate(left)
-    assert SessionStore(session, controller).remove_litter() == left  # what the next start does
+    store = SessionStore(session, controller)
+    assert folder in store.litter_folders()
+    assert store.remove_litter(store.litter_folders()) == left  # what the next start does
     assert temporaries(folder) == [] and session_file.read_session(path).doc["config"]["hidden"] == 8
