@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         trainer = Trainer(model, x, y, optimizer=args.optimizer or defaults["optimizer"], lr=args.lr or defaults["lr"],
                           momentum=args.momentum, clip=args.clip, batch_size=args.batch_size, seed=args.seed,
-                          tbptt=args.tbptt, x_val=x_val, y_val=y_val)
+                          tbptt=args.tbptt, x_val=x_val, y_val=y_val, on_divergence=args.on_divergence)
     except ValueError as e:
         raise CliError(str(e)) from None
     if args.out:
@@ -111,6 +111,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         for _ in range(iterations):
             result = trainer.step()
+            if result.warning is not None:  # --on-divergence warn: said once, training goes on
+                print(f"rnnviz train: warning: {result.warning}", file=sys.stderr)
             if first is None:
                 first = result.loss
             progress.update(result.iteration, result.loss)

@@ -15,6 +15,7 @@ from typing import NoReturn
 import numpy as np
 
 from rnnviz.engine import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TASKS
+from rnnviz.engine.guards import ON_DIVERGENCE
 
 PLOT_NAMES = {"loss": "loss", "hidden": "hidden-time", "hidden-time": "hidden-time",
               "hidden-training": "hidden-training", "gradients": "gradients", "predictions": "predictions",
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--iterations", type=positive_int)
     t.add_argument("--batch-size", type=positive_int)
     t.add_argument("--clip", type=positive_float, help="clip gradients to this global norm")
+    t.add_argument("--on-divergence", choices=ON_DIVERGENCE, default="stop",
+                   help="when the loss, a weight or a gradient blows up: stop with an error (default), or warn once "
+                        "on stderr and go on")
     t.add_argument("--tbptt", type=positive_int, help="truncated BPTT window k")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--float32", action="store_true", help="train in float32 instead of float64")

@@ -106,11 +106,20 @@ def test_train_from_pytorch_state_dict(tmp_path, capsys):
 
 
 def test_train_stops_with_one_line_on_nonfinite_values(capsys):
+    # warned of the divergence at iteration 1, it goes on until the numbers overflow
     code, out, err = cli(capsys, "train", "--task", "sine", "--activation", "identity", "--optimizer", "sgd",
-                         "--lr", "1e100", "--iterations", 5)
+                         "--lr", "1e100", "--iterations", 5, "--on-divergence", "warn")
     assert code == 2
-    assert len(err.splitlines()) == 1
-    assert re.match(r"rnnviz train: error: iteration 2: non-finite value in .* at time step t=\d+", err)
+    warning, error = err.splitlines()
+    assert warning.startswith("rnnviz train: warning: iteration 1: training diverged: ")
+    assert re.match(r"rnnviz train: error: iteration 2: non-finite value in .* at time step t=\d+", error)
+
+
+def test_train_stops_a_diverging_run_with_one_line(capsys):
+    code, out, err = cli(capsys, "train", "--task", "hello", "--optimizer", "adam", "--lr", "1e6", "--iterations", 5)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert re.match(r"rnnviz train: error: iteration 1: training diverged: the (weight|bias) \w+\[[\d, ]+\] "
+                    r"reached 1e\+06, past the limit of 1000 for any weight; training stopped and the initial weights kept", err)
 
 
 # ------------------------------------------------------------------------------------------
