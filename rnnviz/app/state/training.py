@@ -180,7 +180,7 @@ class TrainingController(QObject):
         settings give the same losses again."""
         self._abort_run()
         if self.trainer is not None:
-            apply_settings(self.trainer, self._settings_dict())
+            apply_settings(self.trainer, self._trainer_settings())
             self.trainer.reset()  # a fresh optimizer of the current kind, lr and momentum
         self.smoothed.clear()
         self.hidden.clear()
@@ -228,9 +228,8 @@ class TrainingController(QObject):
         self._emit_progress()
 
     def set_settings(self, settings: TrainingSettings) -> None:
-        for name in ("optimizer", "lr", "momentum", "clip", "batch_size", "on_divergence"):
-            getattr(self, f"set_{name}")(getattr(settings, name))
-        self.set_budget(settings.iterations)
+        for name, value in settings.__dict__.items():  # each checked by its setter
+            getattr(self, "set_budget" if name == "iterations" else f"set_{name}")(value)
 
     def _change(self, name: str, value: object) -> None:
         if getattr(self.settings, name) == value:
@@ -242,10 +241,9 @@ class TrainingController(QObject):
             apply_settings(self.trainer, {name: value})
         self.settingsChanged.emit(self.settings)
 
-    def _settings_dict(self) -> dict:
-        s = self.settings
-        return dict(optimizer=s.optimizer, lr=s.lr, momentum=s.momentum, clip=s.clip, batch_size=s.batch_size,
-                    on_divergence=s.on_divergence)
+    def _trainer_settings(self) -> dict:
+        """The settings the trainer holds (all but the budget, which the worker holds)."""
+        return {k: v for k, v in self.settings.__dict__.items() if k != "iterations"}
 
     # the run -----------------------------------------------------------------------------------
     def _ensure_trainer(self) -> Trainer | None:
