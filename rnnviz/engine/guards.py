@@ -74,7 +74,7 @@ class DivergenceError(NonFiniteError):
 class DivergenceLimits:
     """When a run counts as diverging. The defaults sit two to three orders of magnitude above
     anything the built-in tasks reach at their default settings with any cell (largest weight
-    ≈ 4, gradient entry ≈ 3, loss never above its start; bench/bench_divergence.py), and below
+    ≈ 5, gradient entry ≈ 3, loss never above its start; bench/bench_divergence.py), and below
     what the first update at lr = 1e6 makes of the weights with any optimizer (≥ 1e4)."""
 
     loss_factor: float = 1e3  # the loss may reach this many times its starting value ...
