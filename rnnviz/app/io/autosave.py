@@ -44,6 +44,7 @@ class AutosaveSchedule(QObject):
         self.last: float | None = None  # clock() at the last snapshot
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
+        self.timer.setTimerType(Qt.PreciseTimer)  # a coarse 30 s timer may come 1.5 s late
         self.timer.timeout.connect(self._fire)
 
     def start(self) -> None:
@@ -67,7 +68,7 @@ class AutosaveSchedule(QObject):
         if not self.enabled:
             return
         since = None if self.last is None else (self.clock() - self.last) * 1000
-        self._arm(0 if since is None else max(0, int(PAUSE_GAP_MS - since)), sooner_only=True)
+        self._arm(0 if since is None else max(0, round(PAUSE_GAP_MS - since)), sooner_only=True)
 
     def snapshot_taken(self) -> None:
         """The state up to now is being written: changes from here on make it dirty again."""
@@ -87,7 +88,7 @@ class AutosaveSchedule(QObject):
         if self.last is None:
             return self.first_ms
         since = (self.clock() - self.last) * 1000
-        return max(self.first_ms, int(self.interval_ms - since))
+        return max(self.first_ms, round(self.interval_ms - since))
 
     def _arm(self, ms: int, sooner_only: bool = False) -> None:
         if sooner_only and self.timer.isActive() and self.timer.remainingTime() <= ms:
