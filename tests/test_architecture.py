@@ -138,9 +138,10 @@ def private_attribute_uses(module: str) -> list[str]:
             continue
         if isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "super":
             continue
-        if node.attr in DEFINED_PRIVATE[module]:
-            continue
-        owners = sorted(m for m, names in DEFINED_PRIVATE.items() if node.attr in names)
+        # another object's private attribute: flagged when another module defines that name,
+        # even if this module defines one of the same spelling too (`self.view._camera` beside a
+        # `self._camera` of its own is still a reach into the view)
+        owners = sorted(m for m, names in DEFINED_PRIVATE.items() if node.attr in names and m != module)
         if owners:
             found[node.lineno, node.attr] = (f"{module} line {node.lineno}: {ast.unparse(node)}  ← "
                                              f"defined in {', '.join(owners)}")

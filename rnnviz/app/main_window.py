@@ -1,7 +1,9 @@
 """The main window: the composition root. It builds the views, the panels (setup, training,
 AR baseline, lessons), the plots and the lab, hands each the session and the training
 controller, and wires actions to them. Its parts live in app/window/ (header, docks, actions
-and shortcuts, presentation mode); it holds no logic of its own beyond showing messages.
+and shortcuts, dialogs, the status line, presentation mode). What it still decides itself is
+window policy: the docks' proportions, whether a change may discard a training run, what Esc
+leaves, and where a screenshot goes.
 """
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def parse_selection(text: str, T: int, model=None):
 
 
 def _check_selection_fits(kind: str, unit: int | None, model) -> None:
-    cell = getattr(model, "cell", "rnn")
+    cell = model.cell
     gates = {"lstm": "ifgo", "gru": "rzn"}.get(cell, "")
     name = {"lstm": "an LSTM", "gru": "a GRU"}.get(cell, "a vanilla RNN")
     if kind == "c" and cell != "lstm":

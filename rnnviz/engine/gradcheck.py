@@ -60,7 +60,7 @@ def numeric_hidden_grads(model: Model, x: np.ndarray, targets: np.ndarray, eps: 
     for t in range(T):
         for b in range(B):
             for j in range(H):
-                if getattr(model, "cell", "rnn") != "rnn":
+                if model.cell != "rnn":
                     f = lambda d: loss_with_nudge(model, x, targets, "h", t, b, j, d)  # noqa: E731
                 else:
                     f = lambda d: _loss_with_hidden_nudge(model, base, targets, t, b, j, d)  # noqa: E731

@@ -34,7 +34,7 @@ def run(
     """
     if isinstance(gain_sequences, bool) or not isinstance(gain_sequences, (int, np.integer)) or gain_sequences < 1:
         raise ValueError(f"gain_sequences must be a whole number of at least 1, got {gain_sequences!r}")
-    if getattr(model, "cell", "rnn") != "rnn":
+    if model.cell != "rnn":
         return run_gated(model, x, targets, steps=steps, tbptt=tbptt, h0=h0, c0=c0, gain_sequences=gain_sequences)
     if c0 is not None:
         raise ValueError("c0 is the initial cell state of an LSTM; a vanilla RNN has none")

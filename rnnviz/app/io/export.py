@@ -16,16 +16,13 @@ from typing import Callable, Iterator
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 
-from rnnviz.engine.io.export import (
-    ExportError, history_csv, save_history_csv, save_trace_json, trace_to_json, write_bytes_atomic,
-)
+from rnnviz.engine.io.export import ExportError, save_history_csv, save_trace_json, write_bytes_atomic
 from rnnviz.engine.io.traces import save_trace
 from rnnviz.engine.trace import Trace
 
 __all__ = [
     "ExportError", "MAX_SIDE", "PASSES", "animation_positions", "export_animation", "export_gif", "export_mp4",
-    "export_plot", "export_trace", "export_view", "find_history", "history_csv", "save_history_csv",
-    "save_trace_json", "trace_to_json", "video_available",
+    "export_plot", "export_trace", "export_view", "has_history", "video_available",
 ]
 
 MAX_SIDE = 8000  # pixels: larger pictures are refused (memory), as in `rnnviz screenshot`
@@ -313,26 +310,9 @@ def export_trace(trace: Trace | None, path: str | os.PathLike) -> Path:
             return write_bytes_atomic(path, f.read())
 
 
-def find_history(*owners):
-    """The training history of the first TrainingController found on or under `owners`
-    (a window, a session), or None."""
-    from rnnviz.app.state.training import TrainingController
-
-    for owner in owners:
-        if owner is None:
-            continue
-        if isinstance(owner, TrainingController):
-            candidates = [owner]
-        else:
-            values = list(vars(owner).values())
-            values += [getattr(v, "controller", None) for v in values]  # e.g. a training panel's
-            candidates = [v for v in values if isinstance(v, TrainingController)]
-            if hasattr(owner, "findChildren"):
-                candidates += owner.findChildren(TrainingController)
-        for c in candidates:
-            if c.trainer is not None and len(c.trainer.history.loss):
-                return c
-    return None
+def has_history(controller) -> bool:
+    """Whether a TrainingController has trained at least one iteration (a history to export)."""
+    return controller is not None and controller.trainer is not None and len(controller.trainer.history.loss) > 0
 
 
 def export_history(controller, path: str | os.PathLike) -> Path:

@@ -175,8 +175,8 @@ class ExportActions:
         return self._run("the trace", lambda: ex.export_trace(self.session.trace, path))
 
     def export_history(self) -> Path | None:
-        controller = ex.find_history(self.controller)
-        if controller is None:
+        controller = self.controller
+        if not ex.has_history(controller):
             self.show_error("There is no training history yet: train the network first, then export it.")
             return None
         path = self.ask_path("Export the training history as CSV", "rnnviz-history.csv", "CSV (*.csv)")

@@ -56,7 +56,7 @@ def capture(session: Session, controller: TrainingController | None = None, view
     s, m = session, session.model
     assert m is not None
     arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
-    cell = getattr(m, "cell", "rnn")
+    cell = m.cell
     for k in session_schema.CELL_STATES[cell]:  # h0 (and an LSTM's c0)
         arrays[f"model.{k}"] = getattr(m, k).copy()
     imported = s.imported is not None and s.task is not None and s.task.name in ("series", "text")
@@ -136,7 +136,7 @@ def restore(path: str | os.PathLike, session: Session, controller: TrainingContr
         config = NetworkConfig(**doc["config"])
         m = doc["model"]
         model = _model_from(m, arrays)
-        if config.cell != getattr(model, "cell", "rnn"):
+        if config.cell != model.cell:
             config = replace(config, cell=model.cell)  # the network shown is the file's
         imported = None
         if doc["source"]["imported"]:
@@ -163,7 +163,7 @@ def restore(path: str | os.PathLike, session: Session, controller: TrainingContr
         sel = view["selection"]
         if sel is not None:
             Selection(sel["kind"], sel["t"], sel["unit"])
-            cell = getattr(model, "cell", "rnn")
+            cell = model.cell
             if (sel["kind"] == "c" and cell != "lstm") or (
                     sel["kind"].startswith("gate:") and sel["kind"][5:] not in getattr(model, "GATES", ())):
                 raise ValueError(f"view.selection {sel['kind']!r} is not part of a {cell} cell")

@@ -104,7 +104,7 @@ def compute_curves(model, task: Task, watched: int = 0) -> LabCurves:
         dL_dh = np.linalg.norm(trace.dL_dh, axis=2).mean(axis=1)  # (T,)
         eig = eigenvalues(trace.params["W_hh"]) if trace.cell == "rnn" else None
     t = np.arange(1, T + 1)
-    return LabCurves(getattr(model, "cell", "rnn"), t, T - t, jac, np.asarray(trace.grad_gain).copy(), dL_dh,
+    return LabCurves(model.cell, t, T - t, jac, np.asarray(trace.grad_gain).copy(), dL_dh,
                      float(trace.loss), eig)
 
 

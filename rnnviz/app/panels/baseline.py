@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSpinBox
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSpinBox
 
 from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, applicability
 from rnnviz.app.panels.baseline_worker import BaselineResult, BaselineWorker
@@ -221,15 +221,3 @@ class BaselinePanel(PlotPanel):
         lo, hi = finite_span(np.concatenate([c.target[:, i], c.ar_pred[ok, i], c.rnn_pred[:, i]]))
         steady_range(self.plot, "y", lo, hi, headroom=0.15, shrink=0.5)
 
-
-def install(window, controller=None) -> QDockWidget:
-    """Add the AR-baseline dock to a MainWindow (listed in View ▸ Panels)."""
-    panel = BaselinePanel(window.session, controller)
-    window.baseline_panel = panel
-    dock = window.add_panel(panel, "AR baseline", Qt.BottomDockWidgetArea)
-    dock.setObjectName("baselineDock")
-    plots = getattr(window, "plot_docks", None)
-    if plots:  # one more tab beside the plots: the bottom area keeps its width for each plot
-        window.tabifyDockWidget(plots[-1], dock)
-    window.baseline_dock = dock
-    return dock

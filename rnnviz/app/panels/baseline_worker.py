@@ -77,6 +77,9 @@ class BaselineWorker(QObject):
     def request(self, key: tuple, task: Task, model: Model, order: int | None, fit: ARFit | None) -> None:
         """Compute in the background; `model` must be the worker's own (a copy): training goes on
         changing the session's."""
+        for number, waiting in list(self._jobs.items()):  # requests not started yet are out of date:
+            if self._pool.tryTake(waiting):  # drop them (else a backlog of weight copies grows)
+                del self._jobs[number]
         self._latest += 1
         job = _Job(self._latest, (key, task, model, order, fit), self._relay)
         self._jobs[self._latest] = job

@@ -207,5 +207,5 @@ class SetupPanel(QWidget):
 
 
 def _cell_words(model) -> str:
-    cell = getattr(model, "cell", "rnn")
+    cell = model.cell
     return model.activation if cell == "rnn" else cell.upper()

@@ -117,12 +117,6 @@ class Session(QObject):
         self.watched = 0
         self._new_network()
 
-    def reinitialise(self, seed: int | None = None) -> None:
-        if seed is not None and seed != self.config.seed:
-            self.set_config(seed=seed)
-        elif self._may_replace("re-initialise the weights"):
-            self.rebuild()
-
     def _may_replace(self, what: str) -> bool:
         if self.may_replace(what):
             return True
@@ -154,7 +148,7 @@ class Session(QObject):
         if not self._may_replace(f"open {Path(path).name}"):
             return
         self.model, self.source, self.source_label = model, "file", Path(path).name
-        self.config = replace(self.config, cell=getattr(model, "cell", "rnn"))  # the setup panel shows the file's cell
+        self.config = replace(self.config, cell=model.cell)  # the setup panel shows the file's cell
         self._x, self._y, self.watched = x, y, 0
         self._new_network(trace)
         self.message.emit(f"Loaded {Path(path).name}: I={model.input_size}, H={model.hidden_size}, "

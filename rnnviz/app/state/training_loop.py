@@ -185,6 +185,10 @@ class Mailbox:
         with self.lock:
             self._pending[name] = value
 
+    def has_settings(self) -> bool:
+        """Whether settings wait to be taken (an unlocked peek: take_settings locks)."""
+        return bool(self._pending)
+
     def take_settings(self) -> dict:
         with self.lock:
             changes, self._pending = self._pending, {}
@@ -211,7 +215,7 @@ def run_loop(trainer: Trainer, smoothed: SmoothedLoss, box: Mailbox, publish_eve
                 if budget is not None and trainer.iteration >= budget:
                     box.reached_budget = True
                     break
-                if box._pending:  # unlocked peek; take_settings locks
+                if box.has_settings():
                     apply_settings(trainer, box.take_settings())
                 result = trainer.step()
                 smoothed.add(result.iteration, result.loss)

@@ -1,3 +1,9 @@
-"""The main window's parts, which main_window.py (the composition root) puts together: the
-header over the network, the docks, the actions and menus with their shortcuts, the help
-dialogs, and presentation mode."""
+"""The main window's parts, which main_window.py (the composition root) puts together.
+
+header.py        the title, subtitle and buttons over the network (Header, ElidedLabel)
+docks.py         add_dock and scrollable: how a panel becomes a dock
+actions.py       window_action, the shortcut list (SHORTCUTS) and the F1 / About dialogs
+dialogs.py       the file dialogs and the "discard the training run?" question
+status.py        StatusLine: the last error and the training budget in the status bar
+presentation.py  Presentation: full screen, large type, the panels stepping aside, hidden controls
+"""

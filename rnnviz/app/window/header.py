@@ -67,7 +67,7 @@ class Header(QFrame):
         if m is not None and tr is not None:
             # the loss first: when the header is narrow the tail is clipped, not the number
             loss = f"loss {tr.loss:.4g} · " if tr.targets is not None else ""
-            cell = getattr(m, "cell", "rnn")
+            cell = m.cell
             kind = m.activation if cell == "rnn" else cell.upper()
             text = f"{loss}{m.architecture} · {kind} · H = {m.hidden_size} · T = {tr.T}"
             self.subtitle_label.setText(text)

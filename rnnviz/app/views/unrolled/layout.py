@@ -63,7 +63,7 @@ class UnrolledLayout:
         s = scale
         self.s = s
         self.T = T = trace.T
-        self.cell = getattr(trace, "cell", "rnn")
+        self.cell = trace.cell
         self.expanded = bool(gates) and self.cell != "rnn"
         I, H, O = trace.x.shape[2], trace.hidden_size, trace.y.shape[2]
         self.strip_h = 28.0 * s
@@ -309,7 +309,7 @@ class NodeData:
         bwd = {"h": bh, "y": by}
         limits[("backward", "h")] = lim(bh)
         limits[("backward", "y")] = lim(by[out])
-        cell = getattr(trace, "cell", "rnn")
+        cell = trace.cell
         flow = recurrent_flow(trace)  # (T+1,) what goes back through the recurrent matrices
         flow_c = None
         if cell == "lstm":
@@ -320,7 +320,7 @@ class NodeData:
             bwd["c"] = bc
             limits[("backward", "c")] = lim(bc)
             flow_c = cell_state_flow(trace)  # (T+1,) along c: the arrow c_{t−1} → c_t
-        for g, a in getattr(trace, "gates", {}).items():
+        for g, a in trace.gates.items():
             fwd["gate:" + g] = rows(a)
             limits[("forward", "gate:" + g)] = 1.0
         top = max(flow[1:].max(initial=0.0), 0.0 if flow_c is None else flow_c[1:].max(initial=0.0))
