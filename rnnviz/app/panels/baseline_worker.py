@@ -48,8 +48,11 @@ class _Job(QRunnable):
         self.number, self.args, self.relay = number, args, relay
 
     def run(self) -> None:
+        # let go of the arguments (a copy of the weights, the task) once taken: the pool keeps
+        # its runnables' Python wrappers alive, and each kept a model copy for good (issue 13)
+        args, self.args = self.args, ()
         try:
-            result: object = compute_baseline(*self.args)
+            result: object = compute_baseline(*args)
         except Exception as e:  # noqa: BLE001 - delivered to the UI thread, raised there
             result = e
         self.relay.finished.emit(self.number, result)
