@@ -99,6 +99,7 @@ def run_seed(seed: int, folder: Path) -> dict:
     rss0 = rss_end = None
     errors_shown: list[str] = []
     window.session.error.connect(errors_shown.append)
+    window.training.failed.connect(lambda message, _step: errors_shown.append(message))
     with rec, warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = show_warning
