@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         session.message.connect(self.show_message)
         session.error.connect(self.show_error)
         session.may_replace = self.may_discard_training
-        self.ask_discard = None  # tests: a callable(text) -> bool answering instead of a dialog
+        self.discard_answer = None  # tests: a callable(text) -> bool answering instead of a dialog
         self.training.progressed.connect(self._training_progressed)
         self.training.failed.connect(lambda msg, _step: self.show_error(msg))
         self.training.stateChanged.connect(self._training_state)
@@ -268,8 +268,8 @@ class MainWindow(QMainWindow):
             return True
         text = (f"To {what}, the current training run ({self.training.iteration:,} iterations) "
                 "will be discarded. Go ahead?")
-        if self.ask_discard is not None:
-            return bool(self.ask_discard(text))
+        if self.discard_answer is not None:
+            return bool(self.discard_answer(text))
         return ask_discard(self, text) if self.isVisible() else True
 
     def _raise_first_plot(self) -> None:

@@ -87,7 +87,7 @@ class RandomUse:
         self.saved: list[Path] = []
         self.done: list[str] = []  # the names of the actions run, in order
         # a structural change during a run asks whether to discard it: say yes most times
-        window.ask_discard = lambda _text: self.rng.random() < 0.8
+        window.discard_answer = lambda _text: self.rng.random() < 0.8
         self.table: list[tuple[str, float, Callable[[], None]]] = [
             # training
             ("train/pause", 6, lambda: self.w.training_panel.train_button.click()),

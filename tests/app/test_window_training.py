@@ -31,19 +31,19 @@ def test_a_structural_change_asks_before_discarding_a_training_run(window, qtbot
     window.training.step()
     assert window.training.has_progress()
     asked = []
-    window.ask_discard = lambda text: asked.append(text) or False
+    window.discard_answer = lambda text: asked.append(text) or False
     hidden_before = s.model.hidden_size
     window.setup_panel.hidden_spin.setValue(hidden_before + 3)  # as a person would
     assert asked and "discarded" in asked[0]
     assert s.model.hidden_size == hidden_before and window.training.has_progress()
     assert window.setup_panel.hidden_spin.value() == hidden_before  # the panel shows what stayed
-    window.ask_discard = lambda text: True
+    window.discard_answer = lambda text: True
     s.set_config(hidden=hidden_before + 3)
     assert s.model.hidden_size == hidden_before + 3 and not window.training.has_progress()
 
 
 def test_no_question_without_training_progress(window):
-    window.ask_discard = lambda text: (_ for _ in ()).throw(AssertionError("asked"))
+    window.discard_answer = lambda text: (_ for _ in ()).throw(AssertionError("asked"))
     window.session.set_config(hidden=3)
     assert window.session.model.hidden_size == 3
 

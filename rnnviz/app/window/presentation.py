@@ -29,10 +29,6 @@ class Presentation:
         self._docks_before_hiding: list[QDockWidget] | None = None  # H: what to bring back
         self._normal_geometry = None
 
-    @property
-    def controls_hidden(self) -> bool:
-        return self._docks_before_hiding is not None
-
     def step_aside(self, presenting: bool) -> None:
         """Entering presentation mode: every dock but the inspector and the lessons hides;
         leaving it: those docks come back."""

@@ -721,7 +721,7 @@ def test_fuzz_session_mutated_json_and_arrays(tmp_path, valid_session_parts, dat
 
 def test_window_sessions_include_the_training_run(tmp_path, window):
     controller = window.training  # the run the composition root hands the file actions
-    window.ask_discard = lambda text: True  # the window asks before a new network discards the run
+    window.discard_answer = lambda text: True  # the window asks before a new network discards the run
     for _ in range(3):
         controller.step()
     path = tmp_path / "w.rnnviz"

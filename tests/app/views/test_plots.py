@@ -15,8 +15,8 @@ from rnnviz.app.views.plots import (
     PredictionPlot,
     WeightsPlot,
     make_plot_docks,
-    minmax_decimate,
 )
+from rnnviz.app.views.plots.display import minmax_decimate
 from rnnviz.app.state.network_config import NetworkConfig
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController

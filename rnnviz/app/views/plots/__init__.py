@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.plots.base import PlotPanel
-from rnnviz.app.views.plots.display import minmax_decimate
 from rnnviz.app.views.plots.gradients import GradientFlowPlot
 from rnnviz.app.views.plots.hidden import HiddenTimePlot, HiddenTrainingPlot
 from rnnviz.app.views.plots.loss import LossPlot
@@ -32,12 +31,8 @@ PLOTS: tuple[tuple[str, type[PlotPanel]], ...] = (
 
 __all__ = [
     "PLOTS", "GradientFlowPlot", "HiddenTimePlot", "HiddenTrainingPlot", "LossPlot", "PlotPanel",
-    "PredictionPlot", "WeightsPlot", "make_plot_docks", "make_plots", "minmax_decimate",
+    "PredictionPlot", "WeightsPlot", "make_plot_docks",
 ]
-
-
-def make_plots(session: Session, controller: TrainingController, parent: QWidget | None = None) -> dict[str, PlotPanel]:
-    return {key: cls(session, controller, parent) for key, cls in PLOTS}
 
 
 def make_plot_docks(session: Session, controller: TrainingController, parent: QWidget | None = None) -> list[QDockWidget]:

@@ -100,7 +100,7 @@ def layout_of(session: Session) -> tuple | None:
     m, tr = session.model, session.trace
     if m is None:
         return None
-    return (m.input_size, m.hidden_size, m.output_size, getattr(m, "cell", "rnn"), m.architecture, m.loss,
+    return (m.input_size, m.hidden_size, m.output_size, m.cell, m.architecture, m.loss,
             m.activation, None if tr is None else tr.h.shape)
 
 
