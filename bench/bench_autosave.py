@@ -1,7 +1,7 @@
 """Autosave benchmark: what writing the recovery file costs the UI thread and the writer thread.
 
 The recovery file is written in two parts (rnnviz/app/io/autosave.py): a snapshot on the UI
-thread (`session_store.capture`: the session and its training run as plain data and copies of
+thread (`session_snapshot.capture`: the session and its training run as plain data and copies of
 every array; with training running, it also pauses the worker for the trainer's state and
 resumes it), and the write on a thread of its own (`session_file.write_session`: JSON,
 `np.savez`, the deflated zip, fsync, rename, folder fsync). This script measures both for a few
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QCoreApplication
 
-    from rnnviz.app.io import session_file, session_store
+    from rnnviz.app.io import session_file, session_snapshot
     from rnnviz.app.state.network_config import NetworkConfig
     from rnnviz.app.state.session import Session
     from rnnviz.app.state.training import TrainingController
@@ -86,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.005)
             controller.pause(wait=True)
             path = folder / f"recovery-H{hidden}.rnnviz"
-            doc, arrays = session_store.capture(session, controller)
+            doc, arrays = session_snapshot.capture(session, controller)
             session_file.write_session(path, doc, arrays)
             n_values = sum(a.size for a in arrays.values())
             print(f"\nH={hidden}: {controller.iteration} iterations, {len(arrays)} arrays, {n_values:,} values, "
                   f"file {path.stat().st_size / 1e6:.2f} MB")
             for r in range(1, args.rounds + 1):
-                snap = timed(lambda: session_store.capture(session, controller), args.repeats)
+                snap = timed(lambda: session_snapshot.capture(session, controller), args.repeats)
                 print(line("UI thread: snapshot (paused)", r, snap))
                 write = timed(lambda: session_file.write_session(path, doc, arrays), args.repeats)
                 print(line("writer thread: write", r, write))
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                     while time.perf_counter() < end:
                         app.processEvents()
                         time.sleep(0.005)
-                    snap += timed(lambda: session_store.capture(session, controller), 1)
+                    snap += timed(lambda: session_snapshot.capture(session, controller), 1)
                 assert controller.running
                 print(line("UI thread: snapshot (training)", r, snap))
         finally:
@@ -116,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 SAVER = """
 import sys
 from PySide6.QtCore import QCoreApplication
-from rnnviz.app.io import session_store
+from rnnviz.app.io import session_snapshot
 from rnnviz.app.state.network_config import NetworkConfig
 from rnnviz.app.state.session import Session
 app = QCoreApplication([])
 session = Session(NetworkConfig(task="sine", hidden=512))
 print("ready", flush=True)
 while True:
-    session_store.save(sys.argv[1], session)
+    session_snapshot.save(sys.argv[1], session)
 """
 
 

@@ -16,7 +16,7 @@ from rnnviz.app.io import export as ex
 from rnnviz.app.lessons.format import load_lessons
 from rnnviz.app.lessons.runner import apply_step, check_status
 from rnnviz.app.io import session_file
-from rnnviz.app.io import session_store
+from rnnviz.app.io import session_snapshot
 from rnnviz.app.views.inspector.pages import page_for
 from rnnviz.app.state.playback import frame_at, position_of
 from rnnviz.app.state.network_config import NetworkConfig
@@ -305,11 +305,11 @@ def test_session_save_and_reopen_keeps_a_trained_gated_network(gated, tmp_path, 
         sel = Selection("gate:" + GATES[gated.model.cell][1], 4, 2)
         gated.select(sel)
         path = tmp_path / "g.rnnviz"
-        session_store.save(path, gated, controller)
+        session_snapshot.save(path, gated, controller)
         other = Session(NetworkConfig(task="sine"))
         other_c = TrainingController(other)
         try:
-            session_store.restore(path, other, other_c)
+            session_snapshot.restore(path, other, other_c)
             assert other.model.cell == gated.model.cell and other.config.cell == gated.config.cell
             for k, v in gated.model.params().items():
                 np.testing.assert_array_equal(other.model.params()[k], v)
@@ -340,7 +340,7 @@ def _rewrite(src, dst, edit_arrays=None, edit_doc=None):
 
 def test_gated_session_files_are_validated(gated, tmp_path):
     path = tmp_path / "g.rnnviz"
-    session_store.save(path, gated)
+    session_snapshot.save(path, gated)
     first = gated.model.PARAM_NAMES[1]
     bad = tmp_path / "bad.rnnviz"
     _rewrite(path, bad, edit_arrays=lambda a: a.pop(f"model.{first}"))
@@ -358,7 +358,7 @@ def test_gated_session_files_are_validated(gated, tmp_path):
     # a vanilla session names no cell (older readers keep reading it)
     v = Session(NetworkConfig(task="sine"))
     try:
-        session_store.save(tmp_path / "v.rnnviz", v)
+        session_snapshot.save(tmp_path / "v.rnnviz", v)
         doc = session_file.read_session(tmp_path / "v.rnnviz").doc
         assert "cell" not in doc["config"] and "cell" not in doc["model"]
     finally:

@@ -6,7 +6,7 @@ is written within `first_ms` (10 s), and while changes go on, every change is on
 at once (at most once a second).
 
 `BackgroundWriter` decides *how*: the caller takes a snapshot on the UI thread (plain data and
-copies of the arrays, see session_store.capture) and hands it over; the writer serialises and
+copies of the arrays, see session_snapshot.capture) and hands it over; the writer serialises and
 writes it on a thread of its own, one file at a time (a snapshot handed over while one is being
 written waits, and a newer one replaces it), and tells the UI thread how it went with the
 queued signal `done`.

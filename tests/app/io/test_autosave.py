@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnviz.app.io import session_file, session_store
+from rnnviz.app.io import session_file, session_snapshot
 from rnnviz.app.io.autosave import AutosaveSchedule, BackgroundWriter
 from rnnviz.app.io.session_store import SessionStore, data_dir
 from rnnviz.engine.io import npz
@@ -107,7 +107,7 @@ def test_each_pause_of_training_is_written(qtbot, session, controller):
 def test_a_snapshot_shares_nothing_with_the_live_session(session, controller):
     for _ in range(3):
         controller.step()
-    doc, arrays = session_store.capture(session, controller)
+    doc, arrays = session_snapshot.capture(session, controller)
     kept = {k: v.copy() for k, v in arrays.items()}
     controller.step()
     session.set_watched(1)

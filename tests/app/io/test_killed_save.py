@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from rnnviz.app.io import session_file, session_store
+from rnnviz.app.io import session_file, session_snapshot
 from rnnviz.app.io.session_store import SessionStore
 from rnnviz.engine.io.npz import is_temporary
 
@@ -30,7 +30,7 @@ def private_dirs(tmp_path, monkeypatch):
 SAVER = textwrap.dedent("""
     import sys, time, zipfile
     from PySide6.QtCore import QCoreApplication
-    from rnnviz.app.io import session_store
+    from rnnviz.app.io import session_snapshot
     from rnnviz.app.state.network_config import NetworkConfig
     from rnnviz.app.state.session import Session
     from rnnviz.engine.io import npz
@@ -52,7 +52,7 @@ SAVER = textwrap.dedent("""
         zipfile.ZipFile.writestr = writestr
     else:
         npz.fsync_folder = lambda folder: stop_here()
-    session_store.save(path, Session(NetworkConfig(task="sine", hidden=7)))
+    session_snapshot.save(path, Session(NetworkConfig(task="sine", hidden=7)))
 """)
 
 
@@ -79,7 +79,7 @@ def backdate(paths):
 
 def test_killed_mid_write_the_old_session_stays_and_the_next_save_removes_the_temporary(tmp_path, session, controller):
     path = tmp_path / "work.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     old = path.read_bytes()
     killed_save(path, "arrays")
     assert path.read_bytes() == old
@@ -93,7 +93,7 @@ def test_killed_mid_write_the_old_session_stays_and_the_next_save_removes_the_te
 
 def test_killed_after_the_rename_the_new_session_is_complete(tmp_path, session):
     path = tmp_path / "work.rnnviz"
-    session_store.save(path, session)
+    session_snapshot.save(path, session)
     killed_save(path, "rename")
     assert session_file.read_session(path).doc["config"]["hidden"] == 7
     assert temporaries(tmp_path) == []

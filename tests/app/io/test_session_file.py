@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnviz.app.io import session_file
-from rnnviz.app.io import session_store
+from rnnviz.app.io import session_snapshot, session_store
 from rnnviz.app.state.network_config import NetworkConfig
 from rnnviz.app.state.selection import Selection
 from rnnviz.app.state.session import Session
@@ -58,12 +58,12 @@ def trained(session, controller, steps=5):
 def test_reopening_restores_the_same_picture(tmp_path, session, controller, qapp):
     trained(session, controller)
     path = tmp_path / "s.rnnviz"
-    session_store.save(path, session, controller, {"rolled": True})
+    session_snapshot.save(path, session, controller, {"rolled": True})
     before = fingerprint(session)
     other = Session(NetworkConfig(task="parity", hidden=3))
     other_c = TrainingController(other)
     try:
-        view = session_store.restore(path, other, other_c)
+        view = session_snapshot.restore(path, other, other_c)
         assert view["rolled"] is True
         assert fingerprint(other) == before
         assert other_c.iteration == controller.iteration and other_c.state == "paused"
@@ -83,7 +83,7 @@ def test_training_continues_exactly_where_it_stopped(tmp_path, session, controll
     for _ in range(9):
         controller.step()
     path = tmp_path / "run.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     reference = []
     for _ in range(4):
         controller.step()
@@ -91,7 +91,7 @@ def test_training_continues_exactly_where_it_stopped(tmp_path, session, controll
     other = Session(NetworkConfig(task="hello"))
     other_c = TrainingController(other)
     try:
-        session_store.restore(path, other, other_c)
+        session_snapshot.restore(path, other, other_c)
         resumed = []
         for _ in range(4):
             other_c.step()
@@ -110,13 +110,13 @@ def test_imported_series_round_trip(tmp_path, session, controller):
     session.use_task(task, summary)
     controller.step()
     path = tmp_path / "imp.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     controller.step()
     ref = controller.loss
     other = Session()
     other_c = TrainingController(other)
     try:
-        session_store.restore(path, other, other_c)
+        session_snapshot.restore(path, other, other_c)
         assert other.task.title == task.title and other.imported is not None
         np.testing.assert_array_equal(other.task.x_val, task.x_val)
         other_c.step()
@@ -131,11 +131,11 @@ def test_session_of_a_model_file_keeps_its_data(tmp_path, session):
     save_model(m, tmp_path / "m.npz")
     session.load_model_file(tmp_path / "m.npz")
     path = tmp_path / "f.rnnviz"
-    session_store.save(path, session)
+    session_snapshot.save(path, session)
     before = fingerprint(session)
     other = Session()
     try:
-        session_store.restore(path, other)
+        session_snapshot.restore(path, other)
         assert fingerprint(other) == before
     finally:
         other.shutdown()
@@ -144,7 +144,7 @@ def test_session_of_a_model_file_keeps_its_data(tmp_path, session):
 def test_session_json_is_readable_and_documented_keys(tmp_path, session, controller):
     trained(session, controller, 2)
     path = tmp_path / "s.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == ["arrays.npz", "session.json"]
         doc = json.loads(zf.read("session.json"))
@@ -156,7 +156,7 @@ def test_session_json_is_readable_and_documented_keys(tmp_path, session, control
 # atomic saving ------------------------------------------------------------------------------------
 def test_save_interrupted_midway_leaves_old_file_byte_identical(tmp_path, session, controller, monkeypatch):
     path = tmp_path / "s.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     old = path.read_bytes()
     controller.step()
     real = zipfile.ZipFile.writestr
@@ -168,7 +168,7 @@ def test_save_interrupted_midway_leaves_old_file_byte_identical(tmp_path, sessio
 
     monkeypatch.setattr(zipfile.ZipFile, "writestr", fail_on_arrays)
     with pytest.raises(OSError):
-        session_store.save(path, session, controller)
+        session_snapshot.save(path, session, controller)
     assert path.read_bytes() == old
     assert [p for p in os.listdir(tmp_path) if p.endswith(".rnnviz") or is_temporary(p)] == ["s.rnnviz"]
     # through the store: the person is told, nothing is lost
@@ -181,7 +181,7 @@ def test_save_interrupted_midway_leaves_old_file_byte_identical(tmp_path, sessio
 
 def test_save_failing_at_fsync_leaves_old_file(tmp_path, session, monkeypatch):
     path = tmp_path / "s.rnnviz"
-    session_store.save(path, session)
+    session_snapshot.save(path, session)
     old = path.read_bytes()
     session.set_config(hidden=3)
 
@@ -190,7 +190,7 @@ def test_save_failing_at_fsync_leaves_old_file(tmp_path, session, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(OSError):
-        session_store.save(path, session)
+        session_snapshot.save(path, session)
     assert path.read_bytes() == old
     assert not [p for p in os.listdir(tmp_path) if is_temporary(p)]
 
@@ -349,7 +349,7 @@ def test_pytorch_mapping_report_reaches_the_message(tmp_path, session):
 # the malformed corpus --------------------------------------------------------------------------------
 def parts(session, controller):
     trained(session, controller, 3)
-    doc, arrays = session_store.capture(session, controller, {"rolled": False})
+    doc, arrays = session_snapshot.capture(session, controller, {"rolled": False})
     return {**doc, "format": "rnnviz-session", "version": 1}, arrays
 
 
@@ -492,7 +492,7 @@ def test_malformed_session_file_is_refused_and_session_unchanged(tmp_path, sessi
     before = fingerprint(session)
     iteration = controller.iteration
     with pytest.raises(FileFormatError) as e:
-        session_store.restore(path, session, controller)
+        session_snapshot.restore(path, session, controller)
     assert str(path) in str(e.value)
     assert any(p in str(e.value) for p in problem.split("|")), str(e.value)
     assert fingerprint(session) == before and controller.iteration == iteration
@@ -670,7 +670,7 @@ def test_fuzz_session_mutated_bytes(tmp_path, valid_session_parts, data):
     p.write_bytes(bytes(b))
     s = Session()
     try:
-        session_store.restore(p, s)
+        session_snapshot.restore(p, s)
     except FileFormatError:
         pass
     finally:
@@ -711,7 +711,7 @@ def test_fuzz_session_mutated_json_and_arrays(tmp_path, valid_session_parts, dat
     c = TrainingController(s)
     before = fingerprint(s)
     try:
-        session_store.restore(p, s, c)
+        session_snapshot.restore(p, s, c)
     except FileFormatError:
         assert fingerprint(s) == before
     finally:
@@ -764,7 +764,7 @@ def test_imported_session_with_bad_task_defaults_is_refused(tmp_path, session, c
     csv = tmp_path / "p.csv"
     csv.write_text("\n".join(str(np.sin(i / 3)) for i in range(200)))
     session.use_task(*import_series(csv, steps=10))
-    doc, arrays = session_store.capture(session, controller)
+    doc, arrays = session_snapshot.capture(session, controller)
     doc = {**doc, "format": "rnnviz-session", "version": 1}
     before = fingerprint(session)
     for path_, value, problem in ((["task", "defaults", "lr"], "fast", "task.defaults.lr"),
@@ -774,7 +774,7 @@ def test_imported_session_with_bad_task_defaults_is_refused(tmp_path, session, c
         p = tmp_path / "bad.rnnviz"
         p.write_bytes(session_bytes(_set(doc, path_, value), arrays))
         with pytest.raises(FileFormatError, match=problem):
-            session_store.restore(p, session, controller)
+            session_snapshot.restore(p, session, controller)
         assert fingerprint(session) == before
 
 

@@ -319,19 +319,19 @@ def test_warn_on_divergence_warns_once_and_the_run_goes_on(qtbot, controller):
 
 
 def test_the_choice_on_divergence_is_saved_with_the_session_and_old_files_mean_stop(tmp_path, session, controller):
-    from rnnviz.app.io import session_file, session_store
+    from rnnviz.app.io import session_file, session_snapshot
 
     controller.set_on_divergence("warn")
     controller.step()
     path = tmp_path / "warn.rnnviz"
-    session_store.save(path, session, controller)
+    session_snapshot.save(path, session, controller)
     controller.set_on_divergence("stop")
-    session_store.restore(path, session, controller)
+    session_snapshot.restore(path, session, controller)
     assert controller.settings.on_divergence == "warn" and controller.trainer.on_divergence == "warn"
     # a file written before the setting existed has no such key: it opens, and stops on divergence
-    doc, arrays = session_store.capture(session, controller)
+    doc, arrays = session_snapshot.capture(session, controller)
     del doc["training"]["settings"]["on_divergence"]
     old = tmp_path / "old.rnnviz"
     session_file.write_session(old, doc, arrays)
-    session_store.restore(old, session, controller)
+    session_snapshot.restore(old, session, controller)
     assert controller.settings.on_divergence == "stop" and controller.trainer.on_divergence == "stop"
