@@ -75,12 +75,15 @@ def recurrent_flow(trace: Trace, seq: int = 0) -> np.ndarray:
     else:
         per_step = np.concatenate([np.asarray(trace.dL_dgate_pre[g], float)[:, seq, :] for g in trace.dL_dgate_pre],
                                   axis=1)  # (T, gates·H)
-    flow = np.concatenate([[0.0], np.linalg.norm(per_step, axis=1)])
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run: inf / NaN in, handled below
+        flow = np.concatenate([[0.0], np.linalg.norm(per_step, axis=1)])
     return np.nan_to_num(flow, nan=0.0, posinf=1e300)
 
 
 def cell_state_flow(trace: Trace, seq: int = 0) -> np.ndarray:
     """(T+1,) for an LSTM's sequence seq, ‖dL/dc_t ⊙ f_t‖: what step t hands back to c_{t−1}
     along the cell state.  Index 0 is 0; NaN reads as 0 and +Inf as 1e300."""
-    carried = np.asarray(trace.dL_dc, float)[:, seq, :] * np.asarray(trace.gates["f"], float)[:, seq, :]  # (T, H)
-    return np.nan_to_num(np.concatenate([[0.0], np.linalg.norm(carried, axis=1)]), nan=0.0, posinf=1e300)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf · 0 and overflowing norms: handled below
+        carried = np.asarray(trace.dL_dc, float)[:, seq, :] * np.asarray(trace.gates["f"], float)[:, seq, :]  # (T, H)
+        flow = np.concatenate([[0.0], np.linalg.norm(carried, axis=1)])
+    return np.nan_to_num(flow, nan=0.0, posinf=1e300)

@@ -114,3 +114,17 @@ def test_flows_read_nan_as_zero_and_inf_as_a_large_number():
     tr.dL_da[2, 0, 0] = np.inf
     flow = recurrent_flow(tr)
     assert flow[1] == 0.0 and flow[3] == 1e300
+
+
+def test_flows_of_a_diverged_lstm_warn_about_nothing():
+    """inf · 0 (a closed forget gate on an infinite dL/dc) and norms that overflow are read as
+    the docstrings say, without a RuntimeWarning (the suite turns warnings into errors)."""
+    tr = a_trace("lstm")
+    tr.dL_dc[1, 0, 0] = np.inf
+    tr.gates["f"][1, 0, 0] = 0.0  # inf · 0 = NaN
+    tr.dL_dc[2, 0, :] = 1e200  # its norm overflows
+    flow = cell_state_flow(tr)
+    assert flow[2] == 0.0 and flow[3] == 1e300 and np.isfinite(flow).all()
+    tr = a_trace("rnn")
+    tr.dL_da[1, 0, :] = 1e200
+    assert recurrent_flow(tr)[2] == 1e300

@@ -24,6 +24,10 @@ def lut(n: int = 256) -> np.ndarray:
 
 LUT = lut()
 
+# NaN and ±inf get a colour of their own, outside both scales (magenta: in neither RdBu nor
+# Greens), so a value that blew up is never read as a large finite one or as zero.
+NONFINITE_RGBA = np.array((204, 0, 204, 255), dtype=np.uint8)
+
 
 def symmetric_limit(*arrays: np.ndarray, floor: float = 1e-12) -> float:
     """The range ±m that holds every finite value of the arrays (m ≥ floor)."""
@@ -56,8 +60,13 @@ def to_index(values: np.ndarray, limit: float) -> np.ndarray:
 
 
 def rgba(values: np.ndarray, limit: float) -> np.ndarray:
-    """(..., 4) uint8 colours for values on the scale ±limit."""
-    return LUT[to_index(values, limit)]
+    """(..., 4) uint8 colours for values on the scale ±limit; NaN / ±inf: NONFINITE_RGBA."""
+    values = np.asarray(values, dtype=float)
+    out = LUT[to_index(values, limit)]
+    bad = ~np.isfinite(values)
+    if bad.any():
+        out[bad] = NONFINITE_RGBA
+    return out
 
 
 def text_is_dark(value: float, limit: float) -> bool:
@@ -84,12 +93,17 @@ SEQ_LUT = seq_lut()
 
 
 def rgba_seq(values: np.ndarray) -> np.ndarray:
-    """(..., 4) uint8 colours for values on the sequential scale 0 … 1 (NaN → 0)."""
-    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=1.0, neginf=0.0)
+    """(..., 4) uint8 colours for values on the sequential scale 0 … 1; NaN / ±inf: NONFINITE_RGBA."""
+    values = np.asarray(values, dtype=float)
+    v = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0)
     idx = np.rint(np.clip(v, 0.0, 1.0) * (len(SEQ_LUT) - 1)).astype(np.uint8)
-    return SEQ_LUT[idx]
+    out = SEQ_LUT[idx]
+    bad = ~np.isfinite(values)
+    if bad.any():
+        out[bad] = NONFINITE_RGBA
+    return out
 
 
 def seq_text_is_dark(value: float) -> bool:
     """Whether a number printed on a gate's colour should be dark."""
-    return not (value >= 0.62)
+    return bool(np.isfinite(value)) and value < 0.62  # light text on the non-finite colour too

@@ -14,6 +14,16 @@ from rnnviz.app.style.theme import Theme
 UNIT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MAX_LINES = 32  # unit lines drawn at most (the heatmap shows every unit)
 DISPLAY_BINS = 1500  # long histories are min–max decimated to about twice this many points
+def finite_or_empty(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) as given when y holds a finite value, else two empty arrays: pyqtgraph works out a
+    curve's bounds with nanmin, which warns on all-NaN data (a diverged run); NaN points among
+    finite ones are gaps in the line, as they should be."""
+    y = np.asarray(y, dtype=float)
+    if np.isfinite(y).any():
+        return np.asarray(x), y
+    return np.zeros(0), np.zeros(0)
+
+
 SEQUENTIAL_LUT = colors.LUT[len(colors.LUT) // 2 :]  # white → dark red, for probabilities (0..1)
 
 

@@ -10,7 +10,7 @@ from rnnviz.app.state.training import TrainingController
 from rnnviz.engine.analysis import hidden_pca
 from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range, set_unit_ticks
 from rnnviz.app.views.plots.base import PlotPanel
-from rnnviz.app.views.plots.display import MAX_LINES, RatchetLevels, image_item, place_image, unit_color
+from rnnviz.app.views.plots.display import MAX_LINES, RatchetLevels, finite_or_empty, image_item, place_image, unit_color
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 
@@ -185,7 +185,7 @@ class HiddenTrainingPlot(PlotPanel):
         basis, mean, pts = pca.basis, pca.mean, pca.points  # (H, 2), (H,), (T+1, 2)
         self.basis, self.mean, self.explained = basis, mean, pca.explained
         self.pca_points = pts
-        self.path.setData(pts[:, 0], pts[:, 1])
+        self.path.setData(*finite_or_empty(pts[:, 0], pts[:, 1]))
         m = float(np.nanmax(np.abs(pts))) if np.isfinite(pts).any() else 1.0
         steady_range(self.pca_plot, "x", -m, m, headroom=0.1, shrink=0.5)
         steady_range(self.pca_plot, "y", -m, m, headroom=0.1, shrink=0.5)

@@ -14,7 +14,7 @@ from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
-from rnnviz.app.views.plots.display import SEQUENTIAL_LUT, place_image, unit_color
+from rnnviz.app.views.plots.display import SEQUENTIAL_LUT, finite_or_empty, place_image, unit_color
 
 
 class PredictionPlot(PlotPanel):
@@ -131,7 +131,7 @@ class PredictionPlot(PlotPanel):
             self.outputs = y.copy()
             self.targets = tr.targets[mask, 0, :].copy() if has_targets else np.zeros((0, y.shape[1]))
             for j, curve in enumerate(self.output_curves):
-                curve.setData(t, y[:, j])
+                curve.setData(*finite_or_empty(t, y[:, j]))
             for j, curve in enumerate(self.target_curves):
                 curve.setData(self.target_t, self.targets[:, j])
             lo, hi = finite_span(np.concatenate([y.ravel(), self.targets.ravel()]))
