@@ -202,4 +202,4 @@ class HiddenTrainingPlot(PlotPanel):
         pts = self.pca_points
         t = self.session.frame.active
         if len(pts) > t:
-            self.head.setData([pts[t, 0]], [pts[t, 1]])
+            self.head.setData(*finite_or_empty([pts[t, 0]], [pts[t, 1]]))
