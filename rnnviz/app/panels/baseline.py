@@ -17,6 +17,7 @@ from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, applica
 from rnnviz.app.panels.baseline_worker import BaselineResult, BaselineWorker
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
+from rnnviz.app.views.plots.display import finite_or_empty
 from rnnviz.app.state.session import Session
 
 AR_COLOR = "#CC79A7"  # Okabe–Ito reddish purple: far from the RNN's forward blue and the target's text colour
@@ -209,13 +210,13 @@ class BaselinePanel(PlotPanel):
         t = np.arange(1, c.steps + 1)
         self.target_curve.setData(t, c.target[:, i])
         ok = np.isfinite(c.ar_pred[:, i])
-        self.ar_curve.setData(t[ok], c.ar_pred[ok, i])
+        self.ar_curve.setData(*finite_or_empty(t[ok], c.ar_pred[ok, i]))
         if self._legend_p != f.p:  # the legend names the order; rebuild it only when that changes
             self._legend_p = f.p
             self.legend.clear()
             for curve, name in ((self.target_curve, "target"), (self.ar_curve, f"AR({f.p})"), (self.rnn_curve, "RNN")):
                 self.legend.addItem(curve, name)
-        self.rnn_curve.setData(t, c.rnn_pred[:, i])
+        self.rnn_curve.setData(*finite_or_empty(t, c.rnn_pred[:, i]))
         self.first_line.setValue(c.first - 0.5)
         self.first_line.setVisible(c.first > 1)
         lo, hi = finite_span(np.concatenate([c.target[:, i], c.ar_pred[ok, i], c.rnn_pred[:, i]]))

@@ -9,7 +9,7 @@ from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
-from rnnviz.app.views.plots.display import minmax_decimate
+from rnnviz.app.views.plots.display import finite_or_empty, minmax_decimate
 
 
 def _positive(v: np.ndarray) -> np.ndarray:
@@ -70,7 +70,7 @@ class GradientFlowPlot(PlotPanel):
         self.dl_dh_norm = norms
         it = self.controller.iteration if self.controller is not None else 0
         self.steps_note.setText(f"weights of iteration {it}")
-        self.steps_curve.setData(np.arange(1, tr.T + 1), _positive(norms))
+        self.steps_curve.setData(*finite_or_empty(np.arange(1, tr.T + 1), _positive(norms)))
         # head-room above for the note; at least a decade, so tiny wobbles do not fill the plot
         steady_range(self.steps_plot, "y", *finite_span(norms, log=True), headroom=0.35, shrink=0.3, decades=True)
 
@@ -78,7 +78,7 @@ class GradientFlowPlot(PlotPanel):
         snap = self.controller.snapshot
         self.grad_norm = snap.grad_norm_curve
         its, vals = minmax_decimate(*self.grad_norm)
-        self.norm_curve.setData(its, _positive(vals))
+        self.norm_curve.setData(*finite_or_empty(its, _positive(vals)))
         if len(its):
             steady_range(self.norm_plot, "x", 0.0, float(its[-1]), headroom=0.25, floor=0.0)
             lo, hi = finite_span(vals, log=True)

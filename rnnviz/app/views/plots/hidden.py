@@ -192,7 +192,7 @@ class HiddenTrainingPlot(PlotPanel):
         rec = self.controller.hidden
         if len(rec) and rec.values.shape[1:] == h.shape:
             first = (rec.values[0] - mean) @ basis  # (T+1, 2) the run's start
-            self.start_ghost.setData(first[:, 0], first[:, 1])
+            self.start_ghost.setData(*finite_or_empty(first[:, 0], first[:, 1]))
         else:
             self.start_ghost.setData([], [])
         self.pca_note.setText(f"{self.explained[0] + self.explained[1]:.0%} of the variance")
