@@ -18,6 +18,7 @@ def test_a_diverged_network_draws_everywhere_without_warnings(qtbot, window, ses
         dock.show()
         dock.raise_()
         QApplication.processEvents()
+    assert window.view.draw_context.data.nonfinite  # the legend gets its "nan / inf" row
     image = window.view.render_image(800, 600)
     assert not image.isNull()
     assert np.isnan(window.inspector.numbers["h[0]"])  # h_5, followed by the inspector

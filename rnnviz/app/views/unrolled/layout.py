@@ -259,6 +259,7 @@ class NodeData:
     loss_t: np.ndarray  # (T+1,)
     flow_c: np.ndarray | None = None  # LSTM: (T+1,) ‖dL/dc_t ⊙ f_t‖, carried back along c into c_{t−1}
     flow_c_width: np.ndarray | None = None  # 0..1 on the same log scale as `flow_width`
+    nonfinite: bool = False  # a value shown is NaN or ±inf (drawn in colors.NONFINITE_RGBA)
 
     @staticmethod
     def sequential(kind: str) -> bool:
@@ -327,7 +328,8 @@ class NodeData:
         width = _log_width(flow, top)
         width_c = None if flow_c is None else _log_width(flow_c, top)
         loss_t = np.concatenate([[0.0], np.asarray(trace.loss_t, float)])
-        return cls(fwd, bwd, limits, flow, width, true_class, probabilities, loss_t, flow_c, width_c)
+        nonfinite = not all(np.isfinite(a).all() for a in (*fwd.values(), *bwd.values()))
+        return cls(fwd, bwd, limits, flow, width, true_class, probabilities, loss_t, flow_c, width_c, nonfinite)
 
 
 def _log_width(flow: np.ndarray, top: float) -> np.ndarray:

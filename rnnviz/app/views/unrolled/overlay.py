@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QToolButton, QWidget
 
 from rnnviz.app.style import colors
@@ -150,6 +150,8 @@ def paint_legend(painter: QPainter, ctx: DrawContext, area: QRectF) -> None:
     h = pad + 2 * lh + 6 * fs + bar_h + 6 * fs + lh * len(items) + pad
     if gates:
         h += 8 * fs + lh + 12 * fs + lh + 2 * lh
+    if d.nonfinite:
+        h += lh
     box = QRectF(x0, area.top() + ctx.header_height + 10 * fs, w, h)
     painter.setPen(pen(qcolor(th.grid if th.name == "light" else th.muted), 1.0))
     painter.setBrush(qcolor(th.background, 235))
@@ -202,6 +204,15 @@ def paint_legend(painter: QPainter, ctx: DrawContext, area: QRectF) -> None:
         painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, f"{sig}: σ, 0 … 1")
         y += lh
         painter.drawText(QRectF(x, y, iw, lh), Qt.AlignLeft | Qt.AlignVCenter, f"{cand}: tanh, ±1")
+        y += lh
+    if d.nonfinite:  # NaN / ±inf have a colour of their own, on neither scale
+        swatch = QRectF(x, y + lh * 0.2, lh * 0.6, lh * 0.6)
+        painter.setPen(pen(qcolor(th.text, 90), 1.0))
+        painter.setBrush(QColor(*(int(c) for c in colors.NONFINITE_RGBA)))
+        painter.drawRect(swatch)
+        painter.setPen(qcolor(th.text))
+        painter.setFont(font(size))
+        painter.drawText(QRectF(x + lh, y, iw - lh, lh), Qt.AlignLeft | Qt.AlignVCenter, "nan / inf")
         y += lh
 
 
