@@ -3,6 +3,7 @@
 Pure NumPy; importing it never imports Qt or pyqtgraph (a test checks this).
 """
 from rnnviz.engine.activations import ACTIVATIONS
+from rnnviz.engine.guards import DivergenceError, NonFiniteError
 from rnnviz.engine.io.models import load_any_model, load_model, save_model
 from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.io.traces import load_trace, save_trace
@@ -13,7 +14,7 @@ from rnnviz.engine.optim import OPTIMIZERS, clip_grad_norm, make_optimizer
 from rnnviz.engine.run import jacobian_norms, run
 from rnnviz.engine.tasks import DEFAULT_TASK, TASKS, Task, make_task
 from rnnviz.engine.trace import Trace
-from rnnviz.engine.trainer import DivergenceError, NonFiniteError, StepResult, Trainer
+from rnnviz.engine.trainer import StepResult, Trainer
 
 __all__ = [
     "ACTIVATIONS", "ARCHITECTURES", "CELLS", "GRU", "LSTM", "init_gru", "init_lstm", "init_model", "DEFAULT_TASK", "LOSSES", "OPTIMIZERS", "PARAM_NAMES", "TASKS",

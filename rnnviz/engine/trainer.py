@@ -27,8 +27,6 @@ from rnnviz.engine.optim import Optimizer, check_clip, check_lr, clip_grad_norm,
 from rnnviz.engine.run import run
 from rnnviz.engine.trace import Trace
 
-__all__ = ["DivergenceError", "DivergenceLimits", "NonFiniteError", "StepResult", "Trainer", "first_nonfinite_step"]
-
 
 @dataclass
 class StepResult:

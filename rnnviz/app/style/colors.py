@@ -59,14 +59,18 @@ def to_index(values: np.ndarray, limit: float) -> np.ndarray:
     return np.rint(idx).astype(np.uint8)
 
 
-def rgba(values: np.ndarray, limit: float) -> np.ndarray:
-    """(..., 4) uint8 colours for values on the scale ±limit; NaN / ±inf: NONFINITE_RGBA."""
-    values = np.asarray(values, dtype=float)
-    out = LUT[to_index(values, limit)]
+def _mark_nonfinite(out: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """out (..., 4), the colours of values (...), with NaN / ±inf entries set to NONFINITE_RGBA."""
     bad = ~np.isfinite(values)
     if bad.any():
         out[bad] = NONFINITE_RGBA
     return out
+
+
+def rgba(values: np.ndarray, limit: float) -> np.ndarray:
+    """(..., 4) uint8 colours for values on the scale ±limit; NaN / ±inf: NONFINITE_RGBA."""
+    values = np.asarray(values, dtype=float)
+    return _mark_nonfinite(LUT[to_index(values, limit)], values)
 
 
 def text_is_dark(value: float, limit: float) -> bool:
@@ -97,11 +101,7 @@ def rgba_seq(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     v = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0)
     idx = np.rint(np.clip(v, 0.0, 1.0) * (len(SEQ_LUT) - 1)).astype(np.uint8)
-    out = SEQ_LUT[idx]
-    bad = ~np.isfinite(values)
-    if bad.any():
-        out[bad] = NONFINITE_RGBA
-    return out
+    return _mark_nonfinite(SEQ_LUT[idx], values)
 
 
 def seq_text_is_dark(value: float) -> bool:
