@@ -31,11 +31,8 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import offscreen_home  # noqa: E402,F401 (first: Qt offscreen, settings in a temporary folder)
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-_HOME = tempfile.mkdtemp(prefix="rnnviz-bench-")  # never touch the person's settings or autosave
-os.environ.setdefault("RNNVIZ_DATA_DIR", os.path.join(_HOME, "data"))
-os.environ.setdefault("RNNVIZ_CONFIG_DIR", os.path.join(_HOME, "config"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.app.random_actions
 
 

@@ -20,14 +20,9 @@ With a ``TrainingController`` on the default session (the sine task, no window),
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-_HOME = tempfile.mkdtemp(prefix="rnnviz-bench-")  # never touch the person's settings or autosave
-os.environ.setdefault("RNNVIZ_DATA_DIR", os.path.join(_HOME, "data"))
-os.environ.setdefault("RNNVIZ_CONFIG_DIR", os.path.join(_HOME, "config"))
+import offscreen_home  # noqa: E402,F401 (first: Qt offscreen, settings in a temporary folder)
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer  # noqa: E402

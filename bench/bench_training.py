@@ -35,14 +35,10 @@ import inspect
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections import defaultdict
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-_HOME = tempfile.mkdtemp(prefix="rnnviz-bench-")  # never touch the person's settings or autosave
-os.environ.setdefault("RNNVIZ_DATA_DIR", os.path.join(_HOME, "data"))
-os.environ.setdefault("RNNVIZ_CONFIG_DIR", os.path.join(_HOME, "config"))
+import offscreen_home  # noqa: E402,F401 (first: Qt offscreen, settings in a temporary folder)
 
 import numpy as np  # noqa: E402
 
