@@ -25,6 +25,11 @@ def make_application(argv: Sequence[str] | None = None):
 
     app = QApplication.instance()
     if app is None:
+        from rnnviz.app.qt_platform import platform_problem
+
+        problem = platform_problem()
+        if problem:  # Qt would abort with a message naming its plugin, not the fix
+            raise SystemExit(problem)
         app = QApplication(list(argv) if argv is not None else [sys.argv[0]])
         app.setApplicationName("rnnviz")
         app.setOrganizationName("rnnviz")
