@@ -183,7 +183,7 @@ def applicability(task: Task | None, model: Model | None = None) -> str | None:
     if task is None:
         return "there is no task: the baseline needs training and held-out sequences"
     if task.loss != "mse":
-        return (f"“{task.title}” is a classification task (cross-entropy); an AR model predicts numbers, "
+        return (f"“{task.title}” is a classification task ({task.loss}); an AR model predicts numbers, "
                 "so there is nothing to compare")
     if task.architecture != "many-to-many":
         return (f"“{task.title}” is {task.architecture}; the AR baseline needs a target at every step "

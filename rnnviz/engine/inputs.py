@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.model import Model, input_steps, target_steps
+from rnnviz.engine.model import Model, input_steps, is_class_loss, target_steps
 
 
 def prepare_inputs(model: Model, x: np.ndarray, steps: int | None = None) -> np.ndarray:
@@ -41,7 +41,8 @@ def prepare_inputs(model: Model, x: np.ndarray, steps: int | None = None) -> np.
 
 
 def prepare_targets(model: Model, targets: np.ndarray, T: int, B: int) -> np.ndarray:
-    """Targets laid out over all T steps: (T, B, O) float for mse, (T, B) int for cross-entropy.
+    """Targets laid out over all T steps: (T, B, O) float for mse, (T, B) int class indices for
+    cross-entropy and nll.
 
     many-to-one takes one target per sequence, (B, O) / (B,) (or the full layout); the steps
     without a target hold zeros and are masked out of the loss.
@@ -59,7 +60,7 @@ def prepare_targets(model: Model, targets: np.ndarray, T: int, B: int) -> np.nda
             if np.issubdtype(targets.dtype, np.floating) and np.all(np.isfinite(targets)) and np.all(targets == np.round(targets)):
                 targets = targets.astype(np.int64)
             else:
-                raise ValueError(f"cross-entropy targets must be integer class indices, got dtype {targets.dtype}")
+                raise ValueError(f"{model.loss} targets must be integer class indices, got dtype {targets.dtype}")
         full_shape, step_shape = (T, B), (B,)
         dtype = np.int64
     if targets.shape == full_shape:
@@ -77,7 +78,7 @@ def prepare_targets(model: Model, targets: np.ndarray, T: int, B: int) -> np.nda
             f"targets have shape {targets.shape}; expected {full_shape}"
             + (f" or {step_shape}" if mask.sum() == 1 else "")
         )
-    if model.loss == "cross-entropy":
+    if is_class_loss(model.loss):
         bad = (full < 0) | (full >= O)
         if np.any(bad & mask[:, None]):
             raise ValueError(f"class targets must lie in 0..{O - 1}, got {int(full[bad & mask[:, None]].flat[0])}")

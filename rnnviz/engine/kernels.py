@@ -164,43 +164,71 @@ def outputs(rows: np.ndarray, W_hy: np.ndarray, b_y: np.ndarray) -> np.ndarray:
     return (rows[1:, :, : H + 1].reshape(T * B, H + 1) @ w_y).reshape(T, B, O)
 
 
+def log_softmax(y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """log_softmax over the last axis (the output units), as torch.log_softmax: z − max − log Σ e^(z − max)."""
+    z = np.subtract(y, y.max(axis=-1, keepdims=True), out=out)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
+
+
+def readout(model: Model, y: np.ndarray) -> np.ndarray:
+    """The outputs the model shows, from the readout's linear outputs y = h·W_hy + b_y (T, B, O):
+    for the loss "nll", y is replaced in place by log_softmax(y) (PyTorch's LogSoftmax, so the
+    trace's outputs are the log-probabilities the user's model prints); else y as it is.
+    Idempotent: log_softmax of log-probabilities gives them back (to rounding)."""
+    if model.loss == "nll":
+        log_softmax(y, out=y)
+    return y
+
+
 def output_loss(model: Model, y: np.ndarray, tgt: np.ndarray | None, mask: np.ndarray | None = None) -> tuple:
     """(probs, loss, loss_t, dL_dy) of outputs y (T, B, O) against targets laid out by
     prepare_targets, over the steps in mask (default: the architecture's target steps).
-    probs (T, B, O): softmax(y) for cross-entropy, else None.  loss: mse is the mean over batch,
-    target steps and output units, cross-entropy the mean over batch and target steps (as
-    PyTorch); loss_t (T,) the same per step (0 where no target).  No targets: NaN and zeros."""
+
+    y: the readout's linear outputs; for "nll" they are turned into log-probabilities in place
+    first (see `readout`; outputs already turned give the same).  probs (T, B, O): softmax of
+    the logits for the class losses ("cross-entropy", "nll"), else None.  loss_t (T,): each
+    step's loss, the mean over the batch (and output units for mse), as PyTorch; 0 where no
+    target.  loss: loss_t over the target steps, their mean or, with model.loss_reduction
+    "sum", their sum (min-char-rnn).  dL_dy (T, B, O): the gradient at the readout's linear
+    output — for both class losses (softmax − one-hot)/N, as LogSoftmax has no parameters and
+    passes its gradient on to the logits.  No targets: NaN and zeros."""
     T, B, O = y.shape
     if mask is None:
         mask = target_steps(model.architecture, T)
-    probs = None
+    probs = logp = None
     if model.loss == "cross-entropy":
-        z = y - y.max(axis=2, keepdims=True)
-        logsumexp = np.log(np.exp(z).sum(axis=2, keepdims=True))
-        logp = z - logsumexp  # (T, B, O) log softmax
+        logp = log_softmax(y)  # (T, B, O)
+        probs = np.exp(logp)
+    elif model.loss == "nll":
+        logp = readout(model, y)  # (T, B, O) the outputs themselves
         probs = np.exp(logp)
     if tgt is None:
         return probs, float("nan"), np.zeros(T, dtype=y.dtype), np.zeros_like(y)
     n_steps = int(np.count_nonzero(mask))
+    # the per-step losses are averaged over the steps (mean) or added up (sum): the gradient of
+    # each step's loss is divided by n_steps, or not
+    per_step = 1 if model.loss_reduction == "sum" else n_steps
     if model.loss == "mse" and n_steps == T:  # a target at every step: no masking needed
         diff = y - tgt  # (T, B, O)
         loss_t = np.add.reduce(diff * diff, axis=(1, 2)) / (B * O)  # (T,) as np.mean
-        dL_dy = np.multiply(diff, 2.0 / diff.size, out=diff)  # (T, B, O)
-        return probs, float(np.add.reduce(loss_t) / T), loss_t, dL_dy
+        dL_dy = np.multiply(diff, 2.0 / (per_step * B * O), out=diff)  # (T, B, O)
+        total = float(np.add.reduce(loss_t))
+        return probs, total if per_step == 1 else total / T, loss_t, dL_dy
     dL_dy = np.zeros_like(y)  # (T, B, O)
     loss_t = np.zeros(T, dtype=y.dtype)  # (T,)
     if model.loss == "mse":
         diff = y[mask] - tgt[mask]  # (n_steps, B, O)
         loss_t[mask] = np.mean(diff * diff, axis=(1, 2))
-        dL_dy[mask] = diff * (2.0 / diff.size)
+        dL_dy[mask] = diff * (2.0 / (per_step * B * O))
     else:
         ym = tgt[mask]  # (n_steps, B) class indices
         nll = -np.take_along_axis(logp[mask], ym[..., None], axis=2)[..., 0]  # (n_steps, B)
         loss_t[mask] = nll.mean(axis=1)
         g = probs[mask].copy()
         np.put_along_axis(g, ym[..., None], np.take_along_axis(g, ym[..., None], axis=2) - 1.0, axis=2)
-        dL_dy[mask] = g / (n_steps * B)
-    loss = float(loss_t[mask].mean())
+        dL_dy[mask] = g / (per_step * B)
+    loss = float(loss_t[mask].sum() if per_step == 1 else loss_t[mask].mean())
     return probs, loss, loss_t, dL_dy
 
 

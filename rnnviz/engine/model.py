@@ -17,7 +17,8 @@ GRU (nn.GRU; gates r, z, n)
     n_t = tanh(x_t·W_xn + b_xn + r_t ⊙ (h_{t-1}·W_hn + b_hn))
     h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
 
-and, for all three, y_t = h_t·W_hy + b_y.  PyTorch's two biases per gate are summed where the
+and, for all three, y_t = h_t·W_hy + b_y (for the loss "nll", y_t = log_softmax(h_t·W_hy + b_y):
+PyTorch's LogSoftmax + NLLLoss, the log-probabilities such a model prints).  PyTorch's two biases per gate are summed where the
 equations allow it (b_i = bias_ih_i + bias_hh_i, ...); the GRU's n gate keeps b_xn (= b_in)
 and b_hn apart because r_t multiplies only b_hn.
 """
@@ -31,7 +32,15 @@ import numpy as np
 from rnnviz.engine.activations import check_activation
 
 ARCHITECTURES = ("many-to-many", "many-to-one", "one-to-many", "one-to-one")
-LOSSES = ("mse", "cross-entropy")
+LOSSES = ("mse", "cross-entropy", "nll")
+CLASS_LOSSES = ("cross-entropy", "nll")  # targets are class indices
+# How the per-step losses make the loss: "mean" over the target steps (PyTorch's default) or
+# "sum" (min-char-rnn's `loss += -log p`).  Either way each step's loss is the mean over the
+# batch (and, for mse, the output units).  The reduction is an attribute of the model, next to
+# `loss`, rather than an argument of `run`: it is part of what the loss *is*, so it changes the
+# loss and every gradient, and every pass of the model (the trace the views show, the gradient
+# checks, the trainer's steps) must follow it without each caller passing it along.
+LOSS_REDUCTIONS = ("mean", "sum")
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
 
@@ -44,6 +53,18 @@ def check_architecture(name: str) -> str:
 def check_loss(name: str) -> str:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return name
+
+
+def is_class_loss(loss: str) -> bool:
+    """Whether a loss takes class indices as targets: "cross-entropy" (softmax of the outputs,
+    which are logits) and "nll" (the outputs are log-probabilities, log_softmax of the readout)."""
+    return loss in CLASS_LOSSES
+
+
+def check_loss_reduction(name: str) -> str:
+    if name not in LOSS_REDUCTIONS:
+        raise ValueError(f"unknown loss reduction {name!r}; choose one of {', '.join(LOSS_REDUCTIONS)}")
     return name
 
 
@@ -78,11 +99,13 @@ class RNN:
     loss: str = "mse"
     extra_meta: dict = field(default_factory=dict)
     cell: str = "rnn"
+    loss_reduction: str = "mean"  # over time steps: "mean" (PyTorch) or "sum" (min-char-rnn); LOSS_REDUCTIONS
 
     def __post_init__(self) -> None:
         check_activation(self.activation)
         check_architecture(self.architecture)
         check_loss(self.loss)
+        check_loss_reduction(self.loss_reduction)
         I, H = self.W_xh.shape
         if self.W_hh.shape != (H, H) or self.b_h.shape != (H,) or self.h0.shape != (H,):
             raise ValueError(
@@ -213,6 +236,7 @@ class _Gated:
                              f"got {self.activation!r}")
         check_architecture(self.architecture)
         check_loss(self.loss)
+        check_loss_reduction(self.loss_reduction)
         I, H = getattr(self, self.PARAM_NAMES[0]).shape
         O = self.W_hy.shape[1] if self.W_hy.ndim == 2 else -1
         for name in (*self.PARAM_NAMES, *self.STATE_NAMES):
@@ -286,6 +310,7 @@ class LSTM(_Gated):
     loss: str = "mse"
     extra_meta: dict = field(default_factory=dict)
     cell: str = "lstm"
+    loss_reduction: str = "mean"  # over time steps, as RNN.loss_reduction
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = LSTM_PARAM_NAMES
     STATE_NAMES: ClassVar[tuple[str, ...]] = ("h0", "c0")
@@ -318,6 +343,7 @@ class GRU(_Gated):
     loss: str = "mse"
     extra_meta: dict = field(default_factory=dict)
     cell: str = "gru"
+    loss_reduction: str = "mean"  # over time steps, as RNN.loss_reduction
 
     PARAM_NAMES: ClassVar[tuple[str, ...]] = GRU_PARAM_NAMES
     STATE_NAMES: ClassVar[tuple[str, ...]] = ("h0",)

@@ -7,6 +7,10 @@ engine/model.py's (row vectors: x_t (B, I), h_t (B, H), weights (in, out)); the 
 
     mse            L = mean over sequences b, target steps t and output units k of (y_tbk − ŷ_tbk)²
     cross-entropy  L = mean over sequences b and target steps t of −log softmax(y_tb)[ŷ_tb]
+    nll            the same number, with the outputs y_tb = log_softmax(h_t·W_hy + b_y)
+
+("mean over target steps"; with the model's loss_reduction "sum" the per-step losses, each a
+mean over sequences (and output units), are added up over the target steps instead).
 
 x (T, B, I) and the targets are laid out as inputs.prepare_inputs / prepare_targets lay them
 out; a TBPTT window of k steps cuts the backward chain between steps t and t+1 when t+1 is a
@@ -31,11 +35,17 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def loss_and_dL_dy(model: Model, y: np.ndarray, targets: np.ndarray) -> dict:
-    """loss, loss_t (T,), dL_dy (T, B, O) and probs (softmax(y), cross-entropy only) of the
-    outputs y (T, B, O) against the targets, over the architecture's target steps."""
+    """loss, loss_t (T,), dL_dy (T, B, O), probs and the outputs y of the readout's linear
+    outputs y (T, B, O) against the targets, over the architecture's target steps.
+
+    cross-entropy: y are logits, probs = softmax(y).  nll: the outputs are log_softmax(y)
+    (LogSoftmax + NLLLoss), probs their exp.  For both, dL_dy is the gradient at the linear
+    output, (probs − one-hot)/N.  The loss is the mean of the per-step losses over the target
+    steps, or their sum with model.loss_reduction "sum"."""
     T, B, O = y.shape
     has_target = target_steps(model.architecture, T)  # (T,) bool
     n_steps = int(has_target.sum())
+    N_t = 1 if model.loss_reduction == "sum" else n_steps  # a step's loss counts 1/N_t
     loss_t = np.zeros(T)
     dL_dy = np.zeros_like(y)
     probs = None
@@ -43,17 +53,20 @@ def loss_and_dL_dy(model: Model, y: np.ndarray, targets: np.ndarray) -> dict:
         for t in np.flatnonzero(has_target):
             err = y[t] - targets[t]  # (B, O)
             loss_t[t] = np.mean(err * err)
-            dL_dy[t] = 2.0 * err / (n_steps * B * O)
+            dL_dy[t] = 2.0 * err / (N_t * B * O)
     else:
         probs = np.exp(y - y.max(axis=2, keepdims=True))
         probs /= probs.sum(axis=2, keepdims=True)  # (T, B, O) softmax
+        if model.loss == "nll":
+            y = np.log(probs)  # the model's outputs: log-probabilities
         for t in np.flatnonzero(has_target):
             p_right = probs[t, np.arange(B), targets[t]]  # (B,) probability of the right class
             loss_t[t] = np.mean(-np.log(p_right))
             one_hot = np.zeros((B, O))
             one_hot[np.arange(B), targets[t]] = 1.0
-            dL_dy[t] = (probs[t] - one_hot) / (n_steps * B)
-    return {"loss": float(loss_t[has_target].mean()), "loss_t": loss_t, "dL_dy": dL_dy, "probs": probs}
+            dL_dy[t] = (probs[t] - one_hot) / (N_t * B)
+    total = loss_t[has_target].sum() if model.loss_reduction == "sum" else loss_t[has_target].mean()
+    return {"loss": float(total), "loss_t": loss_t, "dL_dy": dL_dy, "probs": probs, "y": y}
 
 
 def cut_after(t: int, T: int, tbptt: int | None) -> bool:
@@ -105,7 +118,7 @@ def vanilla(model: RNN, x: np.ndarray, targets: np.ndarray, tbptt: int | None = 
         add_step(grads, norms, "W_hh", t, h[t].T @ dL_da[t])  # (H, H)
         add_step(grads, norms, "b_h", t, dL_da[t].sum(axis=0))  # (H,)
     output_layer(model, h, dL_dy, grads, norms)
-    return {**out, "a": a, "h": h, "y": y, "dL_dh": dL_dh, "dL_da": dL_da,
+    return {**out, "a": a, "h": h, "dL_dh": dL_dh, "dL_da": dL_da,
             "grads": {"grad_" + k: v for k, v in grads.items()}, "step_grad_norms": norms}
 
 
@@ -157,7 +170,7 @@ def lstm(model: LSTM, x: np.ndarray, targets: np.ndarray, tbptt: int | None = No
             add_step(grads, norms, "W_h" + k, t, h[t].T @ dL_dpre[k][t])  # (H, H)
             add_step(grads, norms, "b_" + k, t, dL_dpre[k][t].sum(axis=0))  # (H,)
     output_layer(model, h, dL_dy, grads, norms)
-    return {**out, "a": pre["g"], "h": h, "y": y, "dL_dh": dL_dh, "dL_da": dL_dpre["g"], "c": c, "dL_dc": dL_dc,
+    return {**out, "a": pre["g"], "h": h, "dL_dh": dL_dh, "dL_da": dL_dpre["g"], "c": c, "dL_dc": dL_dc,
             "gates": act, "gate_pre": pre, "dL_dgate_pre": dL_dpre, "extra": {"tanh_c": np.tanh(c[1:])},
             "grads": {"grad_" + k: v for k, v in grads.items()}, "step_grad_norms": norms}
 
@@ -213,7 +226,7 @@ def gru(model: GRU, x: np.ndarray, targets: np.ndarray, tbptt: int | None = None
         add_step(grads, norms, "W_hn", t, h[t].T @ dL_dn_h[t])
         add_step(grads, norms, "b_hn", t, dL_dn_h[t].sum(axis=0))
     output_layer(model, h, dL_dy, grads, norms)
-    return {**out, "a": pre["n"], "h": h, "y": y, "dL_dh": dL_dh, "dL_da": dL_dpre["n"],
+    return {**out, "a": pre["n"], "h": h, "dL_dh": dL_dh, "dL_da": dL_dpre["n"],
             "gates": act, "gate_pre": pre, "dL_dgate_pre": dL_dpre, "extra": {"n_h": n_h, "dL_dn_h": dL_dn_h},
             "grads": {"grad_" + k: v for k, v in grads.items()}, "step_grad_norms": norms}
 

@@ -1,7 +1,7 @@
 """Built-in tasks, each generated from a seed (no downloads).
 
 A task holds training and held-out sequences laid out time-major, (T, N, I) inputs and targets
-in the engine's full layout ((T, N, O) for mse, (T, N) class indices for cross-entropy), plus
+in the engine's full layout ((T, N, O) for mse, (T, N) class indices for cross-entropy and nll), plus
 the network shape and settings it is meant for.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Task:
 
     @property
     def output_size(self) -> int:
-        if self.loss == "cross-entropy":
+        if self.loss != "mse":  # a class loss (model.CLASS_LOSSES): class indices, no output axis
             return int(self.params["classes"])
         return self.y_train.shape[2]
 

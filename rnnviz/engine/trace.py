@@ -29,17 +29,19 @@ class Trace:
     params: dict[str, np.ndarray]  # copies of W_xh (I,H), W_hh (H,H), b_h (H,), W_hy (H,O), b_y (O,)
     # forward
     x: np.ndarray  # (T, B, I)  inputs as fed (one-to-many: zeros after step 1)
-    targets: np.ndarray | None  # (T, B, O) float for mse, (T, B) int for cross-entropy; None = no loss
+    targets: np.ndarray | None  # (T, B, O) float for mse, (T, B) int for cross-entropy / nll; None = no loss
     input_mask: np.ndarray  # (T,) bool: steps that receive an input
     target_mask: np.ndarray  # (T,) bool: steps that carry an output and a target
     a: np.ndarray  # (T, B, H)  pre-activations a_t
     h: np.ndarray  # (T+1, B, H)  h[0] = h_0, h[t] = h_t
-    y: np.ndarray  # (T, B, O)  outputs (logits for cross-entropy)
-    probs: np.ndarray | None  # (T, B, O)  softmax(y) for cross-entropy, else None
-    loss: float  # mean over batch, target steps (and output units for mse), as PyTorch
+    y: np.ndarray  # (T, B, O)  outputs (logits for cross-entropy, log-probabilities for nll)
+    probs: np.ndarray | None  # (T, B, O)  softmax of the logits for cross-entropy / nll, else None
+    loss: float  # mean over batch (and output units for mse), then over target steps, as PyTorch;
+    #              summed over the target steps instead when loss_reduction is "sum"
     loss_t: np.ndarray  # (T,)  mean loss at each step; 0 where the step has no target
     # backward (all zero when there are no targets)
-    dL_dy: np.ndarray  # (T, B, O)
+    dL_dy: np.ndarray  # (T, B, O)  dL/d(readout's linear output h_t·W_hy + b_y): for nll the
+    #                    gradient at the logits, under LogSoftmax (which has no parameters)
     dL_dh: np.ndarray  # (T, B, H)  total dL/dh_t for h_1..h_T (from y_t and from the future)
     dL_da: np.ndarray  # (T, B, H)  dL/da_t = dL/dh_t ⊙ f'(a_t)
     grads: dict[str, np.ndarray]  # grad_W_xh ... grad_b_y: totals over steps and batch

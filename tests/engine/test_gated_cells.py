@@ -105,7 +105,14 @@ def torch_loss(model, y, targets):
     ys = y[steps]
     if model.loss == "mse":
         return F.mse_loss(ys, tgt.to(torch.float64))
+    if model.loss == "nll":  # y: LogSoftmax's output (see shown)
+        return F.nll_loss(ys.reshape(-1, ys.shape[-1]), tgt.reshape(-1).long())
     return F.cross_entropy(ys.reshape(-1, ys.shape[-1]), tgt.reshape(-1).long())
+
+
+def shown(model, y):
+    """The outputs the model shows: LogSoftmax on the readout for nll."""
+    return torch.log_softmax(y, dim=-1) if model.loss == "nll" else y
 
 
 def torch_reference(model, x, targets, tbptt=None):
@@ -141,7 +148,7 @@ def torch_reference(model, x, targets, tbptt=None):
         h.retain_grad()
         rec["h"].append(h)
     hs = torch.stack(rec["h"])
-    y = hs @ P["W_hy"] + P["b_y"]
+    y = shown(model, hs @ P["W_hy"] + P["b_y"])
     loss = torch_loss(model, y, targets)
     loss.backward()
     return P, rec, y, loss
@@ -160,7 +167,7 @@ def torch_module_pass(model, rnn, fc, x, targets, batch_first=False):
         out = out.transpose(0, 1)
     else:
         out, last = rnn(xt, state)
-    y = fc(out)
+    y = shown(model, fc(out))
     loss = torch_loss(model, y, targets)
     loss.backward()
     return out, last, y, loss

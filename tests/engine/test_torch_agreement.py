@@ -73,10 +73,12 @@ def torch_reference(model, x, targets, tbptt=None, h0=None):
         h_list.append(h)
     hs = torch.stack(h_list)  # (T, B, H): y sees it; the recurrence used the separate h_t
     hs.retain_grad()
-    y = hs @ P["W_hy"] + P["b_y"]
+    y = hs @ P["W_hy"] + P["b_y"]  # the readout's linear output (logits for the class losses)
     y.retain_grad()
-    out = dict(P=P, a_list=a_list, h_list=h_list, hs=hs, y=y, x=x)
-    out["probs"] = torch.softmax(y, dim=2) if model.loss == "cross-entropy" else None
+    # nll: LogSoftmax on the readout, the outputs the model prints and the trace shows
+    shown = torch.log_softmax(y, dim=2) if model.loss == "nll" else y
+    out = dict(P=P, a_list=a_list, h_list=h_list, hs=hs, y=y, shown=shown, x=x)
+    out["probs"] = torch.softmax(y, dim=2) if model.loss in ("cross-entropy", "nll") else None
     if targets is None:
         return out
     tg = torch.tensor(targets)
@@ -91,12 +93,14 @@ def torch_reference(model, x, targets, tbptt=None, h0=None):
             loss_t = [F.mse_loss(y[t], tg[t]).item() for t in range(T)]
     else:
         tg = tg.long()
+        # cross-entropy on the logits, or NLLLoss on the log-probabilities
+        lossf, z = (F.nll_loss, shown) if model.loss == "nll" else (F.cross_entropy, y)
         if last_only:
-            loss = F.cross_entropy(y[-1], tg)
+            loss = lossf(z[-1], tg)
             loss_t = [0.0] * (T - 1) + [loss.item()]
         else:
-            loss = F.cross_entropy(y.reshape(T * B, -1), tg.reshape(T * B))
-            loss_t = [F.cross_entropy(y[t], tg[t]).item() for t in range(T)]
+            loss = lossf(z.reshape(T * B, -1), tg.reshape(T * B))
+            loss_t = [lossf(z[t], tg[t]).item() for t in range(T)]
     loss.backward(retain_graph=True)
     out.update(loss=loss, loss_t=np.array(loss_t))
     return out
@@ -106,7 +110,7 @@ def assert_trace_matches_torch(trace, ref, with_loss=True):
     close(trace.x, ref["x"], "x as fed")
     close(trace.a, torch.stack(ref["a_list"]), "a")
     close(trace.h[1:], torch.stack(ref["h_list"]), "h")
-    close(trace.y, ref["y"], "y")
+    close(trace.y, ref["shown"], "y (log-probabilities for nll)")
     if ref["probs"] is not None:
         close(trace.probs, ref["probs"], "softmax")
     if not with_loss:
@@ -304,6 +308,8 @@ def save_state_dict(net, path):
 def torch_loss(logits, targets, loss):
     if loss == "mse":
         return F.mse_loss(logits, targets)
+    if loss == "nll":  # LogSoftmax + NLLLoss, as a model trained with NLLLoss is
+        return torch.nn.NLLLoss()(torch.nn.LogSoftmax(dim=-1)(logits).reshape(-1, logits.shape[-1]), targets.reshape(-1))
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
@@ -336,7 +342,7 @@ def test_pytorch_model_file_gives_torch_outputs_and_gradients(tmp_path, nonlinea
     L.backward()
     tm = (lambda v: v.transpose(0, 1)) if batch_first else (lambda v: v)  # to time-major
     close(trace.h[1:], tm(out), "h")
-    close(trace.y, tm(logits), "y")
+    close(trace.y, tm(torch.log_softmax(logits, -1) if loss == "nll" else logits), "y (log-probabilities for nll)")
     assert trace.loss == pytest.approx(L.item(), rel=RTOL)
     close(trace.dL_dh_out, tm(out.grad), "dL/dh_t from y_t (= grad of nn.RNN's output)")
     close(trace.grads["grad_W_xh"], net.rnn.weight_ih_l0.grad.T, "W_xh")

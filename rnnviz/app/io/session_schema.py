@@ -14,7 +14,7 @@ import numpy as np
 from rnnviz.engine.activations import ACTIVATIONS
 from rnnviz.engine.guards import ON_DIVERGENCE
 from rnnviz.engine.io.npz import FileFormatError
-from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES
+from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES, is_class_loss
 from rnnviz.engine.optim import OPTIMIZERS
 from rnnviz.engine.tasks import TASKS
 
@@ -211,7 +211,7 @@ def validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
         if "task.x_val" in arrays or "task.y_val" in arrays:
             xv = c.array("task.x_val", (T, None, I))
             _targets(c, "task.y_val", tloss, T, xv.shape[1], O)
-        if tloss == "cross-entropy":
+        if is_class_loss(tloss):
             classes = t["params"].get("classes")
             if not isinstance(classes, int) or isinstance(classes, bool) or classes != O:
                 c.fail(f"session.json: task.params.classes must be the model's output size {O}")

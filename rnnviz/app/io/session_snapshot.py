@@ -17,7 +17,7 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.engine import RNN, Task, Trainer, make_task, run
 from rnnviz.engine.io.npz import FileFormatError
-from rnnviz.engine.model import GRU, LSTM
+from rnnviz.engine.model import GRU, LSTM, is_class_loss
 from rnnviz.app.io import session_file, session_schema
 from rnnviz.app.state.network_config import NetworkConfig, task_for_architecture
 from rnnviz.app.state.selection import Selection
@@ -139,7 +139,7 @@ def restore(path: str | os.PathLike, session: Session, controller: TrainingContr
                              f"(I={task.input_size}, O={task.output_size})")
         x = arrays["data.x"]
         y = arrays.get("data.y")
-        if model.loss == "cross-entropy" and y is not None and (y.dtype.kind not in "iu" or y.ndim != 2):
+        if is_class_loss(model.loss) and y is not None and (y.dtype.kind not in "iu" or y.ndim != 2):
             raise ValueError("class targets must be whole numbers laid out (T, N)")
         view = doc["view"]
         T = x.shape[0]

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
 from rnnviz.engine import RNN, Task, Trace, make_task, run
-from rnnviz.engine.model import init_model
+from rnnviz.engine.model import init_model, is_class_loss
 from rnnviz.engine.io.models import load_any_model
 from rnnviz.engine.io.npz import FileFormatError, load_array
 from rnnviz.app.state import playback
@@ -229,7 +229,7 @@ class Session(QObject):
     def _y_fits(self, model: RNN, y: np.ndarray | None) -> bool:
         if y is None:
             return True
-        if model.loss == "cross-entropy":
+        if is_class_loss(model.loss):
             return y.ndim == 2 and (y.max(initial=0) < model.output_size)
         return y.ndim == 3 and y.shape[2] == model.output_size
 

@@ -13,6 +13,7 @@ from html import escape
 import numpy as np
 
 from rnnviz.engine import Trace
+from rnnviz.engine.model import is_class_loss
 from rnnviz.app.state.playback import Frame
 from rnnviz.app.state.selection import Selection
 from rnnviz.app.style import colors
@@ -70,13 +71,17 @@ def _input(b: PageBuilder, tr: Trace, t: int, vocab: str | None) -> None:
 def _output(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame, vocab: str | None) -> None:
     O = tr.y.shape[2]
     p = tr.params
-    ce = tr.loss_name == "cross-entropy"
-    b.heading(sub("y", t), f"output at step {t} of {tr.T}" + (" (logits)" if ce else ""))
+    ce = is_class_loss(tr.loss_name)
+    nll = tr.loss_name == "nll"  # y_t = log_softmax(z_t): the log-probabilities the model prints
+    b.heading(sub("y", t), f"output at step {t} of {tr.T}"
+              + (" (log-probabilities)" if nll else " (logits)" if ce else ""))
     b.muted(f"shape ({O},)")
     labels = list(vocab) if vocab and len(vocab) == O else None
     b.strip("y", tr.y[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.y)), labels)
     b.section("Forward", theme_color(b.t, "forward"))
-    b.formula(f"{sub('y', t)} = {sub('h', t)}·{W['W_hy']} + {W['b_y']}")
+    z = sub("z" if nll else "y", t)  # nll: the readout's linear output, before LogSoftmax
+    b.formula(f"{z} = {sub('h', t)}·{W['W_hy']} + {W['b_y']}"
+              + (f",  {sub('y', t)} = log_softmax({z})" if nll else ""))
     units = units_shown(sel, O)
     b.muted(units_note(units, O, "output"))
     for k in units:
@@ -84,13 +89,15 @@ def _output(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame, voc
         bias = float(p["b_y"][k])
         b.numbers[f"hW[{k}]"], b.numbers[f"b[{k}]"] = hw, bias
         b.sum_table([
-            (f"{sub('y', t)}[{k}] =", f"Σ {sub('h', t)}·{W['W_hy']}[:,{k}]", b.num(None, hw, True)),
+            (f"{z}[{k}] =", f"Σ {sub('h', t)}·{W['W_hy']}[:,{k}]", b.num(None, hw, True)),
             ("+", f"{W['b_y']}[{k}]", b.num(None, bias, True)),
-            ("=", "", "<b>" + b.num(f"y[{k}]", tr.y[t - 1, 0, k], True) + "</b>"),
+            ("=", "", "<b>" + b.num(f"z[{k}]" if nll else f"y[{k}]", hw + bias if nll else tr.y[t - 1, 0, k], True) + "</b>"),
+            *([(f"{sub('y', t)}[{k}] =", f"log_softmax({z})[{k}]", "<b>" + b.num(f"y[{k}]", tr.y[t - 1, 0, k], True) + "</b>")]
+              if nll else []),
         ])
     has_target = bool(tr.target_mask[t - 1]) and tr.targets is not None
     if ce and tr.probs is not None:
-        b.formula(f"{sub('p', t)} = softmax({sub('y', t)})")
+        b.formula(f"{sub('p', t)} = " + (f"exp({sub('y', t)}) = softmax({z})" if nll else f"softmax({sub('y', t)})"))
         target = int(tr.targets[t - 1, 0]) if has_target else None
         rows = []
         for k in range(min(O, MAX_CELLS)):

@@ -1,6 +1,6 @@
 """What the network predicts for the watched sequence, against the targets.
 
-Regression (mse): y_t and target_t against t, per output unit. Classification (cross-entropy):
+Regression (mse): y_t and target_t against t, per output unit. Classification (cross-entropy, nll):
 a heatmap of the predicted probabilities time × class with the true class marked, and the
 probability given to the true class against t.
 """
@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
+from rnnviz.engine.model import is_class_loss
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
@@ -42,7 +43,7 @@ class PredictionPlot(PlotPanel):
 
     def rebuild(self) -> None:
         model = self.session.model
-        kind = "classification" if model.loss == "cross-entropy" else "regression"
+        kind = "classification" if is_class_loss(model.loss) else "regression"
         self.clear_plots()  # deletes every item: drop our references to them too
         self.cursors.clear()
         self.output_curves.clear()
