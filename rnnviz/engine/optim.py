@@ -1,4 +1,4 @@
-"""Optimizers with PyTorch's update rules, and clipping by global norm.
+"""Optimizers with PyTorch's update rules, and clipping by global norm or element by element.
 
 Each optimizer updates a dict of parameter arrays in place from a dict of gradients with the
 same keys, so that a trainer can swap optimizers without knowing which one it has.
@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 OPTIMIZERS = ("sgd", "adam", "adagrad")
+# Gradient clipping: "norm" scales all gradients together so their global L2 norm is at most c
+# (torch.nn.utils.clip_grad_norm_); "value" clips every entry to [-c, c] (np.clip,
+# torch.nn.utils.clip_grad_value_; min-char-rnn clips to [-5, 5]).
+CLIP_MODES = ("norm", "value")
+# Where Adagrad puts its epsilon: "outside" the square root, g/(√s + 1e-10) (torch.optim.Adagrad),
+# or "inside", g/√(s + 1e-8) (min-char-rnn), each with its own constant.
+ADAGRAD_EPS = {"outside": 1e-10, "inside": 1e-8}
 
 
 def check_lr(lr: float) -> float:
@@ -43,6 +50,34 @@ def check_optimizer(name: str) -> str:
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     return name
+
+
+def check_clip_mode(mode: str) -> str:
+    """Return mode if it is one of CLIP_MODES; raise ValueError naming the choices otherwise."""
+    if mode not in CLIP_MODES:
+        raise ValueError(f"unknown clipping mode {mode!r}; choose one of {', '.join(CLIP_MODES)}")
+    return mode
+
+
+def check_adagrad_eps(placement: str) -> str:
+    """Return placement if it is "outside" or "inside"; raise ValueError otherwise."""
+    if placement not in ADAGRAD_EPS:
+        raise ValueError(f"unknown place for Adagrad's epsilon {placement!r}; choose one of {', '.join(ADAGRAD_EPS)}")
+    return placement
+
+
+def clip_grad_value(grads: dict[str, np.ndarray], clip_value: float) -> float:
+    """Clip every gradient entry in place to [-clip_value, clip_value], as np.clip (min-char-rnn)
+    and torch.nn.utils.clip_grad_value_. Returns the global L2 norm before clipping."""
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    for g in grads.values():
+        np.clip(g, -clip_value, clip_value, out=g)
+    return total
+
+
+def clip_grads(grads: dict[str, np.ndarray], clip: float, mode: str = "norm") -> float:
+    """Clip grads in place by global norm or by value (CLIP_MODES); the global norm before."""
+    return clip_grad_value(grads, clip) if check_clip_mode(mode) == "value" else clip_grad_norm(grads, clip)
 
 
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
@@ -137,9 +172,12 @@ class Adam(Optimizer):
 
 @dataclass
 class Adagrad(Optimizer):
-    """torch.optim.Adagrad with its defaults (eps 1e-10, no decay, initial accumulator 0)."""
+    """torch.optim.Adagrad with its defaults (eps 1e-10 outside the square root, no decay,
+    initial accumulator 0); or, with eps_placement "inside", min-char-rnn's rule
+    p ← p − lr·g/√(s + 1e-8) (ADAGRAD_EPS)."""
 
-    eps: float = 1e-10
+    eps: float = ADAGRAD_EPS["outside"]
+    eps_placement: str = "outside"
     name = "adagrad"
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
@@ -147,17 +185,22 @@ class Adagrad(Optimizer):
             self.state[key] = np.zeros_like(p)
         s = self.state[key]
         s += g * g
-        p -= self.lr * g / (np.sqrt(s) + self.eps)
+        if self.eps_placement == "inside":
+            p -= self.lr * g / np.sqrt(s + self.eps)
+        else:
+            p -= self.lr * g / (np.sqrt(s) + self.eps)
 
     def hyperparameters(self) -> dict:
-        return {"lr": self.lr, "eps": self.eps}
+        return {"lr": self.lr, "eps": self.eps, "eps_placement": self.eps_placement}
 
 
-def make_optimizer(name: str, lr: float, momentum: float = 0.0) -> Optimizer:
+def make_optimizer(name: str, lr: float, momentum: float = 0.0, adagrad_eps: str = "outside") -> Optimizer:
+    """An optimizer by name; `adagrad_eps` ("outside" / "inside", ADAGRAD_EPS) applies to Adagrad only."""
     check_lr(lr)
     check_optimizer(name)
+    check_adagrad_eps(adagrad_eps)
     if name == "sgd":
         return SGD(lr=lr, momentum=check_momentum(momentum))
     if name == "adam":
         return Adam(lr=lr)
-    return Adagrad(lr=lr)
+    return Adagrad(lr=lr, eps=ADAGRAD_EPS[adagrad_eps], eps_placement=adagrad_eps)

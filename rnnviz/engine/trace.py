@@ -49,6 +49,7 @@ class Trace:
     grad_gain: np.ndarray  # (T,)  ‖∂h_T/∂h_t‖ along the loss direction (1 at t=T), mean over the first
     #                        min(B, run's gain_sequences = 4) sequences
     tbptt: int | None = None  # truncation window k, None for full BPTT
+    h0_carried: bool = False  # h[0] (and c[0]) came from the previous batch of a stateful run, not the model's h_0
     extra: dict = field(default_factory=dict)
     # gated cells (engine/cells/); for the vanilla cell: "rnn" and empty.  For an LSTM / GRU,
     # `a` and `dL_da` above are the candidate's pre-activation and its gradient (LSTM g, GRU n),

@@ -2,7 +2,15 @@
 
 `step()` runs one forward + BPTT pass on a batch, checks every number, clips and updates.
 Reset gives back the initial weights and the same random stream, so the same seed gives the
-same run. Nothing here knows about threads: a caller that runs it on a worker thread should
+same run.
+
+The conventions of hand-written RNNs such as Karpathy's min-char-rnn are settings here:
+`loss_reduction` "sum" (the per-step losses added up over time, not averaged: it sets the
+model's own `loss_reduction`, so every pass of it, the views' trace too, follows), `clip_mode`
+"value" (each gradient entry clipped to [-clip, clip]), `stateful` (each batch starts from the
+previous batch's last hidden state, min-char-rnn's `hprev`; gradients do not cross that
+boundary, and batches then come in order, the state starting again from h_0 when the data
+start over) and `adagrad_eps` "inside" (g/√(s + 1e-8)). Nothing here knows about threads: a caller that runs it on a worker thread should
 hand copies of what it reads to other threads.
 """
 from __future__ import annotations
@@ -22,8 +30,16 @@ from rnnviz.engine.guards import (
 )
 from rnnviz.engine.history import History
 from rnnviz.engine.inputs import prepare_inputs, prepare_targets
-from rnnviz.engine.model import Model
-from rnnviz.engine.optim import Optimizer, check_clip, check_lr, clip_grad_norm, make_optimizer
+from rnnviz.engine.model import Model, check_loss_reduction
+from rnnviz.engine.optim import (
+    Optimizer,
+    check_adagrad_eps,
+    check_clip,
+    check_clip_mode,
+    check_lr,
+    clip_grads,
+    make_optimizer,
+)
 from rnnviz.engine.run import run
 from rnnviz.engine.trace import Trace
 
@@ -69,8 +85,20 @@ class Trainer:
         history: History | None = None,
         on_divergence: str = "stop",
         limits: DivergenceLimits | None = None,
+        loss_reduction: str | None = None,
+        clip_mode: str = "norm",
+        stateful: bool = False,
+        adagrad_eps: str = "outside",
     ) -> None:
+        """loss_reduction: "mean" / "sum" over time steps, set on the model (None: the model's own);
+        clip_mode: "norm" / "value" (optim.CLIP_MODES); stateful: carry the hidden state from one
+        batch to the next; adagrad_eps: "outside" / "inside" the square root (optim.ADAGRAD_EPS)."""
         self.model = model
+        if loss_reduction is not None:
+            model.loss_reduction = check_loss_reduction(loss_reduction)
+        self.clip_mode = check_clip_mode(clip_mode)
+        self.stateful = bool(stateful)
+        self.adagrad_eps = check_adagrad_eps(adagrad_eps)
         self.x = prepare_inputs(model, x)  # (T, N, I)
         T, N, _ = self.x.shape
         self.targets = prepare_targets(model, targets, T, N)
@@ -100,8 +128,9 @@ class Trainer:
     def reset(self) -> None:
         """Back to the initial weights, a fresh optimizer and the same random stream."""
         self.model.set_params(self._initial.params())
-        self.optimizer: Optimizer = make_optimizer(self.optimizer_name, self.lr, self.momentum)
+        self.optimizer: Optimizer = make_optimizer(self.optimizer_name, self.lr, self.momentum, self.adagrad_eps)
         self.rng = np.random.default_rng(self.seed)
+        self.carried: dict[str, np.ndarray] = {}  # stateful: "h" (B, H) and an LSTM's "c", the last batch's end
         self.iteration = 0
         self._order = np.empty(0, dtype=np.int64)
         self._pos = 0
@@ -120,6 +149,28 @@ class Trainer:
 
     def set_clip(self, clip: float | None) -> None:
         self.clip = check_clip(clip)
+
+    def set_clip_mode(self, mode: str) -> None:
+        self.clip_mode = check_clip_mode(mode)
+
+    def set_loss_reduction(self, reduction: str) -> None:
+        """Sum or average the per-step losses from the next iteration on. The loss changes scale,
+        so the divergence check takes its next loss as the new start."""
+        if check_loss_reduction(reduction) != self.model.loss_reduction:
+            self.model.loss_reduction = reduction
+            self._start_loss = None
+
+    def set_stateful(self, on: bool) -> None:
+        """Carry the hidden state between batches (or stop: the next batch starts from h_0)."""
+        self.stateful = bool(on)
+        self.carried = {}
+
+    def set_adagrad_eps(self, placement: str) -> None:
+        """Adagrad's epsilon outside or inside the square root (its accumulators kept)."""
+        self.adagrad_eps = check_adagrad_eps(placement)
+        if hasattr(self.optimizer, "eps_placement"):
+            fresh = make_optimizer("adagrad", self.lr, adagrad_eps=placement)
+            self.optimizer.eps, self.optimizer.eps_placement = fresh.eps, fresh.eps_placement
 
     def set_on_divergence(self, mode: str) -> None:
         """"stop" (raise DivergenceError, weights before the explosion kept) or "warn" (warn
@@ -140,8 +191,10 @@ class Trainer:
         if self.batch_size is None or self.batch_size >= N:
             return np.arange(N)
         if self._pos + self.batch_size > len(self._order):
-            self._order = self.rng.permutation(N)
+            # stateful: in order, each batch continuing the last, and the state from h_0 again
+            self._order = np.arange(N) if self.stateful else self.rng.permutation(N)
             self._pos = 0
+            self.carried = {}
         idx = self._order[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
         return idx
@@ -153,7 +206,9 @@ class Trainer:
         (and kept in `divergence`) and training goes on, checked for NaN/Inf only."""
         it = self.iteration + 1
         idx = self.next_batch()
-        trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt)
+        start = self._carried_start(len(idx))
+        trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt, **start)
+        trace.h0_carried = bool(start)
         loss = trace.loss
         if not np.isfinite(loss):
             what, t = first_nonfinite_step(trace)
@@ -170,7 +225,7 @@ class Trainer:
                 self._start_loss = loss
             warning = self._check_loss_and_grads(it, loss, grads, g_name, g_max)
         with np.errstate(over="ignore", invalid="ignore"):
-            norm = clip_grad_norm(grads, self.clip) if self.clip else trace.grad_norm()
+            norm = clip_grads(grads, self.clip, self.clip_mode) if self.clip else trace.grad_norm()
             # the weights and the optimizer's buffers and step count before the update, so that
             # a failed update is undone and the run carries on (say with a lower rate) as if it
             # had never been tried; kept afterwards as the last good state
@@ -190,13 +245,22 @@ class Trainer:
                                 f"past the limit of {limit:g} for any weight"), good)
         self._good = good
         self.iteration = it
-        clipped = bool(self.clip and norm > self.clip)
+        if self.stateful:  # the next batch starts where this one ended; no gradient crosses
+            self.carried = {"h": trace.h[-1].copy(), **({"c": trace.c[-1].copy()} if trace.c is not None else {})}
+        clipped = bool(self.clip and (g_max if self.clip_mode == "value" else norm) > self.clip)
         self.history.loss.append(it, loss)
         self.history.grad_norm.append(it, norm)
         if self.x_val is not None and (it % self.val_every == 0 or it == 1):
             self.history.val_loss.append(it, self.validation_loss())
         self.history.snapshots.offer(it, params)
         return StepResult(it, loss, norm, clipped, trace, warning)
+
+    def _carried_start(self, B: int) -> dict[str, np.ndarray]:
+        """run's h0 (and c0) for a batch of B sequences: the carried state when stateful and it
+        fits (a batch of another size starts from h_0), else nothing (the model's h_0)."""
+        if not self.stateful or "h" not in self.carried or self.carried["h"].shape[0] != B:
+            return {}
+        return {"h0": self.carried["h"], **({"c0": self.carried["c"]} if "c" in self.carried else {})}
 
     # divergence ----------------------------------------------------------------------------------
     def _check_loss_and_grads(self, it: int, loss: float, grads: dict[str, np.ndarray], g_name: str,
@@ -269,8 +333,12 @@ class Trainer:
             "optimizer_steps": int(opt.steps), "optimizer_state": {}, "rng": _jsonable(self.rng.bit_generator.state),
             "pos": int(self._pos), "history": {}, "snapshot_every": int(self.history.snapshots.every),
             "snapshot_iterations": [int(it) for it, _ in self.history.snapshots.items],
+            "loss_reduction": self.model.loss_reduction, "clip_mode": self.clip_mode, "stateful": self.stateful,
+            "adagrad_eps": self.adagrad_eps,
         }
         arrays: dict[str, np.ndarray] = {"order": self._order.copy()}
+        for key, a in self.carried.items():  # the carried hidden (and cell) state: "carried.h", "carried.c"
+            arrays[f"carried.{key}"] = a.copy()
         for name, p in self.model.params().items():
             arrays[f"params.{name}"] = p.copy()
             arrays[f"initial.{name}"] = getattr(self._initial, name).copy()
@@ -352,12 +420,32 @@ class Trainer:
         iteration = int(meta["iteration"])
         if iteration < 0:
             raise ValueError("the iteration count is negative")
+        # the conventions (absent from states saved before they were settings: the defaults)
+        reduction = check_loss_reduction(meta.get("loss_reduction", "mean"))
+        clip_mode = check_clip_mode(meta.get("clip_mode", "norm"))
+        adagrad_eps = check_adagrad_eps(meta.get("adagrad_eps", "outside"))
+        stateful = meta.get("stateful", False)
+        if not isinstance(stateful, bool):
+            raise ValueError(f"'stateful' must be true or false, got {stateful!r}")
+        H = self.model.hidden_size
+        carried = {}
+        for key in ("h", "c"):
+            if f"carried.{key}" in arrays:
+                a = arr(f"carried.{key}")
+                if a.ndim != 2 or a.shape[1] != H or a.shape[0] < 1 or (key == "c" and self.model.cell != "lstm"):
+                    raise ValueError(f"'carried.{key}' has shape {a.shape}; expected (B, {H})"
+                                     + ("" if key == "h" else " and an LSTM"))
+                carried[key] = a.astype(dtype)
+        if "c" in carried and "h" not in carried:
+            raise ValueError("the training state carries a cell state without a hidden state")
         # everything checked: apply
         self.optimizer_name = meta["optimizer"]
         self.lr = float(meta["lr"])
         self.momentum = float(meta["momentum"])
         self.clip = None if meta.get("clip") is None else float(meta["clip"])
-        self.optimizer = make_optimizer(self.optimizer_name, self.lr, self.momentum)
+        self.model.loss_reduction, self.clip_mode, self.adagrad_eps = reduction, clip_mode, adagrad_eps
+        self.stateful, self.carried = stateful, carried
+        self.optimizer = make_optimizer(self.optimizer_name, self.lr, self.momentum, self.adagrad_eps)
         self.optimizer.state = state
         self.optimizer.steps = int(meta["optimizer_steps"])
         self._initial.set_params(initial)
