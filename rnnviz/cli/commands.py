@@ -99,7 +99,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         trainer = Trainer(model, x, y, optimizer=args.optimizer or defaults["optimizer"], lr=args.lr or defaults["lr"],
                           momentum=args.momentum, clip=args.clip, batch_size=args.batch_size, seed=args.seed,
-                          tbptt=args.tbptt, x_val=x_val, y_val=y_val, on_divergence=args.on_divergence)
+                          tbptt=args.tbptt, x_val=x_val, y_val=y_val, on_divergence=args.on_divergence,
+                          loss_reduction=args.loss_reduction, clip_mode=args.clip_mode, stateful=args.stateful,
+                          adagrad_eps=args.adagrad_eps)
     except ValueError as e:
         raise CliError(str(e)) from None
     if args.out:

@@ -108,7 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--momentum", type=unit_float, default=0.0)
     t.add_argument("--iterations", type=positive_int)
     t.add_argument("--batch-size", type=positive_int)
-    t.add_argument("--clip", type=positive_float, help="clip gradients to this global norm")
+    t.add_argument("--clip", type=positive_float, help="clip gradients to this threshold (see --clip-mode)")
+    t.add_argument("--clip-mode", choices=("norm", "value"), default="norm",
+                   help="norm: scale all gradients so their global norm is at most --clip (PyTorch's clip_grad_norm_, "
+                        "default); value: clip every gradient entry to [-clip, clip] (np.clip, as min-char-rnn)")
+    t.add_argument("--loss-reduction", choices=("mean", "sum"), default="mean",
+                   help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn); "
+                        "the loss and every gradient scale with it")
+    t.add_argument("--stateful", action="store_true",
+                   help="carry the hidden state from one batch to the next (min-char-rnn's hprev), batches in order, "
+                        "no gradient across; it starts from h_0 again when the data start over")
+    t.add_argument("--adagrad-eps", choices=("outside", "inside"), default="outside",
+                   help="Adagrad's epsilon outside the square root, g/(sqrt(s)+1e-10) (PyTorch, default), "
+                        "or inside, g/sqrt(s+1e-8) (min-char-rnn)")
     t.add_argument("--on-divergence", choices=ON_DIVERGENCE, default="stop",
                    help="when the loss, a weight or a gradient blows up: stop with an error (default), or warn once "
                         "on stderr and go on")

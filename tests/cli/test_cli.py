@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnviz.cli import main
-from rnnviz.engine import PARAM_NAMES, TASKS, init_rnn, load_model, load_trace, make_task, run, save_model
+from rnnviz.engine import LOSSES, PARAM_NAMES, TASKS, init_rnn, load_model, load_trace, make_task, run, save_model
 
 torch.set_num_threads(1)
 
@@ -205,7 +205,7 @@ def test_gradcheck_exits_0_and_reports_every_combination(capsys):
     code, out, err = cli(capsys, "gradcheck")
     assert code == 0, out + err
     lines = out.strip().splitlines()
-    assert len(lines) == 4 * 4 * 2 + 1
+    assert len(lines) == 4 * 4 * len(LOSSES) + 1  # activations × architectures × losses, and the verdict
     worst = float(re.search(r"worst relative error (\S+) \(ok\)", lines[-1]).group(1))
     assert worst < 1e-6
 

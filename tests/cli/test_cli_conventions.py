@@ -1,0 +1,42 @@
+"""`rnnviz train` with the conventions of hand-written RNNs: --loss-reduction, --clip-mode,
+--stateful, --adagrad-eps reach the trainer (the same run as the engine's Trainer with them)."""
+import re
+
+import numpy as np
+import pytest
+
+from rnnviz.cli import main
+from rnnviz.engine import Trainer, init_rnn, load_model, make_task
+
+
+def test_convention_flags_give_the_engines_run(tmp_path, capsys):
+    out_file = tmp_path / "m.npz"
+    code = main(["train", "--task", "sine", "--steps", "10", "--hidden", "5", "--optimizer", "adagrad", "--lr", "0.1",
+                 "--clip", "0.05", "--clip-mode", "value", "--loss-reduction", "sum", "--stateful",
+                 "--adagrad-eps", "inside", "--batch-size", "4", "--iterations", "5", "--out", str(out_file)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    task = make_task("sine", steps=10)
+    model = init_rnn(1, 5, 1, activation=task.defaults["activation"], seed=0)
+    trainer = Trainer(model, task.x_train, task.y_train, optimizer="adagrad", lr=0.1, clip=0.05, clip_mode="value",
+                      loss_reduction="sum", stateful=True, adagrad_eps="inside", batch_size=4, x_val=task.x_val,
+                      y_val=task.y_val)
+    losses = [trainer.step().loss for _ in range(5)]
+    assert float(re.search(r"last loss\s+(\S+)", out).group(1)) == pytest.approx(losses[-1], rel=1e-5)
+    got = load_model(out_file)
+    for name, p in model.params().items():
+        np.testing.assert_allclose(got.params()[name], p, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("flag, value", [("--clip-mode", "max"), ("--loss-reduction", "avg"), ("--adagrad-eps", "under")])
+def test_unknown_convention_values_are_refused_naming_the_choices(capsys, flag, value):
+    assert main(["train", "--task", "sine", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "invalid choice" in err
+
+
+def test_help_names_the_conventions(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--clip-mode", "--loss-reduction", "--stateful", "--adagrad-eps", "min-char-rnn"):
+        assert flag in out
