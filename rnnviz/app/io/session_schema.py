@@ -14,8 +14,8 @@ import numpy as np
 from rnnviz.engine.activations import ACTIVATIONS
 from rnnviz.engine.guards import ON_DIVERGENCE
 from rnnviz.engine.io.npz import FileFormatError
-from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES, is_class_loss
-from rnnviz.engine.optim import OPTIMIZERS
+from rnnviz.engine.model import ARCHITECTURES, CELLS, GRU_PARAM_NAMES, LOSS_REDUCTIONS, LOSSES, LSTM_PARAM_NAMES, PARAM_NAMES, is_class_loss
+from rnnviz.engine.optim import ADAGRAD_EPS, CLIP_MODES, OPTIMIZERS
 from rnnviz.engine.tasks import TASKS
 
 FORMAT = "rnnviz-session"
@@ -234,7 +234,8 @@ def validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
     # training
     tr = c.obj(doc["training"], "'training'", ("settings", "trainer"))
     st = c.obj(tr["settings"], "training.settings", ("optimizer", "lr", "momentum", "clip", "batch_size", "iterations"),
-               ("on_divergence",))  # optional: files from before it was a setting mean "stop"
+               # optional: files from before these were settings mean today's defaults ("stop", PyTorch's conventions)
+               ("on_divergence", "loss_reduction", "clip_mode", "stateful", "adagrad_eps"))
     c.str_(st["optimizer"], "training.settings.optimizer", OPTIMIZERS)
     c.num(st["lr"], "training.settings.lr", positive=True)
     c.num(st["momentum"], "training.settings.momentum", 0, 0.999999)
@@ -243,6 +244,11 @@ def validate(p: Path, doc: object, arrays: dict[str, np.ndarray]) -> None:
     c.int_(st["iterations"], "training.settings.iterations", 1, 10**12, none=True)
     if "on_divergence" in st:
         c.str_(st["on_divergence"], "training.settings.on_divergence", ON_DIVERGENCE)
+    for key, choices in (("loss_reduction", LOSS_REDUCTIONS), ("clip_mode", CLIP_MODES), ("adagrad_eps", tuple(ADAGRAD_EPS))):
+        if key in st:
+            c.str_(st[key], f"training.settings.{key}", choices)
+    if "stateful" in st:
+        c.bool_(st["stateful"], "training.settings.stateful")
     if tr["trainer"] is not None:
         _validate_trainer(c, tr["trainer"], shapes)
     # view
@@ -281,8 +287,18 @@ def _targets(c: _Check, key: str, loss: str, T: int, N: int, O: int) -> None:
 def _validate_trainer(c: _Check, t: object, shapes: dict[str, tuple[int, ...]]) -> None:
     t = c.obj(t, "training.trainer", ("version", "iteration", "optimizer", "lr", "momentum", "clip", "batch_size",
                                       "seed", "tbptt", "val_every", "optimizer_steps", "optimizer_state", "rng", "pos",
-                                      "history", "snapshot_every", "snapshot_iterations"))
+                                      "history", "snapshot_every", "snapshot_iterations"),
+              ("loss_reduction", "clip_mode", "stateful", "adagrad_eps"))  # optional: older runs, PyTorch's conventions
     w = "training.trainer"
+    for key, choices in (("loss_reduction", LOSS_REDUCTIONS), ("clip_mode", CLIP_MODES), ("adagrad_eps", tuple(ADAGRAD_EPS))):
+        if key in t:
+            c.str_(t[key], f"{w}.{key}", choices)
+    if "stateful" in t:
+        c.bool_(t["stateful"], f"{w}.stateful")
+    H = shapes["W_hy"][0]
+    for key in ("trainer.carried.h", "trainer.carried.c"):  # a stateful run's carried state, (B, H)
+        if key in c.arrays:
+            c.array(key, (None, H))
     c.int_(t["version"], f"{w}.version", 1, 1)
     it = c.int_(t["iteration"], f"{w}.iteration", 0, 10**12)
     opt = c.str_(t["optimizer"], f"{w}.optimizer", OPTIMIZERS)

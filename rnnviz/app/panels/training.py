@@ -24,6 +24,10 @@ from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
 
 ON_DIVERGENCE_LABELS = {"stop": "stop", "warn": "warn and go on"}
+# the conventions of hand-written RNNs (engine.trainer), PyTorch's first
+LOSS_REDUCTION_LABELS = {"mean": "mean over steps", "sum": "sum over steps"}
+CLIP_MODE_LABELS = {"norm": "global norm", "value": "each entry"}
+ADAGRAD_EPS_LABELS = {"outside": "outside √ (PyTorch)", "inside": "inside √ (min-char-rnn)"}
 NICE = (1.0, 2.0, 5.0)  # the log spin box steps through 1, 2, 5 × 10^k
 
 
@@ -78,7 +82,8 @@ class LogSpinBox(QDoubleSpinBox):
 
 
 class TrainingPanel(QWidget):
-    """Train/Pause, Step, Reset; optimizer, learning rate, momentum, clipping, batch size,
+    """Train/Pause, Step, Reset; optimizer, learning rate, momentum, clipping (by norm or by
+    value), the loss over time (mean or sum), a carried hidden state, Adagrad's ε, batch size,
     budget, what to do on divergence; a progress bar and a live readout."""
 
     def __init__(self, controller: TrainingController, parent: QWidget | None = None) -> None:
@@ -108,6 +113,23 @@ class TrainingPanel(QWidget):
         clip_row = QHBoxLayout()
         clip_row.addWidget(self.clip_on)
         clip_row.addWidget(self.clip, 1)
+        self.clip_mode = QComboBox()
+        self.clip_mode.addItems(list(CLIP_MODE_LABELS.values()))
+        self.clip_mode.setToolTip("Global norm: all gradients scaled together so their norm is at most the "
+                                  "threshold (PyTorch's clip_grad_norm_). Each entry: every gradient entry "
+                                  "clipped to [−c, c] (np.clip, as min-char-rnn)")
+        clip_row.addWidget(self.clip_mode)
+        self.loss_reduction = QComboBox()
+        self.loss_reduction.addItems(list(LOSS_REDUCTION_LABELS.values()))
+        self.loss_reduction.setToolTip("The per-step losses averaged over the time steps (PyTorch) or added up "
+                                       "(min-char-rnn): the loss and every gradient the view shows scale with it")
+        self.stateful = QCheckBox("carry from batch to batch")
+        self.stateful.setToolTip("Each batch starts from the previous batch's last hidden state (min-char-rnn's "
+                                 "hprev), no gradient across; batches come in order, from h₀ again when the data "
+                                 "start over")
+        self.adagrad_eps = QComboBox()
+        self.adagrad_eps.addItems(list(ADAGRAD_EPS_LABELS.values()))
+        self.adagrad_eps.setToolTip("Adagrad's ε: g/(√s + 1e-10) as torch.optim.Adagrad, or g/√(s + 1e-8) as min-char-rnn")
         self.batch = QSpinBox()
         self.batch.setSpecialValueText("all")
         self.budget = QSpinBox()
@@ -132,6 +154,9 @@ class TrainingPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Momentum", self.momentum)
         form.addRow("Clipping", clip_row)
+        form.addRow("Loss", self.loss_reduction)
+        form.addRow("Hidden state", self.stateful)
+        form.addRow("Adagrad ε", self.adagrad_eps)
         form.addRow("Batch size", self.batch)
         form.addRow("Iterations", self.budget)
         form.addRow("On divergence", self.on_divergence)
@@ -163,6 +188,11 @@ class TrainingPanel(QWidget):
         self.batch.valueChanged.connect(self._set(lambda n: c.set_batch_size(None if n == 0 or n >= self._n() else n)))
         self.budget.valueChanged.connect(self._set(lambda n: c.set_budget(n or None)))
         self.on_divergence.currentIndexChanged.connect(self._set(lambda i: c.set_on_divergence(ON_DIVERGENCE[i])))
+        self.clip_mode.currentIndexChanged.connect(self._set(lambda i: c.set_clip_mode(list(CLIP_MODE_LABELS)[i])))
+        self.loss_reduction.currentIndexChanged.connect(
+            self._set(lambda i: c.set_loss_reduction(list(LOSS_REDUCTION_LABELS)[i])))
+        self.stateful.toggled.connect(self._set(c.set_stateful))
+        self.adagrad_eps.currentIndexChanged.connect(self._set(lambda i: c.set_adagrad_eps(list(ADAGRAD_EPS_LABELS)[i])))
         c.settingsChanged.connect(self._show_settings)
         c.stateChanged.connect(self._show_state)
         c.progressed.connect(self._show_progress)
@@ -187,6 +217,7 @@ class TrainingPanel(QWidget):
 
     def _send_clip(self) -> None:
         self.clip.setEnabled(self.clip_on.isChecked())
+        self.clip_mode.setEnabled(self.clip_on.isChecked())
         self.controller.set_clip(self.clip.value() if self.clip_on.isChecked() else None)
 
     def _n(self) -> int:
@@ -218,6 +249,12 @@ class TrainingPanel(QWidget):
             self.batch.setValue(0 if s.batch_size is None else s.batch_size)
             self.budget.setValue(s.iterations or 0)
             self.on_divergence.setCurrentIndex(ON_DIVERGENCE.index(s.on_divergence))
+            self.clip_mode.setCurrentIndex(list(CLIP_MODE_LABELS).index(s.clip_mode))
+            self.clip_mode.setEnabled(s.clip is not None)
+            self.loss_reduction.setCurrentIndex(list(LOSS_REDUCTION_LABELS).index(s.loss_reduction))
+            self.stateful.setChecked(s.stateful)
+            self.adagrad_eps.setCurrentIndex(list(ADAGRAD_EPS_LABELS).index(s.adagrad_eps))
+            self.adagrad_eps.setEnabled(s.optimizer == "adagrad")
         finally:
             self._syncing = False
         self._show_progress(self.controller.iteration, self.controller.loss, self.controller.its_per_s)

@@ -25,7 +25,8 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from rnnviz.engine import NonFiniteError, Trainer, make_optimizer
 from rnnviz.engine.guards import check_on_divergence
-from rnnviz.engine.optim import check_clip, check_lr, check_momentum, check_optimizer
+from rnnviz.engine.model import check_loss_reduction
+from rnnviz.engine.optim import check_adagrad_eps, check_clip, check_clip_mode, check_lr, check_momentum, check_optimizer
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training_loop import (
     Snapshot,
@@ -212,6 +213,32 @@ class TrainingController(QObject):
         """"stop" (a diverging run stops, the weights before it blew up kept) or "warn"."""
         self._change("on_divergence", check_on_divergence(mode))
 
+    def set_loss_reduction(self, reduction: str) -> None:
+        """Average ("mean") or add up ("sum") the per-step losses over time. It is the network's
+        own setting (engine.model.LOSS_REDUCTIONS), so the trace the views show follows at once."""
+        self._change("loss_reduction", check_loss_reduction(reduction))
+        self._sync_reduction()
+
+    def set_clip_mode(self, mode: str) -> None:
+        """Clip by global norm ("norm") or each gradient entry to [-clip, clip] ("value")."""
+        self._change("clip_mode", check_clip_mode(mode))
+
+    def set_stateful(self, on: bool) -> None:
+        """Carry the hidden state from one batch to the next (min-char-rnn's hprev)."""
+        self._change("stateful", bool(on))
+
+    def set_adagrad_eps(self, placement: str) -> None:
+        """Adagrad's epsilon "outside" (PyTorch) or "inside" (min-char-rnn) the square root."""
+        self._change("adagrad_eps", check_adagrad_eps(placement))
+
+    def _sync_reduction(self) -> None:
+        """The session's network sums or averages as the settings say (a new one starts at the mean)."""
+        s = self.session
+        if s.model is not None and s.model.loss_reduction != self.settings.loss_reduction:
+            s.model.loss_reduction = self.settings.loss_reduction
+            if s.data[0] is not None:
+                s.recompute()
+
     def set_batch_size(self, batch_size: int | None) -> None:
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"the batch size must be at least 1, got {batch_size}")
@@ -266,6 +293,8 @@ class TrainingController(QObject):
                 s.model.copy(), x, y, optimizer=self.settings.optimizer, lr=self.settings.lr,
                 momentum=self.settings.momentum, clip=self.settings.clip, batch_size=batch,
                 seed=s.config.seed, x_val=x_val, y_val=y_val, on_divergence=self.settings.on_divergence,
+                loss_reduction=self.settings.loss_reduction, clip_mode=self.settings.clip_mode,
+                stateful=self.settings.stateful, adagrad_eps=self.settings.adagrad_eps,
             )
         except ValueError as e:
             s.error.emit(f"Cannot train: {e}")
@@ -297,7 +326,7 @@ class TrainingController(QObject):
         t = self.trainer
         if isinstance(error, NonFiniteError) and t is not None and not optimizer_is_finite(t):
             # its state went bad with the weights: start it afresh
-            t.optimizer = make_optimizer(t.optimizer_name, t.lr, t.momentum)
+            t.optimizer = make_optimizer(t.optimizer_name, t.lr, t.momentum, t.adagrad_eps)
         self.message = message
         self._set_state("failed")
         if step is not None:
@@ -387,6 +416,7 @@ class TrainingController(QObject):
         self.message = ""
         self.warning = ""
         self.its_per_s = 0.0
+        self._sync_reduction()
         self.snapshot = Snapshot.empty(self.session.model.params(), self.settings.clip)
         self._record_hidden()
         self._set_state("idle")

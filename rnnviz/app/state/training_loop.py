@@ -32,6 +32,11 @@ class TrainingSettings:
     batch_size: int | None = None  # None: every training sequence in each batch
     iterations: int | None = 500  # the budget; None: until paused
     on_divergence: str = "stop"  # engine.guards.ON_DIVERGENCE: stop, or warn once and go on
+    # the conventions of hand-written RNNs (engine.trainer): PyTorch's by default
+    loss_reduction: str = "mean"  # over time steps: "mean" (PyTorch) or "sum" (min-char-rnn)
+    clip_mode: str = "norm"  # "norm": global norm; "value": each gradient entry to [-clip, clip]
+    stateful: bool = False  # carry the hidden state from one batch to the next (min-char-rnn's hprev)
+    adagrad_eps: str = "outside"  # Adagrad's epsilon "outside" (PyTorch) or "inside" the square root
 
 
 class SmoothedLoss:
@@ -116,6 +121,14 @@ def apply_settings(trainer: Trainer, changes: dict) -> None:
             trainer.set_momentum(value)
         elif name == "on_divergence":
             trainer.set_on_divergence(value)
+        elif name == "loss_reduction":
+            trainer.set_loss_reduction(value)
+        elif name == "clip_mode":
+            trainer.set_clip_mode(value)
+        elif name == "stateful":
+            trainer.set_stateful(value)
+        elif name == "adagrad_eps":
+            trainer.set_adagrad_eps(value)
         elif name == "batch_size":
             N = trainer.x.shape[1]
             trainer.batch_size = None if value is None or value >= N else max(1, int(value))
@@ -123,7 +136,7 @@ def apply_settings(trainer: Trainer, changes: dict) -> None:
             if value != trainer.optimizer_name:
                 # a fresh optimizer from here on; Reset starts the whole run with it
                 trainer.optimizer_name = value
-                trainer.optimizer = make_optimizer(value, trainer.lr, trainer.momentum)
+                trainer.optimizer = make_optimizer(value, trainer.lr, trainer.momentum, trainer.adagrad_eps)
 
 
 def optimizer_is_finite(trainer: Trainer) -> bool:
