@@ -262,6 +262,25 @@ class Trainer:
             return {}
         return {"h0": self.carried["h"], **({"c0": self.carried["c"]} if "c" in self.carried else {})}
 
+    def carried_starts(self) -> dict[int, dict[str, np.ndarray]]:
+        """The sequences the next iteration starts from a carried state, each with that state:
+        {sequence: {"h0": (H,), and an LSTM's "c0": (H,)}} (copies), so a view of one sequence
+        can show the h_0 the next iteration will use. Empty when it starts from the model's h_0
+        (not stateful, nothing carried yet, or the data start over)."""
+        if not self.stateful or "h" not in self.carried:
+            return {}
+        N = self.x.shape[1]
+        if self.batch_size is None or self.batch_size >= N:
+            seqs = np.arange(N)
+        elif self._pos + self.batch_size > len(self._order):
+            return {}  # the next batch starts the data over, from h_0
+        else:
+            seqs = self._order[self._pos : self._pos + self.batch_size]
+        if len(seqs) != self.carried["h"].shape[0]:
+            return {}
+        return {int(s): {("h0" if k == "h" else "c0"): v[j].copy() for k, v in self.carried.items()}
+                for j, s in enumerate(seqs)}
+
     # divergence ----------------------------------------------------------------------------------
     def _check_loss_and_grads(self, it: int, loss: float, grads: dict[str, np.ndarray], g_name: str,
                               g_max: float) -> DivergenceError | None:

@@ -153,3 +153,34 @@ def test_a_bad_convention_in_a_session_file_is_refused_and_the_session_stays(tmp
     finally:
         other_c.shutdown()
         other.shutdown()
+
+
+def test_a_stateful_run_shows_the_carried_h0_in_the_view_and_the_inspector(session, controller):
+    """Full batch, stateful: after an iteration the watched sequence's trace starts from the
+    state the next iteration starts it from (the last batch's h_T of that sequence), is marked
+    carried, and the inspector says so; Reset and turning it off give the model's h_0 back."""
+    from rnnviz.app.state.playback import frame_at
+    from rnnviz.app.state.selection import Selection
+    from rnnviz.app.style.theme import LIGHT
+    from rnnviz.app.views.inspector.pages import page_for
+
+    def h0_page():
+        tr = session.trace
+        return page_for(tr, Selection("h", 0), frame_at(0, tr.T), LIGHT).html
+
+    assert not session.trace.h0_carried and "initial hidden state" in h0_page()
+    controller.set_stateful(True)
+    session.set_watched(2)
+    controller.step()
+    carried = controller.trainer.carried["h"][2]  # (H,) sequence 2's last h of the batch just trained
+    assert session.trace.h0_carried
+    np.testing.assert_array_equal(session.trace.h[0, 0], carried)
+    assert "carried from the previous sequence" in h0_page()
+    controller.step()  # the view's trace is the pass the next iteration makes of that sequence
+    np.testing.assert_array_equal(session.trace.h[0, 0], controller.trainer.carried["h"][2])
+    controller.reset()
+    assert not session.trace.h0_carried
+    np.testing.assert_array_equal(session.trace.h[0, 0], session.model.h0)
+    controller.set_stateful(False)
+    controller.step()
+    assert not session.trace.h0_carried and "initial hidden state" in h0_page()

@@ -307,3 +307,22 @@ def test_divergence_limits_stay_quiet_with_sum_reduction_on_built_in_tasks(name)
     for _ in range(d["iterations"]):  # the task's whole default budget (at most 1500 iterations, < 1 s)
         result = trainer.step()  # stop mode: a DivergenceError would fail the test here
     assert trainer.iteration == d["iterations"] and np.isfinite(result.loss)
+
+
+def test_carried_starts_name_the_sequences_the_next_iteration_starts_from_a_carried_state():
+    task = make_task("sine", steps=6)
+    x, y = task.x_train[:, :3], task.y_train[:, :3]
+    trainer = Trainer(init_rnn(1, 4, 1, seed=0), x, y, optimizer="sgd", lr=0.01, batch_size=1, stateful=True)
+    assert trainer.carried_starts() == {}
+    first = trainer.step()  # sequence 0; next: sequence 1, from sequence 0's last h
+    starts = trainer.carried_starts()
+    assert list(starts) == [1]
+    np.testing.assert_array_equal(starts[1]["h0"], first.trace.h[-1, 0])
+    second = trainer.step()
+    assert second.trace.h0_carried
+    np.testing.assert_array_equal(second.trace.h[0, 0], first.trace.h[-1, 0])
+    trainer.step()  # sequence 2: the data start over next, from h_0
+    assert trainer.carried_starts() == {}
+    assert not trainer.step().trace.h0_carried
+    trainer.set_stateful(False)
+    assert trainer.carried_starts() == {}

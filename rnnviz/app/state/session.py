@@ -52,6 +52,9 @@ class Session(QObject):
         self._x: np.ndarray | None = None  # (T, N, I) data the watched sequence comes from
         self._y: np.ndarray | None = None
         self.trace: Trace | None = None  # B = 1: the watched sequence
+        # a stateful training run's carried state for the watched sequence ({"h0": (H,), LSTM
+        # "c0"}), the h_0 its next iteration starts from; empty: the model's own h_0
+        self.start_state: dict[str, np.ndarray] = {}
         self.position = 0
         self.selection: Selection | None = None
         self.hover: Selection | None = None
@@ -237,6 +240,7 @@ class Session(QObject):
         if self._x is None or not 0 <= index < self._x.shape[1] or index == self.watched:
             return
         self.watched = index
+        self.start_state = {}  # that was another sequence's
         self.recompute()
 
     @property
@@ -253,9 +257,12 @@ class Session(QObject):
         assert self.model is not None and self._x is not None
         i = self.watched
         y = None if self._y is None else self._y[:, i : i + 1]
-        return run(self.model, self._x[:, i : i + 1], y)
+        trace = run(self.model, self._x[:, i : i + 1], y, **self.start_state)
+        trace.h0_carried = bool(self.start_state)
+        return trace
 
     def _new_network(self, trace: Trace | None = None) -> None:
+        self.start_state = {}
         self.trace = trace if trace is not None else self._watched_trace()
         self.selection = None
         self.hover = None
@@ -269,9 +276,12 @@ class Session(QObject):
         self.trace = self._watched_trace()
         self.traceChanged.emit()
 
-    def set_params(self, params: dict[str, np.ndarray]) -> None:
+    def set_params(self, params: dict[str, np.ndarray], start: dict[str, np.ndarray] | None = None) -> None:
+        """New weights (training); `start`: the watched sequence's carried state in a stateful run
+        ({"h0": (H,), LSTM "c0"}), None for the model's h_0."""
         assert self.model is not None
         self.model.set_params(params)
+        self.start_state = dict(start or {})
         self.recompute()
 
     # playback ------------------------------------------------------------------------------------

@@ -344,7 +344,9 @@ class TrainingController(QObject):
                 rate = (snap.iteration - it0) / (now - t0)
                 self.its_per_s = rate if self.its_per_s == 0 else 0.5 * self.its_per_s + 0.5 * rate
                 self._rate_mark = (now, snap.iteration)
-        self.session.set_params(snap.params)  # → traceChanged → _on_trace_changed records h
+        # → traceChanged → _on_trace_changed records h; a stateful run's watched sequence starts
+        # from its carried state, shown as a carried h_0
+        self.session.set_params(snap.params, snap.starts.get(self.session.watched))
         self.updated.emit()
         self._emit_progress()
         if snap.warning and snap.warning != self.warning:

@@ -87,6 +87,7 @@ class Snapshot:
     val_curve: tuple[np.ndarray, np.ndarray]  # empty when the data has no held-out set
     clip: float | None = None
     warning: str = ""  # warn mode: the run's one divergence warning, once it was given
+    starts: dict = field(default_factory=dict)  # stateful: sequence -> its carried h0 (c0) for the next iteration
     time: float = field(default_factory=time.perf_counter)
 
     @staticmethod
@@ -102,6 +103,7 @@ class Snapshot:
             val_curve=_copy(h.val_loss),
             clip=trainer.clip,
             warning="" if trainer.divergence is None else str(trainer.divergence),
+            starts=trainer.carried_starts(),
         )
 
     @staticmethod

@@ -143,8 +143,13 @@ def _hidden(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> 
     H = tr.hidden_size
     name = tr.cell.upper()
     if t == 0:
-        b.heading(sub("h", 0), "initial hidden state")
-        b.muted(f"shape ({H},) · where every sequence starts; not trained")
+        if tr.h0_carried:  # a stateful training run: the previous batch's last h (and c)
+            b.heading(sub("h", 0), "carried from the previous sequence")
+            b.muted(f"shape ({H},) · the last hidden state of the previous batch (stateful training); "
+                    "no gradient flows back into it")
+        else:
+            b.heading(sub("h", 0), "initial hidden state")
+            b.muted(f"shape ({H},) · where every sequence starts; not trained")
         b.strip("h", tr.h[0, 0], 1.0)
         return
     b.heading(sub("h", t), f"hidden state of the {name} at step {t} of {tr.T}")

@@ -22,8 +22,13 @@ def hidden_page(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame)
     H = tr.hidden_size
     h_lim = colors.nice_limit(colors.symmetric_limit(tr.h))  # the view's scale
     if t == 0:
-        b.heading(sub("h", 0), "initial hidden state")
-        b.muted(f"shape ({H},) · where every sequence starts; not trained")
+        if tr.h0_carried:  # a stateful training run: the previous batch's last h
+            b.heading(sub("h", 0), "carried from the previous sequence")
+            b.muted(f"shape ({H},) · the last hidden state of the previous batch (stateful training); "
+                    "no gradient flows back into it")
+        else:
+            b.heading(sub("h", 0), "initial hidden state")
+            b.muted(f"shape ({H},) · where every sequence starts; not trained")
         b.strip("h", tr.h[0, 0], h_lim)
         return
     f = formula(tr.activation)
