@@ -26,7 +26,13 @@ def load_model(path: str | os.PathLike, report: list[str] | None = None, **overr
     """A model from an rnnviz model file; `overrides` (activation, architecture, loss) win over meta.
     A PyTorch state dict adds to `report` (if given) what was mapped to what."""
     p = Path(path)
-    data = read_npz(p)
+    return model_from_arrays(read_npz(p), p, report=report, **overrides)
+
+
+def model_from_arrays(data: dict[str, np.ndarray], path: str | os.PathLike, report: list[str] | None = None,
+                      **overrides: str | None) -> Model:
+    """The model in an .npz's arrays (as load_model; `path` names the file in errors)."""
+    p = Path(path)
     if is_torch_state_dict(data):
         return model_from_torch_state_dict(data, p, report=report, **overrides)
     if "meta" in data:

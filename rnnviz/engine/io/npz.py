@@ -118,10 +118,28 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
         raise FileFormatError(p, f"is not a valid .npy file ({short_error(e)})") from None
 
 
-def short_error(e: Exception) -> str:
-    """The first line of an exception's message (at most 160 characters), for a FileFormatError."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text[:160]
+ANSI_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def short_error(e: Exception, limit: int = 160) -> str:
+    """A library's error as one clean line for a FileFormatError: ANSI colour codes stripped, the
+    first line only, and when that is longer than `limit`, its whole first sentences that fit
+    (never a sentence cut in the middle; a first sentence too long to fit ends at a word with "…")."""
+    text = ANSI_CODES.sub("", str(e)).strip()
+    if not text:
+        return type(e).__name__
+    line = text.splitlines()[0].strip()
+    if len(line) <= limit:
+        return line.rstrip(":")
+    sentences = re.split(r"(?<=[.!?])\s+", line)
+    kept = ""
+    for s in sentences:
+        if len(kept) + len(s) + 1 > limit:
+            break
+        kept = f"{kept} {s}".strip()
+    if kept:
+        return kept.rstrip(".")
+    return line[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 def check_numeric(p: Path, name: str, arr: np.ndarray, *, ndim: int | None = None, finite: bool = True) -> np.ndarray:

@@ -336,7 +336,7 @@ def torch_sd(module, I=2, H=3, O=1):
     ("two_layers", "multi-layer or bidirectional"),
     ("bidirectional", "multi-layer or bidirectional"),
     ("hidden_weights_1d", "do not form an nn.RNN"),
-    ("no_head", "nn.Linear head"),
+    ("no_head", "no nn.Linear readout"),
     ("head_wrong_width", "fc.weight has shape (1, 5)"),
     ("bias_wrong", "rnn.bias_ih_l0 has shape (4,)"),
     ("meta_sigmoid", "tanh or relu"),
@@ -381,7 +381,7 @@ def test_malformed_pytorch_state_dict_npz(tmp_path, kind, problem):
     (b"", "empty"),
     ("list", "does not hold a state dict of tensors"),
     ("nested", "does not hold a state dict of tensors"),
-    ("lstm_no_head", "nn.Linear head"),
+    ("lstm_no_head", "no nn.Linear readout"),
     ("complex", "dtype complex64"),
 ])
 def test_malformed_pt_file(tmp_path, content, problem):
