@@ -52,6 +52,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """`rnnviz trace`: one forward and backward pass of a model file on given inputs, saved."""
     check_writable(args.out)
     model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
+    model.loss_reduction = args.loss_reduction  # a convention of the pass, not recorded in model files
     x = load_array(args.inputs, "inputs")
     targets = load_array(args.targets, "targets") if args.targets else None
     try:

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--architecture", choices=ARCHITECTURES)
     tr.add_argument("--activation", choices=ACTIVATIONS)
     tr.add_argument("--loss", choices=LOSSES)
+    tr.add_argument("--loss-reduction", choices=("mean", "sum"), default="mean",
+                    help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn)")
     tr.add_argument("--out", required=True, help="where to write the trace .npz")
 
     t = sub.add_parser("train", help="train on a built-in task or on your own data",

@@ -40,3 +40,23 @@ def test_help_names_the_conventions(capsys):
     out = capsys.readouterr().out
     for flag in ("--clip-mode", "--loss-reduction", "--stateful", "--adagrad-eps", "min-char-rnn"):
         assert flag in out
+
+
+def test_trace_with_sum_reduction_saves_the_summed_loss_and_gradients(tmp_path, capsys):
+    from rnnviz.engine import load_trace, run, save_model
+
+    model = init_rnn(2, 3, 2, seed=4)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 2, 2)), rng.normal(size=(5, 2, 2))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    save_model(model, tmp_path / "m.npz")
+    out = {}
+    for reduction in ("mean", "sum"):
+        out[reduction] = tmp_path / f"{reduction}.npz"
+        assert main(["trace", "--model", str(tmp_path / "m.npz"), "--inputs", str(tmp_path / "x.npy"), "--targets",
+                     str(tmp_path / "y.npy"), "--loss-reduction", reduction, "--out", str(out[reduction])]) == 0
+    mean, total = load_trace(out["mean"]), load_trace(out["sum"])
+    assert mean.loss == pytest.approx(run(model, x, y).loss, rel=1e-13)
+    assert total.loss == pytest.approx(5 * mean.loss, rel=1e-13)
+    np.testing.assert_allclose(total.grads["grad_W_hh"], 5 * mean.grads["grad_W_hh"], rtol=1e-12)
