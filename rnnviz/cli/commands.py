@@ -12,10 +12,12 @@ import numpy as np
 
 from rnnviz.cli.errors import CliError
 from rnnviz.engine import (
-    ACTIVATIONS, ARCHITECTURES, LOSSES, Trainer, init_model, load_any_model, make_task, run, save_model, save_trace,
+    ACTIVATIONS, ARCHITECTURES, LOSSES, Trainer, init_model, make_task, run, save_model, save_trace,
 )
 from rnnviz.engine.gradcheck import random_check
 from rnnviz.engine.io.npz import check_writable, load_array
+from rnnviz.engine.io.probe import CLI_OPTIONS, probe_model
+from rnnviz.engine.model import Model
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -48,13 +50,44 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_model(args: argparse.Namespace, steps: int | None = None) -> tuple[Model, np.ndarray, np.ndarray | None]:
+    """--model with --inputs (T, B, I) and --targets arranged as the engine reads them. What the
+    file does not record (architecture, loss, an nn.RNN's nonlinearity, the inputs' layout) is
+    guessed as the app's dialog guesses it (engine/io/probe.py) and said on stderr, one line each;
+    the flags win. A shape that does not fit names the flag that would make it fit."""
+    x = load_array(args.inputs, "inputs") if args.inputs else None
+    y = load_array(args.targets, "targets") if args.targets else None
+    nonlinearity = args.nonlinearity or args.activation
+    if args.nonlinearity and args.activation and args.nonlinearity != args.activation:
+        raise CliError(f"--nonlinearity {args.nonlinearity} and --activation {args.activation} disagree; give one")
+    probe = probe_model(args.model, x, y, batch_first=args.batch_first)
+    given = {"architecture": args.architecture, "loss": args.loss, "nonlinearity": nonlinearity, "batch_first": args.batch_first}
+    for name, guess in probe.questions():
+        if given[name] is None and (name != "batch_first" or x is not None):
+            value = ("batch first (B, T, I)" if guess.value else "time-major (T, B, I)") if name == "batch_first" else guess.value
+            print(f"{'layout' if name == 'batch_first' else name}: {value} ({guess.reason})", file=sys.stderr)
+    model = probe.build(architecture=args.architecture, loss=args.loss, nonlinearity=nonlinearity)
+    if x is None:
+        return model, x, None
+    try:
+        x = probe.arrange_inputs(x, args.batch_first)
+    except ValueError as e:
+        raise CliError(f"{args.inputs}: {e}") from None
+    if y is not None:
+        T = steps if steps and model.architecture == "one-to-many" else x.shape[0]
+        try:
+            y = probe.arrange_targets(y, np.empty((T, x.shape[1], 0)), architecture=model.architecture, loss=model.loss,
+                                      batch_first=args.batch_first, options=CLI_OPTIONS)
+        except ValueError as e:
+            raise CliError(f"{args.targets}: {e}") from None
+    return model, x, y
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     """`rnnviz trace`: one forward and backward pass of a model file on given inputs, saved."""
     check_writable(args.out)
-    model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
+    model, x, targets = open_model(args, steps=args.steps)
     model.loss_reduction = args.loss_reduction  # a convention of the pass, not recorded in model files
-    x = load_array(args.inputs, "inputs")
-    targets = load_array(args.targets, "targets") if args.targets else None
     try:
         trace = run(model, x, targets, steps=args.steps, tbptt=args.tbptt)
     except ValueError as e:
@@ -73,12 +106,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError("give either --task or --model, not both")
         if not (args.inputs and args.targets):
             raise CliError("--model needs --inputs and --targets")
-        model = load_any_model(args.model, activation=args.activation, architecture=args.architecture, loss=args.loss)
+        model, x, y = open_model(args)
         if args.cell and model.cell != args.cell:
             raise CliError(f"--cell {args.cell}, but {args.model} holds a {model.cell!r} model")
-        x, y = load_array(args.inputs, "inputs"), load_array(args.targets, "targets")
-        if x.ndim == 2:
-            x = x[:, None, :]
         defaults = dict(optimizer="adam", lr=0.01, iterations=500)
         x_val = y_val = None
         label = args.model

@@ -84,9 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--targets", help="targets .npy: (T,B,O)/(T,O) for mse, integer (T,B)/(T,) for cross-entropy; many-to-one: (B,O)/(B,)")
     tr.add_argument("--steps", type=positive_int, help="one-to-many: number of steps when the inputs hold only the first")
     tr.add_argument("--tbptt", type=positive_int, help="truncated BPTT window k")
-    tr.add_argument("--architecture", choices=ARCHITECTURES)
+    tr.add_argument("--architecture", choices=ARCHITECTURES, help="default: guessed from the targets, else the file's meta")
     tr.add_argument("--activation", choices=ACTIVATIONS)
-    tr.add_argument("--loss", choices=LOSSES)
+    tr.add_argument("--loss", choices=LOSSES, help="default: guessed from the targets (class indices: cross-entropy; "
+                    "nll for a model that ends in LogSoftmax), else the file's meta")
+    add_model_reading(tr)
     tr.add_argument("--loss-reduction", choices=("mean", "sum"), default="mean",
                     help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn)")
     tr.add_argument("--out", required=True, help="where to write the trace .npz")
@@ -103,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=positive_int, help="sequence length of the task")
     t.add_argument("--lag", type=int, default=3, help="echo task: how many steps back")
     t.add_argument("--activation", choices=ACTIVATIONS)
-    t.add_argument("--architecture", choices=ARCHITECTURES, help="with --model: override its meta")
-    t.add_argument("--loss", choices=LOSSES, help="with --model: override its meta")
+    t.add_argument("--architecture", choices=ARCHITECTURES, help="with --model: default guessed from the targets, else its meta")
+    t.add_argument("--loss", choices=LOSSES, help="with --model: default guessed from the targets, else its meta")
+    add_model_reading(t)
     t.add_argument("--optimizer", choices=OPTIMIZERS)
     t.add_argument("--lr", type=positive_float)
     t.add_argument("--momentum", type=unit_float, default=0.0)
@@ -164,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
     return parser
+
+
+def add_model_reading(p: argparse.ArgumentParser) -> None:
+    """What a PyTorch state dict does not record, for a command that reads --model (the command
+    guesses each and says so on stderr; these flags win)."""
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"),
+                   help="an nn.RNN's nonlinearity (a state dict does not record it; default tanh, PyTorch's)")
+    layout = p.add_mutually_exclusive_group()
+    layout.add_argument("--batch-first", dest="batch_first", action="store_const", const=True, default=None,
+                        help="the inputs (and many-to-many targets) are (B, T, ...), as nn.RNN(batch_first=True) takes them")
+    layout.add_argument("--time-major", dest="batch_first", action="store_const", const=False,
+                        help="the inputs are (T, B, I), PyTorch's default (the default unless the shapes say otherwise)")
 
 
 def add_export_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

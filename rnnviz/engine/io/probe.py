@@ -27,10 +27,9 @@ from rnnviz.engine.io.torch_import import (
 from rnnviz.engine.model import ARCHITECTURES, LOSSES, Model, is_class_loss
 
 # How a hint names the option that would make a shape fit: the CLI's flags, or rnnviz.show()'s keywords.
-CLI_OPTIONS = {"architecture": "pass --architecture {}", "loss": "pass --loss {}",
-               "batch_first": "pass --batch-first", "time_major": "leave out --batch-first"}
-PYTHON_OPTIONS = {"architecture": "pass architecture={!r}", "loss": "pass loss={!r}",
-                  "batch_first": "pass batch_first=True", "time_major": "pass batch_first=False"}
+CLI_OPTIONS = {"architecture": "--architecture {}", "loss": "--loss {}", "batch_first": "--batch-first", "time_major": "--time-major"}
+PYTHON_OPTIONS = {"architecture": "architecture={!r}", "loss": "loss={!r}", "batch_first": "batch_first=True",
+                  "time_major": "batch_first=False"}
 LAYOUTS = (False, True)  # batch_first: time-major (T, B, I), or (B, T, I)
 NO_LOGSOFTMAX = "a state dict does not record a LogSoftmax: pick nll if the model ends in LogSoftmax (NLLLoss)"
 
@@ -139,13 +138,7 @@ class ModelProbe:
         for other in ("many-to-one", "many-to-many"):
             if other != arch and fit_targets(y, other, loss, T, B, O, bf) is not None:
                 why = "there is one target per sequence" if other == "many-to-one" else "there is one target per step"
-                return f" — {options['architecture'].format(other)} if {why}"
-        if B != T:  # read the other way round, the inputs would be (B, T) rather than (T, B)
-            for other in ("many-to-one", "many-to-many"):
-                if fit_targets(y, other, loss, B, T, O, not bf) is not None:
-                    key, shape = ("time_major", "(T, B, I)") if bf else ("batch_first", "(B, T, I)")
-                    extra = f" and {options['architecture'].format(other)}" if other != arch else ""
-                    return f" — {options[key]}{extra} if the inputs are {shape}"
+                return f" — pass {options['architecture'].format(other)} if {why}"
         for other in LOSSES:
             if is_class_loss(other) != is_class_loss(loss):
                 try:
@@ -154,7 +147,13 @@ class ModelProbe:
                     continue
                 if fit_targets(yy, arch, other, T, B, O, bf) is not None:
                     what = "class indices" if is_class_loss(other) else "values to regress"
-                    return f" — {options['loss'].format(other)} if the targets are {what}"
+                    return f" — pass {options['loss'].format(other)} if the targets are {what}"
+        if B != T:  # read the other way round, the inputs would be (B, T) rather than (T, B)
+            for other in (arch, *(a for a in ("many-to-one", "many-to-many") if a != arch)):
+                if fit_targets(y, other, loss, B, T, O, not bf) is not None:
+                    key, shape = ("time_major", "(T, B, I)") if bf else ("batch_first", "(B, T, I)")
+                    extra = f" and {options['architecture'].format(other)}" if other != arch else ""
+                    return f" — pass {options[key]}{extra} if the inputs are {shape}"
         return ""
 
 
@@ -242,7 +241,7 @@ def guess_shapes(x: np.ndarray | None, y: np.ndarray | None, loss: str, I: int, 
         return arch, None
     choices = LAYOUTS
     if batch_first is not None:
-        return arch, Guess(batch_first, f"the caller says batch_first={batch_first}", True, choices)
+        return arch, Guess(batch_first, f"given: batch_first={batch_first}", True, choices)
     if x is None or x.ndim != 3:
         return arch, Guess(False, "no inputs given yet: time-major (T, B, I), PyTorch's default", False, choices)
     d0, d1 = x.shape[:2]
@@ -275,14 +274,17 @@ def guess_architecture(fits: list[tuple[bool, str]], y: np.ndarray | None, recor
 
 
 # probing -----------------------------------------------------------------------------------------
-def probe_model(path: str | os.PathLike, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> ModelProbe:
-    """Probe any model file rnnviz reads (FileFormatError when it cannot be read)."""
+def probe_model(path: str | os.PathLike, inputs: np.ndarray | None = None, targets: np.ndarray | None = None, *,
+                batch_first: bool | None = None) -> ModelProbe:
+    """Probe any model file rnnviz reads (FileFormatError when it cannot be read). `batch_first`:
+    the inputs' layout when the caller knows it (e.g. the CLI's --batch-first); None: guess it."""
     p = check_file(path)
     if p.suffix.lower() in (".pt", ".pth"):
-        return probe_layout(read_state_dict(read_torch_pt(p), p), p, "PyTorch state dict (.pt)", inputs, targets)
+        return probe_layout(read_state_dict(read_torch_pt(p), p), p, "PyTorch state dict (.pt)", inputs, targets,
+                            batch_first=batch_first)
     data = read_npz(p)
     if is_torch_state_dict(data):
-        return probe_layout(read_state_dict(data, p), p, "PyTorch state dict (.npz)", inputs, targets)
+        return probe_layout(read_state_dict(data, p), p, "PyTorch state dict (.npz)", inputs, targets, batch_first=batch_first)
     meta = read_meta(p, data)
     defaults = {"activation": "tanh", "architecture": "many-to-many", "loss": "mse"}
     model = model_from_arrays(data, p, **{k: v for k, v in defaults.items() if k not in meta})
@@ -296,7 +298,7 @@ def probe_model(path: str | os.PathLike, inputs: np.ndarray | None = None, targe
         Guess(model.activation, "the file records it", True, ACTIVATIONS) if "activation" in meta
         else Guess("tanh", "the file does not record the nonlinearity; tanh is the default", False, ACTIVATIONS))
     return assemble(p, "rnnviz model (.npz)", model.cell, model.input_size, model.hidden_size, model.output_size,
-                    str(model.dtype), key_map, make, nonlinearity, meta, inputs, targets, None, state_dict=False)
+                    str(model.dtype), key_map, make, nonlinearity, meta, inputs, targets, batch_first, state_dict=False)
 
 
 def probe_state_dict(arrays: dict[str, np.ndarray], *, source: str, nonlinearity: str | None = None,

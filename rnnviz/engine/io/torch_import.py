@@ -264,6 +264,12 @@ def read_torch_pt(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if refused:
             raise FileFormatError(p, f"holds a pickled {refused.group(1)}, which rnnviz will not unpickle (it could run code); "
                                      "save a state dict of tensors (model.state_dict()) instead") from None
+        if not zipfile.is_zipfile(p):
+            raise FileFormatError(p, "is not a PyTorch .pt file (torch.save writes a zip archive; this is not one)") from None
+        if "Weights only load failed" in str(e):  # torch's long advice to unpickle anyway is not for us to pass on
+            detail = re.search(r"WeightsUnpickler error:\s*([^\n]+)", ANSI_CODES.sub("", str(e)))
+            raise FileFormatError(p, "holds a pickle that torch.load cannot read safely"
+                                     + (f" ({detail.group(1).strip()})" if detail else "") + "; save model.state_dict()") from None
         raise FileFormatError(p, f"is not a readable PyTorch state dict ({short_error(e)})") from None
     if not isinstance(sd, dict) or not all(hasattr(v, "detach") for v in sd.values()):
         raise FileFormatError(p, "does not hold a state dict of tensors; save model.state_dict()")
