@@ -83,18 +83,21 @@ def show(model: object, inputs: object, targets: object = None, *, readout: obje
     app = make_application()
     session = Session(NetworkConfig())
     errors: list[str] = []
+    said: list[str] = []  # the session's "Loaded …" line, for the window's status bar
     session.error.connect(errors.append)
+    session.message.connect(said.append)
     # before the window exists: a network that does not fit raises here, and no window opens
     ok = session.use_model(prepared.model, prepared.x, prepared.y, label=prepared.label, report=prepared.report)
     session.error.disconnect(errors.append)
+    session.message.disconnect(said.append)
     if not ok:
         session.shutdown()
         raise ValueError(errors[-1] if errors else f"rnnviz could not show {prepared.label}")
     window = MainWindow(session)
     window.show()
     window.files.start()  # its layout as last left, and autosave to a recovery file of its own
-    if prepared.report:
-        window.show_message("; ".join(prepared.report))
+    if said:
+        window.show_message(said[-1])
     if not quiet:
         for line in prepared.report:
             print(f"rnnviz: {line}", file=sys.stderr)

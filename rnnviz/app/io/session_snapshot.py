@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz import __version__
+from rnnviz.version import __version__
 from rnnviz.engine import RNN, Task, Trainer, make_task, run
 from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.engine.model import GRU, LSTM, is_class_loss
