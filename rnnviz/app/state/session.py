@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
 from rnnviz.engine import RNN, Task, Trace, make_task, run
+from rnnviz.engine.inputs import prepare_inputs, prepare_targets
 from rnnviz.engine.model import init_model, is_class_loss
 from rnnviz.engine.io.models import load_any_model
 from rnnviz.engine.io.npz import FileFormatError, load_array
@@ -126,38 +127,78 @@ class Session(QObject):
         self.replaceDeclined.emit()
         return False
 
-    def load_model_file(self, path: str | Path) -> None:
-        """Show exactly the network in a model file (rnnviz .npz or PyTorch state dict).
-        Keeps the current inputs when their size fits, else asks for inputs. Errors leave
-        everything as it was."""
+    def load_model_file(self, path: str | Path) -> bool:
+        """Show exactly the network in a model file (rnnviz .npz or PyTorch state dict), read with
+        the file's own settings or the defaults (the app's open-model dialog asks first; see
+        app/window/model_dialog.py). Keeps the current inputs when they fit, else random inputs.
+        Errors leave everything as it was (False)."""
         report: list[str] = []
         try:
             model = load_any_model(path, report=report)
         except (FileFormatError, ValueError) as e:
             self.error.emit(str(e))
-            return
-        if self._x is not None and self._x.shape[2] == model.input_size and self._y_fits(model, self._y):
-            x, y, note = self._x, self._y, "kept the current inputs"
-        else:
-            rng = np.random.default_rng(0)
-            T = 1 if model.architecture == "one-to-one" else 10
-            x, y = rng.normal(size=(T, 1, model.input_size)), None
-            note = "showing random inputs: open an inputs file (File ▸ Open inputs) to use yours"
+            return False
+        return self.use_model(model, label=Path(path).name, report=report)
+
+    def use_model(self, model: RNN, x: np.ndarray | None = None, y: np.ndarray | None = None, *, label: str,
+                  report: list[str] | None = None) -> bool:
+        """Show exactly `model` (a file's, or one handed over by rnnviz.show()) on inputs x (T, B, I)
+        or (T, I) and targets y (any layout engine.inputs.prepare_targets takes; None: none).
+        x None keeps the current inputs (and targets) when they fit the model, else shows random
+        inputs and says so. `label` names the network (a file name); `report` lists what was
+        found and guessed. False, with everything as it was, when the data do not fit (error
+        signal naming the problem) or when `may_replace` declines."""
         try:
+            x, y, note = self._data_for(model, x, y)
             trace = run(model, x[:, :1], None if y is None else y[:, :1])
         except ValueError as e:
-            self.error.emit(f"{path}: {e}")
-            return
-        if not self._may_replace(f"open {Path(path).name}"):
-            return
-        self.model, self.source, self.source_label = model, "file", Path(path).name
-        self.config = replace(self.config, cell=model.cell)  # the setup panel shows the file's cell
+            self.error.emit(f"{label}: {e}")
+            return False
+        if not self._may_replace(f"open {label}"):
+            return False
+        self.pause()
+        self.model, self.source, self.source_label = model, "file", label
+        # the setup panel and a saved session describe the network shown, not the last task's
+        self.config = replace(self.config, cell=model.cell, hidden=model.hidden_size,
+                              architecture=model.architecture, activation=model.activation, steps=None)
         self._x, self._y, self.watched = x, y, 0
         self._new_network(trace)
-        self.message.emit(f"Loaded {Path(path).name}: I={model.input_size}, H={model.hidden_size}, "
-                          f"O={model.output_size}, {model.activation}, {model.architecture}; {note}"
-                          + (f". PyTorch mapping: {'; '.join(report)}" if report else ""))
-        self.last_model_report = list(report)
+        self.last_model_report = list(report or [])
+        act = model.activation if model.cell == "rnn" else model.cell.upper()
+        self.message.emit(f"Loaded {label}: I={model.input_size}, H={model.hidden_size}, O={model.output_size}, "
+                          f"{act}, {model.architecture}, {model.loss}" + (f"; {note}" if note else "")
+                          + (f". {'; '.join(report)}" if report else ""))
+        return True
+
+    def _data_for(self, model: RNN, x: np.ndarray | None,
+                  y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, str]:
+        """(x (T, B, I), y in the full (T, B[, O]) layout or None, a note) for `model`: the given
+        data, checked; or the current data when they fit; or random inputs. ValueError when the
+        given data do not fit."""
+        if x is None and self._x is not None and self._x.shape[2] == model.input_size:
+            try:  # the current inputs, and targets that fit the new model's loss and outputs
+                keep_y = y if y is not None else (self._y if self._y_fits(model, self._y) else None)
+                xx = prepare_inputs(model, self._x)
+                yy = None if keep_y is None else prepare_targets(model, keep_y, xx.shape[0], xx.shape[1])
+                dropped = y is None and self._y is not None and yy is None
+                return xx, yy, "kept the current inputs" + (" (their targets do not fit it)" if dropped else "")
+            except ValueError:
+                if y is not None:
+                    raise
+        if x is None:
+            if y is not None:
+                raise ValueError("targets were given without inputs")
+            T = 1 if model.architecture == "one-to-one" else 10
+            x = np.random.default_rng(0).normal(size=(T, 1, model.input_size))
+            return prepare_inputs(model, x), None, ("showing random inputs: open an inputs file "
+                                                    "(File ▸ Open inputs) to use yours")
+        xx = prepare_inputs(model, x)
+        if not np.all(np.isfinite(xx)):
+            raise ValueError("the inputs hold NaN or infinite values")
+        yy = None if y is None else prepare_targets(model, y, xx.shape[0], xx.shape[1])
+        if yy is not None and not np.all(np.isfinite(yy)):
+            raise ValueError("the targets hold NaN or infinite values")
+        return xx, yy, ""
 
     def use_task(self, task: Task, summary: str = "") -> None:
         """Show and train on an imported task (engine.importers): a fresh network for it that
@@ -214,7 +255,6 @@ class Session(QObject):
             y = load_array(targets_path, "targets") if targets_path else None
             if x.ndim == 2:
                 x = x[:, None, :]
-            from rnnviz.engine.inputs import prepare_inputs, prepare_targets
             x = prepare_inputs(self.model, x)
             if y is not None:
                 y = prepare_targets(self.model, y, x.shape[0], x.shape[1])
