@@ -61,6 +61,7 @@ class _GoodState:
     params: dict[str, np.ndarray]
     optimizer: tuple[dict, int]  # Optimizer.checkpoint()
     owner: Optimizer  # the optimizer that checkpoint is of
+    batch: tuple  # Trainer._batch_state(): where the mini-batch order stood before that iteration's batch
 
 
 class Trainer:
@@ -205,6 +206,7 @@ class Trainer:
         good ones. In warn mode the first divergence is reported in the StepResult's `warning`
         (and kept in `divergence`) and training goes on, checked for NaN/Inf only."""
         it = self.iteration + 1
+        self._batch_at_start = self._batch_state()  # a step that fails gives its batch back
         idx = self.next_batch()
         start = self._carried_start(len(idx))
         trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt, **start)
@@ -212,11 +214,13 @@ class Trainer:
         loss = trace.loss
         if not np.isfinite(loss):
             what, t = first_nonfinite_step(trace)
+            self._set_batch_state(self._batch_at_start)
             raise NonFiniteError(it, "the loss" if t is None or what == "loss_t" else f"the forward pass ({what})", t)
         grads = {name[5:]: g.copy() for name, g in trace.grads.items()}  # grad_W_xh -> W_xh
         g_name, g_max = largest_entries(grads)  # one pass per array: the NaN/Inf check too
         if not np.isfinite(g_max):
             what, t = first_nonfinite_step(trace, backward=True)
+            self._set_batch_state(self._batch_at_start)
             raise NonFiniteError(it, f"the gradients ({what})", t)
         warning = None
         watch = self.divergence is None  # warn mode watches until its one warning
@@ -230,7 +234,7 @@ class Trainer:
             # a failed update is undone and the run carries on (say with a lower rate) as if it
             # had never been tried; kept afterwards as the last good state
             good = _GoodState({k: v.copy() for k, v in self.model.params().items()}, self.optimizer.checkpoint(),
-                              self.optimizer)
+                              self.optimizer, self._batch_at_start)
             self.optimizer.step(self.model.params(), grads)
         params = self.model.params()
         w_name, w_max = largest_entries(params)
@@ -316,6 +320,8 @@ class Trainer:
                 self.iteration -= 1
                 kept = self.iteration
             self._good = None  # what came before it was not kept
+        else:
+            self._set_batch_state(self._batch_at_start)  # no update made: this step's batch is given back
         raise DivergenceError(found.iteration, found.what, found.value, found.limit, found.reason,
                               "the initial weights" if kept == 0 else f"the weights of iteration {kept}")
 
@@ -323,6 +329,17 @@ class Trainer:
         self.model.set_params(good.params)
         if self.optimizer is good.owner:  # not if the optimizer was swapped for another since
             self.optimizer.restore(good.optimizer)
+        self._set_batch_state(good.batch)  # the mini-batch order too: the next step draws that batch again
+
+    def _batch_state(self) -> tuple:
+        """Where the mini-batch order stands: the random generator's state, the epoch's order,
+        the position in it, and (stateful) the carried state. next_batch and step replace the
+        order and the carried dict, never change them in place: no copies needed."""
+        return self.rng.bit_generator.state, self._order, self._pos, self.carried
+
+    def _set_batch_state(self, batch: tuple) -> None:
+        state, self._order, self._pos, self.carried = batch
+        self.rng.bit_generator.state = state
 
     def _forget_iteration(self, i: int) -> None:
         """Take iteration i, the newest, out of the history, as if it had never run."""

@@ -125,6 +125,38 @@ def test_a_loss_past_its_limit_undoes_the_update_that_blew_it_up():
     assert a.iteration == b.iteration == 4 and a.loss == b.loss
 
 
+@pytest.mark.parametrize("which", ["weight", "loss", "gradient"])
+def test_a_rollback_winds_the_mini_batch_order_back_too(which):
+    """After a divergence is rolled back, training at a sane rate draws the same mini-batches as
+    a run that never tried the bad update: the same losses, bit for bit (batches of 5 of 32
+    sequences: the order is reshuffled every 6 batches, so the rollback crosses an epoch)."""
+    limits = {"weight": None, "loss": DivergenceLimits(**NO_LIMITS), "gradient": DivergenceLimits(max_grad=1.0)}[which]
+    trainer = task_trainer(optimizer="adam", lr=0.01, batch_size=5, limits=limits)
+    reference = task_trainer(optimizer="adam", lr=0.01, batch_size=5)
+    for _ in range(5):
+        trainer.step()
+        reference.step()
+    with pytest.raises(DivergenceError):
+        if which == "gradient":
+            trainer.set_clip(None)
+            trainer.limits = DivergenceLimits(max_grad=1e-12)  # any gradient is past it: no update made
+            trainer.step()
+        elif which == "loss":
+            trainer.set_lr(1e6)
+            trainer.step()  # the blow-up; the next step's loss check undoes it too
+            trainer.step()
+        else:
+            trainer.set_lr(1e6)
+            trainer.step()
+    assert trainer.iteration == 5
+    trainer.set_lr(0.01)
+    trainer.limits = reference.limits
+    for _ in range(8):
+        a, b = trainer.step(), reference.step()
+        assert a.iteration == b.iteration and a.loss == b.loss
+    assert_same(params_copy(trainer), params_copy(reference))
+
+
 def test_a_gradient_past_its_limit_stops_before_the_update_unless_clipping_bounds_it():
     trainer = task_trainer(optimizer="sgd", lr=0.01, limits=DivergenceLimits(max_grad=1e-3))
     before = params_copy(trainer)
