@@ -32,10 +32,15 @@ def _json_safe(obj: object) -> object:
                                  allow_nan=False))
 
 
-def capture(session: Session, controller: TrainingController | None = None, view: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+def capture(session: Session, controller: TrainingController | None = None, view: dict | None = None,
+            trainer_state: tuple[dict, dict[str, np.ndarray]] | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """The session (and training run) as (session.json data, arrays): a snapshot that shares
     nothing with the live session (fresh JSON data, copies of every array), so another thread
-    may write it while the session and its training go on."""
+    may write it while the session and its training go on.
+
+    `trainer_state`: the run's `Trainer.state_dict()` handed over by its worker (autosave while
+    training: `controller.request_state()`); without it a running training is paused for its
+    trainer's state and resumed, on this thread."""
     s, m = session, session.model
     assert m is not None
     arrays: dict[str, np.ndarray] = {f"model.{k}": v.copy() for k, v in m.params().items()}
@@ -60,7 +65,11 @@ def capture(session: Session, controller: TrainingController | None = None, view
     if controller is not None:
         settings = dict(controller.settings.__dict__)
         trainer = controller.trainer
-        if trainer is not None and trainer.iteration > 0:
+        if trainer_state is not None:
+            meta, tarrays = trainer_state
+            trainer_doc = _json_safe(meta)
+            arrays.update({f"trainer.{k}": v for k, v in tarrays.items()})
+        elif trainer is not None and trainer.iteration > 0:
             was_running = controller.running
             if was_running:
                 controller.pause(wait=True)  # the worker owns the trainer while it runs

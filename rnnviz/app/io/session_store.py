@@ -9,7 +9,8 @@ its own, held with a lock file while it runs; a recovery file whose lock nobody 
 (its app crashed) is what the next start offers to restore.  Autosaving follows the changes
 (autosave.AutosaveSchedule: the first within 10 s, then each within 30 s, and every pause of
 training): a snapshot is captured on the UI thread and written on another
-(autosave.BackgroundWriter).  At start, temporary files left by saves that were interrupted
+(autosave.BackgroundWriter); while training runs, the trainer's part of it (optimizer moments,
+history) is copied by the training worker between two iterations, never on the UI thread.  At start, temporary files left by saves that were interrupted
 (the app killed mid-write) are removed from the folders the app writes to (`remove_litter`).
 """
 from __future__ import annotations
@@ -91,6 +92,8 @@ class SessionStore(QObject):
         if controller is not None:
             controller.settingsChanged.connect(self._changed)
             controller.stateChanged.connect(self._training_state)
+            controller.trainerState.connect(self._trainer_state_ready)
+        self._awaiting_state = False  # the running training's worker was asked for its trainer's state
         # this window's recovery file: unique, as a later run may get a crashed one's pid
         self._recovery_name = f"recovery-{os.getpid()}-{uuid.uuid4().hex[:12]}.rnnviz"
         self._lock: QLockFile | None = None  # held on this window's recovery file once it exists
@@ -177,7 +180,7 @@ class SessionStore(QObject):
         else:
             self.schedule.changed()
 
-    def _snapshot(self) -> tuple[Path, dict, dict[str, np.ndarray]]:
+    def _snapshot(self, trainer_state: tuple[dict, dict[str, np.ndarray]] | None = None) -> tuple[Path, dict, dict[str, np.ndarray]]:
         """The recovery file's path and what goes in it, captured now (UI thread); the recovery
         file's lock is held from here on. Raises OSError / ValueError."""
         path = self.recovery_path
@@ -185,7 +188,7 @@ class SessionStore(QObject):
         self._hold_recovery_lock()
         self._capturing = True
         try:
-            doc, arrays = capture(self.session, self.controller, self.view_state())
+            doc, arrays = capture(self.session, self.controller, self.view_state(), trainer_state)
         finally:
             self._capturing = False
         self.schedule.snapshot_taken()
@@ -203,16 +206,28 @@ class SessionStore(QObject):
         self._autosaved(str(path), "")
         return True
 
-    def autosave_in_background(self) -> bool:
+    def autosave_in_background(self, trainer_state: tuple[dict, dict[str, np.ndarray]] | None = None) -> bool:
         """Capture the session now and write the recovery file on the writer's thread (a
-        write already under way finishes first). False when the capture failed (told)."""
+        write already under way finishes first). False when the capture failed (told).
+        While training runs, the worker is first asked for its trainer's state (taken between
+        two iterations, see controller.request_state): the capture follows when it comes."""
+        if trainer_state is None and self.controller is not None and self.controller.request_state():
+            self._awaiting_state = True
+            self.schedule.snapshot_taken()  # changes from here on are the next snapshot's
+            return True
+        self._awaiting_state = False
         try:
-            path, doc, arrays = self._snapshot()
+            path, doc, arrays = self._snapshot(trainer_state)
         except (OSError, ValueError) as e:
             self._autosaved(str(self.recovery_path), str(e))
             return False
         self.writer.submit(path, doc, arrays)
         return True
+
+    def _trainer_state_ready(self, state: tuple[dict, dict[str, np.ndarray]]) -> None:
+        """The worker handed over its trainer's state: capture the rest and write."""
+        if self._awaiting_state:
+            self.autosave_in_background(state)
 
     def _autosaved(self, path: str, error: str) -> None:
         """How a write of the recovery file went: a failure is told (once until it works again)

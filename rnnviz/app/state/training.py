@@ -53,6 +53,7 @@ class TrainingController(QObject):
     settingsChanged = Signal(object)  # TrainingSettings
     progressChanged = Signal(bool)  # has_progress() changed
     discarded = Signal()  # a run with progress was thrown away (new network)
+    trainerState = Signal(object)  # (meta, arrays): the running trainer's state_dict(), asked for by request_state()
 
     def __init__(self, session: Session, settings: TrainingSettings | None = None,
                  parent: QObject | None = None, update_ms: int = UPDATE_MS, ui_share: float = UI_SHARE) -> None:
@@ -139,6 +140,12 @@ class TrainingController(QObject):
         self.worker.stop(timeout=0.2)
         if wait:
             self.worker.stop()
+
+    def request_state(self) -> bool:
+        """While training runs: ask the worker for a copy of the trainer's state, taken between
+        two iterations (the run is neither paused nor waited for); `trainerState` brings it to
+        the UI thread. False when no run is going: then `trainer.state_dict()` may be read."""
+        return self.running and self.worker.request_state(RUN)
 
     def adopt(self, trainer: Trainer) -> None:
         """Continue from `trainer` (a run read back from a session file): its weights, history
@@ -307,6 +314,9 @@ class TrainingController(QObject):
         snap = delivery.snapshots.get(RUN)
         if snap is not None:
             self._apply(snap)
+        state = delivery.states.get(RUN)
+        if state is not None:
+            self.trainerState.emit(state)
         end = delivery.ended.get(RUN)
         if end is not None:
             self._settle(end)

@@ -3,7 +3,9 @@
 Nothing here touches Qt: `worker.TrainingWorker` starts and joins the threads. The worker owns
 the engine `Trainer` while it runs; the UI thread only ever sees `Snapshot`s, which hold copies.
 Settings changed during a run (learning rate, clipping, ...) are posted to a `Mailbox` and
-applied by the worker between two iterations.
+applied by the worker between two iterations. The trainer's whole state (for the recovery
+file) is asked for the same way and handed over by the worker between two iterations, so the
+UI thread never pauses the run or copies the optimizer's moments and the history itself.
 """
 from __future__ import annotations
 
@@ -195,6 +197,8 @@ class Mailbox:
         self.error: BaseException | None = None
         self.error_text = ""
         self.reached_budget = False
+        self.state_wanted = threading.Event()  # the UI thread asks for a copy of the trainer's state
+        self._state: tuple[dict, dict[str, np.ndarray]] | None = None
 
     def post(self, name: str, value: object) -> None:
         with self.lock:
@@ -218,6 +222,24 @@ class Mailbox:
             snap, self._latest = self._latest, None
         return snap
 
+    def request_state(self) -> None:
+        """Ask the worker for `Trainer.state_dict()` (copies), taken between two iterations (or
+        at the run's end): the UI thread then takes it with `take_state`, without ever waiting
+        for the worker or copying the run's optimizer state and history itself."""
+        self.state_wanted.set()
+
+    def hand_state(self, trainer: Trainer) -> None:
+        """The worker: answer a request with the trainer's state as it is now."""
+        state = trainer.state_dict()  # copies: the run goes on changing its own arrays
+        with self.lock:
+            self._state = state
+            self.state_wanted.clear()
+
+    def take_state(self) -> tuple[dict, dict[str, np.ndarray]] | None:
+        with self.lock:
+            state, self._state = self._state, None
+        return state
+
 
 def run_loop(trainer: Trainer, smoothed: SmoothedLoss, box: Mailbox, publish_every: float = 0.03) -> None:
     """The worker: iterate until told to stop, the budget is reached or a number goes bad.
@@ -232,6 +254,8 @@ def run_loop(trainer: Trainer, smoothed: SmoothedLoss, box: Mailbox, publish_eve
                     break
                 if box.has_settings():
                     apply_settings(trainer, box.take_settings())
+                if box.state_wanted.is_set():
+                    box.hand_state(trainer)
                 result = trainer.step()
                 smoothed.add(result.iteration, result.loss)
                 now = time.perf_counter()
@@ -246,5 +270,7 @@ def run_loop(trainer: Trainer, smoothed: SmoothedLoss, box: Mailbox, publish_eve
     finally:
         try:
             box.publish(Snapshot.of(trainer, smoothed))
+            if box.state_wanted.is_set():  # asked during the last iteration: answered all the same
+                box.hand_state(trainer)
         finally:
             box.done.set()

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from rnnviz.engine import Trainer
@@ -41,6 +42,7 @@ class Delivery:
     """What one pull hands the UI thread, keyed by the names the runs were started with."""
 
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # the newest of each run that has one
+    states: dict[str, tuple[dict, dict[str, np.ndarray]]] = field(default_factory=dict)  # asked for: request_state
     ended: dict[str, RunEnd] = field(default_factory=dict)  # the runs settled by this pull
 
 
@@ -111,6 +113,16 @@ class TrainingWorker(QObject):
         run.box.post(setting, value)
         return True
 
+    def request_state(self, name: str) -> bool:
+        """Ask a going run for a copy of its trainer's state (`Trainer.state_dict()`), which its
+        worker takes between two iterations; a later `delivered` carries it in `states` (also
+        when the run ends first, unless it is aborted). False when no such run is going."""
+        run = self._runs.get(name)
+        if run is None or run.box.done.is_set():
+            return False
+        run.box.request_state()
+        return True
+
     def stop(self, timeout: float | None = None) -> None:
         """Tell every run to stop after its current iteration, wait up to `timeout` seconds for
         the threads (None: until they have stopped) and pull: a run that has stopped by then is
@@ -152,13 +164,16 @@ class TrainingWorker(QObject):
             snap = run.box.take()
             if snap is not None:
                 delivery.snapshots[name] = snap
+            state = run.box.take_state()
+            if state is not None:
+                delivery.states[name] = state
         if delivery.snapshots:
             self._frame_mark = (now, cpu)
         for name in done:
             delivery.ended[name] = self._settle(name)
         if not self._runs:
             self._timer.stop()
-        if delivery.snapshots or delivery.ended:
+        if delivery.snapshots or delivery.states or delivery.ended:
             self.delivered.emit(delivery)
 
     def _settle(self, name: str) -> RunEnd:

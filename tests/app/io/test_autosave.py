@@ -104,6 +104,46 @@ def test_each_pause_of_training_is_written(qtbot, session, controller):
     store.clean_exit()
 
 
+def test_an_autosave_during_training_takes_the_trainers_state_on_the_worker_without_pausing(
+        qtbot, session, controller, monkeypatch):
+    """The trainer's part of the snapshot (optimizer moments, history) is copied by the training
+    worker between two iterations: the run is never paused, the UI thread never copies it, and
+    the file carries on exactly where the worker took it."""
+    from rnnviz.engine import Trainer
+
+    threads: list[str] = []
+    real = Trainer.state_dict
+
+    def state_dict(self):
+        threads.append(threading.current_thread().name)
+        return real(self)
+
+    monkeypatch.setattr(Trainer, "state_dict", state_dict)
+    store = SessionStore(session, controller, interval_ms=60_000, first_ms=60_000)
+    states: list[str] = []
+    controller.stateChanged.connect(states.append)
+    controller.set_budget(None)
+    controller.train()
+    qtbot.waitUntil(lambda: controller.iteration >= 3, timeout=20_000)
+    with qtbot.waitSignal(store.writer.done, timeout=20_000) as done:
+        assert store.autosave_in_background()
+    assert done.args[1] == ""
+    assert controller.running and states == ["running"]  # never paused and resumed
+    assert threads == ["rnnviz-training"]  # not the UI thread
+    assert store.writer.writing_thread == "rnnviz-autosave"
+    saved = session_file.read_session(store.recovery_path)
+    tdoc = saved.doc["training"]["trainer"]
+    assert tdoc["iteration"] >= 3
+    controller.pause(wait=True)
+    # the saved state is a whole run: a new trainer carries on from it
+    tarrays = {k[len("trainer."):]: v for k, v in saved.arrays.items() if k.startswith("trainer.")}
+    again = Trainer(session.model.copy(), *session.data, optimizer=tdoc["optimizer"], lr=tdoc["lr"], seed=tdoc["seed"])
+    again.load_state_dict(tdoc, tarrays)
+    assert again.iteration == tdoc["iteration"]
+    assert again.history.loss.iterations[-1] == tdoc["iteration"]
+    store.clean_exit()
+
+
 def test_a_snapshot_shares_nothing_with_the_live_session(session, controller):
     for _ in range(3):
         controller.step()
