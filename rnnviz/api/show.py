@@ -7,6 +7,7 @@ or the window stays frozen. Either way it returns a `Shown` handle.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from rnnviz.api.network import prepare
@@ -38,7 +39,10 @@ class Shown:
         return self.session.model
 
     def close(self) -> None:
+        """Close the window (as its close button does: training and autosave stop)."""
         self.window.close()
+        if self in OPEN:
+            OPEN.remove(self)
 
     def __repr__(self) -> str:
         m = self.session.model
@@ -64,7 +68,8 @@ def show(model: object, inputs: object, targets: object = None, *, readout: obje
     what each may be. `block`: None = block unless IPython's Qt loop runs (see the module doc).
     What was found and each guess taken are printed on stderr unless `quiet`, and shown in the
     window's status bar. TypeError / ValueError with one line, before any window opens, when the
-    model or the data do not fit."""
+    model or the data do not fit; RuntimeError when there is no display to open a window on.
+    The handle's `trace`, `session` and `window`: see Shown."""
     if block is not None and not isinstance(block, bool):
         raise TypeError(f"block must be True, False or None, got {block!r}")
     try:
@@ -74,13 +79,20 @@ def show(model: object, inputs: object, targets: object = None, *, readout: obje
         raise e.with_traceback(None) from None  # the message is the whole story: no NumPy frames under it
     live = qt_loop_in_ipython()
     block = not live if block is None else block
+    if no_display():
+        raise RuntimeError("rnnviz.show() needs a display, and this Linux session has none (no DISPLAY or "
+                           "WAYLAND_DISPLAY): use rnnviz.trace() for the numbers, or set QT_QPA_PLATFORM=offscreen "
+                           "for a window nobody sees")
 
     from rnnviz.app.main import ExceptionHook, make_application
     from rnnviz.app.main_window import MainWindow
     from rnnviz.app.state.network_config import NetworkConfig
     from rnnviz.app.state.session import Session
 
-    app = make_application()
+    try:
+        make_application()
+    except SystemExit as e:  # Qt's X11 plugin would not load: the message names the missing libraries
+        raise RuntimeError(str(e)) from None
     session = Session(NetworkConfig())
     errors: list[str] = []
     said: list[str] = []  # the session's "Loaded …" line, for the window's status bar
@@ -113,6 +125,14 @@ def show(model: object, inputs: object, targets: object = None, *, readout: obje
         OPEN.append(shown)
         window.raise_()
     return shown
+
+
+def no_display() -> bool:
+    """Linux without a display to show a window on (and no Qt platform chosen): make_application
+    would pick the offscreen platform, and a blocking show() would wait on a window nobody sees."""
+    env = os.environ
+    return (sys.platform.startswith("linux") and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
+            and not env.get("QT_QPA_PLATFORM"))
 
 
 def run_until_closed(window) -> None:

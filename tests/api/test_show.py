@@ -144,3 +144,33 @@ def test_an_rnnviz_model_and_its_data(qtbot, opened):
     want = run(model, task.x_train[:, :1], task.y_train[:, :1])
     assert h.trace.loss == want.loss and np.array_equal(h.trace.h, want.h)
     assert h.model is not model
+
+
+def visible_main_windows(qapp) -> list:
+    return [w for w in qapp.topLevelWidgets() if w.isVisible() and type(w).__name__ == "MainWindow"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display variables are Linux's")
+def test_without_a_display_show_says_so_and_opens_nothing(qapp, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    before = visible_main_windows(qapp)
+    ref = gru_classifier()
+    with pytest.raises(RuntimeError, match=r"needs a display.*use rnnviz.trace\(\)"):
+        rnnviz.show(ref.module, ref.x, ref.y, block=False, quiet=True)
+    assert visible_main_windows(qapp) == before
+
+
+def test_a_network_the_session_refuses_raises_its_message_and_opens_nothing(qapp, monkeypatch):
+    from rnnviz.app.state.session import Session
+
+    def refuse(self, model, x=None, y=None, *, label, report=None):
+        self.error.emit(f"{label}: the session cannot show it")
+        return False
+
+    monkeypatch.setattr(Session, "use_model", refuse)
+    before = visible_main_windows(qapp)
+    ref = gru_classifier()
+    with pytest.raises(ValueError, match=r"^EveryStep \(torch module\): the session cannot show it$"):
+        rnnviz.show(ref.module, ref.x, ref.y, block=False, quiet=True)
+    assert visible_main_windows(qapp) == before
