@@ -50,11 +50,13 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_model(args: argparse.Namespace, steps: int | None = None) -> tuple[Model, np.ndarray, np.ndarray | None]:
+def open_model(args: argparse.Namespace, steps: int | None = None) -> tuple[Model, np.ndarray, np.ndarray | None, list[str]]:
     """--model with --inputs (T, B, I) and --targets arranged as the engine reads them. What the
     file does not record (architecture, loss, an nn.RNN's nonlinearity, the inputs' layout) is
     guessed as the app's dialog guesses it (engine/io/probe.py) and said on stderr, one line each;
-    the flags win. A shape that does not fit names the flag that would make it fit."""
+    the flags win. A shape that does not fit names the flag that would make it fit. Returns the
+    model, x, y and the lines saying the guesses, for the command to print once the run is
+    accepted (an error is then the one line on stderr)."""
     x = load_array(args.inputs, "inputs") if args.inputs else None
     y = load_array(args.targets, "targets") if args.targets else None
     nonlinearity = args.nonlinearity or args.activation
@@ -62,13 +64,14 @@ def open_model(args: argparse.Namespace, steps: int | None = None) -> tuple[Mode
         raise CliError(f"--nonlinearity {args.nonlinearity} and --activation {args.activation} disagree; give one")
     probe = probe_model(args.model, x, y, batch_first=args.batch_first)
     given = {"architecture": args.architecture, "loss": args.loss, "nonlinearity": nonlinearity, "batch_first": args.batch_first}
+    said = []  # on stderr once everything fits (an error is then the one line, naming the flag that fits)
     for name, guess in probe.questions():
         if given[name] is None and (name != "batch_first" or x is not None):
             value = ("batch first (B, T, I)" if guess.value else "time-major (T, B, I)") if name == "batch_first" else guess.value
-            print(f"{'layout' if name == 'batch_first' else name}: {value} ({guess.reason})", file=sys.stderr)
+            said.append(f"{'layout' if name == 'batch_first' else name}: {value} ({guess.reason})")
     model = probe.build(architecture=args.architecture, loss=args.loss, nonlinearity=nonlinearity)
     if x is None:
-        return model, x, None
+        return model, x, None, said
     try:
         x = probe.arrange_inputs(x, args.batch_first)
     except ValueError as e:
@@ -80,18 +83,25 @@ def open_model(args: argparse.Namespace, steps: int | None = None) -> tuple[Mode
                                       batch_first=args.batch_first, options=CLI_OPTIONS)
         except ValueError as e:
             raise CliError(f"{args.targets}: {e}") from None
-    return model, x, y
+    return model, x, y, said
+
+
+def say(lines: list[str]) -> None:
+    """The guesses made for what a model file does not record, on stderr, one line each."""
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """`rnnviz trace`: one forward and backward pass of a model file on given inputs, saved."""
     check_writable(args.out)
-    model, x, targets = open_model(args, steps=args.steps)
+    model, x, targets, said = open_model(args, steps=args.steps)
     model.loss_reduction = args.loss_reduction  # a convention of the pass, not recorded in model files
     try:
         trace = run(model, x, targets, steps=args.steps, tbptt=args.tbptt)
     except ValueError as e:
         raise CliError(f"{args.inputs}{' / ' + args.targets if args.targets else ''}: {e}") from None
+    say(said)
     save_trace(trace, args.out)
     T, B, _ = trace.x.shape
     loss = f", loss {trace.loss:.6g}" if targets is not None else ""
@@ -106,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError("give either --task or --model, not both")
         if not (args.inputs and args.targets):
             raise CliError("--model needs --inputs and --targets")
-        model, x, y = open_model(args)
+        model, x, y, said = open_model(args)
         if args.cell and model.cell != args.cell:
             raise CliError(f"--cell {args.cell}, but {args.model} holds a {model.cell!r} model")
         defaults = dict(optimizer="adam", lr=0.01, iterations=500)
@@ -115,6 +125,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if args.inputs or args.targets:
             raise CliError("--inputs and --targets go with --model")
+        if args.nonlinearity or args.batch_first is not None:
+            raise CliError("--nonlinearity, --batch-first and --time-major go with --model (with --task: --activation)")
+        said: list[str] = []
         task = make_task(args.task or "sine", steps=args.steps, seed=args.seed, lag=args.lag)
         defaults = task.defaults
         cell = args.cell or "rnn"
@@ -135,6 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                           adagrad_eps=args.adagrad_eps)
     except ValueError as e:
         raise CliError(str(e)) from None
+    say(said)
     if args.out:
         check_writable(args.out)  # before training, not after it
     iterations = args.iterations or defaults["iterations"]

@@ -103,9 +103,8 @@ class ModelProbe:
             raise ValueError(f"inputs have shape {x.shape}; expected {'(B, T, I)' if bf else '(T, B, I)'} or (T, I) "
                              f"with I = {self.input_size}")
         if x.shape[-1] != self.input_size:
-            where = " (the features go in the last axis)" if self.input_size in x.shape else ""
-            raise ValueError(f"inputs have shape {x.shape}: {x.shape[-1]} features in the last axis, but the model takes "
-                             f"{self.input_size}{where}")
+            raise ValueError(f"inputs have {x.shape[-1]} features but the model takes {self.input_size} (inputs of shape "
+                             f"{x.shape}; the features go in the last axis)")
         if 0 in x.shape:
             raise ValueError(f"inputs have shape {x.shape}: no time steps or no sequences")
         if not np.all(np.isfinite(x)):
@@ -127,6 +126,10 @@ class ModelProbe:
         T, B = x_arranged.shape[:2]
         fitted = fit_targets(y, arch, loss, T, B, self.output_size, bf)
         if fitted is not None:
+            if is_class_loss(loss) and fitted.size and (fitted.min() < 0 or fitted.max() >= self.output_size):
+                bad = int(fitted[(fitted < 0) | (fitted >= self.output_size)].flat[0])
+                raise ValueError(f"class targets must lie in 0..{self.output_size - 1}, got {bad} (the model has "
+                                 f"{self.output_size} outputs)")
             return fitted
         want = expected_targets(arch, loss, T, B, self.output_size, bf)
         raise ValueError(f"targets have shape {y.shape}; expected {want} for {arch}"

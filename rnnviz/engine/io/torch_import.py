@@ -256,14 +256,16 @@ def read_torch_pt(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         sd = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt files and refused pickles
-        modules = [n for n in pickled_globals(p) if n.startswith("torch.nn.modules")]
-        if modules:
+        names = pickled_globals(p)
+        if any(n.startswith("torch.nn.modules") for n in names):
             raise FileFormatError(p, "holds a pickled nn.Module, which rnnviz will not unpickle (it could run code); "
                                      "save model.state_dict() instead") from None
+        # a state dict's pickle names only torch's tensor rebuilders and an OrderedDict
+        foreign = [n.replace(" ", ".") for n in names if not n.startswith(("torch", "collections ", "_codecs "))]
         refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", ANSI_CODES.sub("", str(e)))
-        if refused:
-            raise FileFormatError(p, f"holds a pickled {refused.group(1)}, which rnnviz will not unpickle (it could run code); "
-                                     "save a state dict of tensors (model.state_dict()) instead") from None
+        if foreign or refused:
+            raise FileFormatError(p, f"holds a pickled {foreign[0] if foreign else refused.group(1)}, which rnnviz will not "
+                                     "unpickle (it could run code); save a state dict of tensors (model.state_dict()) instead") from None
         if not zipfile.is_zipfile(p):
             raise FileFormatError(p, "is not a PyTorch .pt file (torch.save writes a zip archive; this is not one)") from None
         if "Weights only load failed" in str(e):  # torch's long advice to unpickle anyway is not for us to pass on
