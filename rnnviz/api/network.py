@@ -77,7 +77,7 @@ def prepare(model: object, inputs: object, targets: object = None, *, readout: o
                                  f"({net.found.removeprefix('found ')}); leave {name} out")
         if net.kind != "nn.RNN" and nonlinearity is not None:
             raise ValueError(f"an {net.kind} has fixed nonlinearities (σ and tanh); nonlinearity= applies to an nn.RNN")
-        report.append(net.found)
+        report += [net.found, *net.notes]
         probe = probe_state_dict(net.arrays, source=f"torch module {type(model).__name__}", nonlinearity=net.nonlinearity,
                                  batch_first=net.batch_first, inputs=x, targets=y)
         options = torch_layout_options(net.batch_first)

@@ -116,7 +116,7 @@ def find_network(model: object, readout: object | None = None) -> TorchNetwork:
         if readout is None:
             raise TypeError(f"{describe(model)} has no readout: pass readout=nn.Linear({model.hidden_size}, O), the layer that "
                             "turns h_t into the outputs (rnnviz draws y_t = h_t·W_hy + b_y and its loss on them)")
-        rnn, rnn_name, head, head_name, softmax = model, "rnn", readout, "readout", None
+        rnn, rnn_name, head, head_name, softmax, notes = model, "rnn", readout, "readout", None, []
         if torch_class(readout) != "Linear":
             raise TypeError(f"readout must be an nn.Linear, got {describe(readout)}")
     else:
@@ -124,6 +124,7 @@ def find_network(model: object, readout: object | None = None) -> TorchNetwork:
             raise TypeError(f"readout= goes with a bare nn.RNN / nn.LSTM / nn.GRU; {type(model).__name__} holds its own "
                             "(or pass the layers themselves: rnnviz.show(model.rnn, x, readout=model.fc))")
         rnn_name, rnn, head_name, head, softmax = find_layers(model)
+        notes = undrawn_modules(model, (rnn_name, head_name, softmax))
     check_layer(rnn, rnn_name)
     in_features = head.weight.shape[1]
     if in_features != rnn.hidden_size:
@@ -137,7 +138,7 @@ def find_network(model: object, readout: object | None = None) -> TorchNetwork:
                         nonlinearity=getattr(rnn, "nonlinearity", "tanh") if torch_class(rnn) == "RNN" else None,
                         batch_first=bool(getattr(rnn, "batch_first", False)),
                         found=f"found {rnn_name}: {describe(rnn)}, readout {head_name}: {describe(head)}",
-                        log_softmax=softmax)
+                        log_softmax=softmax, notes=notes)
 
 
 def find_layers(model: object) -> tuple[str, object, str, object, str | None]:
@@ -173,6 +174,23 @@ def find_layers(model: object) -> tuple[str, object, str, object, str | None]:
                          "layer and one nn.Linear readout, nothing else")
     softmax = next((n for n, m in named if torch_class(m) == "LogSoftmax"), None)
     return rnn_name, rnn, head_name, head, softmax
+
+
+def undrawn_modules(model: object, drawn: tuple) -> list[str]:
+    """One note per parameter-free module rnnviz does not draw (its forward() may use it or not:
+    rnnviz cannot tell): dropout is left out as in eval mode; anything else would make the
+    module's outputs differ from rnnviz's if forward() applies it between the layers."""
+    notes = []
+    for name, m in model.named_modules():
+        if not name or name in drawn or any(name.startswith(d + ".") for d in drawn if d) or any(True for _ in m.children()):
+            continue
+        kind = torch_class(m) or type(m).__name__
+        if kind.startswith("Dropout"):
+            notes.append(f"{name}: nn.{kind} left out (rnnviz computes as in eval mode, without dropout)")
+        elif kind != "Identity":
+            notes.append(f"{name}: nn.{kind} is not drawn (rnnviz computes y_t = h_t·W_hy + b_y; if forward() applies "
+                         f"it, the module's outputs differ from rnnviz's)")
+    return notes
 
 
 def check_layer(rnn: object, name: str) -> None:

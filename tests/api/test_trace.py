@@ -9,6 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import rnnviz  # noqa: E402
+import rnnviz.api.network  # noqa: E402
 from tests.api.reference import assert_matches_torch  # noqa: E402
 from tests.torch_models import ALL, char_rnn, lstm_classifier, relu_regression  # noqa: E402
 
@@ -105,3 +106,19 @@ def test_a_float32_module_and_a_tensor_that_requires_grad():
     with torch.no_grad():
         out, _ = module32.rnn(x)
     np.testing.assert_allclose(tr.h[1:], out.numpy().transpose(1, 0, 2), atol=1e-5)
+
+
+def test_modules_rnnviz_does_not_draw_are_named():
+    from torch import nn
+
+    class WithExtras(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.drop, self.act, self.fc = nn.RNN(3, 4), nn.Dropout(0.1), nn.ReLU(), nn.Linear(4, 2)
+
+    report = rnnviz.api.network.prepare(WithExtras(), np.zeros((5, 1, 3))).report
+    assert report[0] == "found rnn: nn.RNN(3, 4), readout fc: nn.Linear(4, 2)"
+    assert report[1] == "drop: nn.Dropout left out (rnnviz computes as in eval mode, without dropout)"
+    assert report[2].startswith("act: nn.ReLU is not drawn (rnnviz computes y_t = h_t·W_hy + b_y; if forward() applies it")
+    # the tutorial's LogSoftmax is read as the loss nll, not listed as undrawn
+    assert not [line for line in rnnviz.api.network.prepare(char_rnn().module, char_rnn().x).report if "not drawn" in line]
