@@ -119,26 +119,31 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
 
 
 ANSI_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+PROMISES_A_LIST = re.compile(r"\b(two|three|several|these|the following) (options|steps|ways|choices)\b", re.IGNORECASE)
 
 
 def short_error(e: Exception, limit: int = 160) -> str:
     """A library's error as one clean line for a FileFormatError: ANSI colour codes stripped, the
-    first line only, and when that is longer than `limit`, its whole first sentences that fit
-    (never a sentence cut in the middle; a first sentence too long to fit ends at a word with "…")."""
+    first line only, of which the whole first sentences that fit in `limit` characters (never a
+    sentence cut in the middle; a first sentence too long to fit ends at a word with "…"), and
+    none from a sentence that announces a list on ("you have two options", "...:") onwards."""
     text = ANSI_CODES.sub("", str(e)).strip()
     if not text:
         return type(e).__name__
     line = text.splitlines()[0].strip()
-    if len(line) <= limit:
-        return line.rstrip(":")
     sentences = re.split(r"(?<=[.!?])\s+", line)
     kept = ""
     for s in sentences:
-        if len(kept) + len(s) + 1 > limit:
+        # a sentence that announces a list ("you have two options", "...:") is cut off from its list
+        if len(kept) + len(s) + 1 > limit or PROMISES_A_LIST.search(s) or s.endswith(":"):
             break
         kept = f"{kept} {s}".strip()
+    if kept == line:
+        return line
     if kept:
         return kept.rstrip(".")
+    if len(line) <= limit:  # one sentence: whole, even when it ends in ':'
+        return line.rstrip(":")
     return line[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
