@@ -30,7 +30,9 @@ from rnnviz.app.views.plots import make_plot_docks
 from rnnviz.app.views.transport import TransportBar
 from rnnviz.app.views.unrolled.view import UnrolledView
 from rnnviz.app.window.actions import shortcuts_dialog, show_about, window_action
-from rnnviz.app.window.dialogs import ask_discard, ask_inputs_paths, ask_model_path, ask_screenshot_path
+from rnnviz.app.window.dialogs import (
+    ask_discard, ask_discard_network, ask_inputs_paths, ask_model_path, ask_screenshot_path,
+)
 from rnnviz.app.window.docks import add_dock, scrollable
 from rnnviz.app.window.header import Header
 from rnnviz.app.window.presentation import Presentation
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         session.message.connect(self.show_message)
         session.error.connect(self.show_error)
         session.may_replace = self.may_discard_training
+        session.may_discard_loaded = self.may_discard_loaded
         self.discard_answer = None  # tests: a callable(text) -> bool answering instead of a dialog
         self.training.progressed.connect(self._training_progressed)
         self.training.failed.connect(lambda msg, _step: self.show_error(msg))
@@ -271,6 +274,13 @@ class MainWindow(QMainWindow):
         if self.discard_answer is not None:
             return bool(self.discard_answer(text))
         return ask_discard(self, text) if self.isVisible() else True
+
+    def may_discard_loaded(self, question: str) -> bool:
+        """Before a loaded network gives way to a new random one: the person says so (tests answer
+        through `discard_answer`)."""
+        if self.discard_answer is not None:
+            return bool(self.discard_answer(question))
+        return ask_discard_network(self, question) if self.isVisible() else True
 
     def _raise_first_plot(self) -> None:
         """Before any training the loss plot is empty: open on the hidden states, which the

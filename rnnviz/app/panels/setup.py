@@ -1,5 +1,9 @@
 """The setup panel: which task, which network. Every change calls `session.set_config(...)`,
 which builds a new network and trace; the panel redraws itself from the session.
+
+A loaded network (a model file, or one from rnnviz.show()) is shown as it is: its name, cell,
+sizes, architecture, loss and nonlinearity, with no built-in task selected. A change here would
+replace it with a new random network, so the session asks first (Session.may_discard_loaded).
 """
 from __future__ import annotations
 
@@ -54,6 +58,13 @@ class SetupPanel(QWidget):
             self.task_combo.addItem(title, name)
         self.task_combo.setToolTip("What the network is asked to do")
         self.task_combo.currentIndexChanged.connect(self._task_chosen)
+        # a loaded network: its name above the settings (hidden for a task's network)
+        self.loaded_label = QLabel(self)
+        self.loaded_label.setObjectName("title")
+        self.loaded_label.setWordWrap(True)
+        self.loaded_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addRow(self.loaded_label)
+        self.task_combo.setPlaceholderText("none: a loaded network")
         form.addRow(QLabel("Task"))
         form.addRow(self.task_combo)
 
@@ -82,6 +93,11 @@ class SetupPanel(QWidget):
         self.activation_combo.currentIndexChanged.connect(
             lambda i: self._set(activation=self.activation_combo.itemData(i)))
         form.addRow("Activation f", self.activation_combo)
+
+        self.loss_label = QLabel(self)
+        self.loss_label.setToolTip("What the network's outputs are scored with (set by the task, or chosen "
+                                   "when a model is opened)")
+        form.addRow("Loss", self.loss_label)
 
         def spin(lo: int, hi: int, tip: str) -> QSpinBox:
             s = QSpinBox(self)
@@ -159,9 +175,11 @@ class SetupPanel(QWidget):
 
     def refresh(self) -> None:
         s, c = self.session, self.session.config
+        loaded = s.source == "file"
         self._updating = True
         try:
-            self.task_combo.setCurrentIndex(max(0, self.task_combo.findData(c.task)))
+            # a loaded network belongs to no built-in task: the combo shows its placeholder
+            self.task_combo.setCurrentIndex(-1 if loaded else max(0, self.task_combo.findData(c.task)))
             self.architecture_combo.setCurrentIndex(max(0, self.architecture_combo.findData(c.architecture)))
             task_arch = s.task.architecture if s.task is not None else "many-to-many"
             self.architecture_combo.setItemText(0, f"task default ({task_arch})")
@@ -172,6 +190,10 @@ class SetupPanel(QWidget):
             self.activation_combo.setToolTip("Gated cells use fixed nonlinearities (σ for the gates, tanh)" if gated
                                              else "The vanilla cell's nonlinearity f")
             self.hidden_spin.setValue(c.hidden)
+            m = s.model
+            self.loss_label.setText(_loss_words(m.loss) if m is not None else "")
+            self.loaded_label.setVisible(loaded)
+            self.loaded_label.setText(f"Loaded network: {s.source_label}" if loaded else "")
             fixed = _fixed_length(c.task) or (s.model is not None and s.model.architecture == "one-to-one")
             self.steps_spin.setValue(min(max(s.T, 1), MAX_STEPS))
             self.steps_spin.setEnabled(not fixed and s.source == "task")
@@ -188,9 +210,13 @@ class SetupPanel(QWidget):
             self.watched_spin.setEnabled(s.sequence_count > 1)
         finally:
             self._updating = False
-        if s.source == "file":
+        if loaded and s.model is not None:
+            m = s.model
             self.description_label.setText(
-                f"Showing the network from the file {s.source_label}. Change any setting above to go back to a task.")
+                f"Showing the network {s.source_label} as it is: {_cell_words(m, long=True)}, "
+                f"I = {m.input_size}, H = {m.hidden_size}, O = {m.output_size}, {m.architecture}, "
+                f"loss {_loss_words(m.loss)}. Changing the task, architecture, cell, activation or size "
+                "builds a new random network; you are asked before the loaded one is discarded.")
         elif s.task is not None:
             self.description_label.setText(s.task.description)
         self._refresh_summary()
@@ -206,6 +232,17 @@ class SetupPanel(QWidget):
             f"{_cell_words(m)} · {m.architecture} · {m.loss}{loss}")
 
 
-def _cell_words(model) -> str:
+def _cell_words(model, long: bool = False) -> str:
+    """'tanh' / 'LSTM'; long: 'vanilla RNN with relu' / 'LSTM'."""
     cell = model.cell
-    return model.activation if cell == "rnn" else cell.upper()
+    if cell != "rnn":
+        return cell.upper()
+    return f"vanilla RNN with {model.activation}" if long else model.activation
+
+
+LOSS_WORDS = {"mse": "mse", "cross-entropy": "cross-entropy (softmax on the outputs)",
+              "nll": "nll (outputs are log-probabilities)"}
+
+
+def _loss_words(loss: str) -> str:
+    return LOSS_WORDS.get(loss, loss)

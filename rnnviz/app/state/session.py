@@ -43,6 +43,9 @@ class Session(QObject):
         # Asked before anything replaces the network (a structural change, a new task, a file):
         # the window answers "may the current training run be discarded?". Tests set their own.
         self.may_replace: Callable[[str], bool] = lambda what: True
+        # Asked before a structural change throws away a loaded network (a file's, or one handed
+        # over by rnnviz.show()) for a new random one: the window shows the question (Yes / No).
+        self.may_discard_loaded: Callable[[str], bool] = lambda question: True
         self.task: Task | None = None
         self.imported: Task | None = None  # a task built from the user's data (File ▸ Import), kept across rebuilds
         self.last_model_report: list[str] = []  # what a PyTorch state dict's arrays were mapped to
@@ -94,7 +97,7 @@ class Session(QObject):
         new = replace(self.config, **changes)
         if new == self.config and self.source == "task":
             return
-        if not self._may_replace("change the network"):
+        if not self._may_discard_loaded() or not self._may_replace("change the network"):
             return
         old, old_imported = self.config, self.imported
         if new.task != old.task:
@@ -123,6 +126,16 @@ class Session(QObject):
 
     def _may_replace(self, what: str) -> bool:
         if self.may_replace(what):
+            return True
+        self.replaceDeclined.emit()
+        return False
+
+    def _may_discard_loaded(self) -> bool:
+        """Whether a loaded network may give way to a new random one (always, for a task's)."""
+        if self.source != "file" or self.model is None:
+            return True
+        if self.may_discard_loaded(f"This replaces the loaded network {self.source_label} "
+                                   f"(H = {self.model.hidden_size}) with a new random one. Discard it?"):
             return True
         self.replaceDeclined.emit()
         return False
@@ -211,7 +224,7 @@ class Session(QObject):
         except ValueError as e:
             self.error.emit(f"Cannot use {task.title}: {e}")
             return
-        if not self._may_replace(f"use {task.title}"):
+        if not self._may_discard_loaded() or not self._may_replace(f"use {task.title}"):
             return
         self.imported, self.task, self.model, self.source = task, task, model, "task"
         self.config = replace(c, architecture=None, steps=None)

@@ -1,5 +1,5 @@
 """The main window's questions to the person: which model or inputs file to open, where to save
-a screenshot, and whether to discard a training run."""
+a screenshot, whether to discard a training run or a loaded network."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,3 +37,14 @@ def ask_discard(parent: QWidget, text: str) -> bool:
     answer = QMessageBox.question(parent, "Discard the training run?", text,
                                   QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel)
     return answer == QMessageBox.Discard
+
+
+def ask_discard_network(parent: QWidget, text: str) -> bool:
+    """Whether to discard a loaded network for a new random one ("Discard" or "Keep it", keeping
+    it the default)."""
+    box = QMessageBox(QMessageBox.Question, "Discard the loaded network?", text, QMessageBox.NoButton, parent)
+    discard = box.addButton("Discard it", QMessageBox.DestructiveRole)
+    keep = box.addButton("Keep it", QMessageBox.RejectRole)
+    box.setDefaultButton(keep)
+    box.exec()
+    return box.clickedButton() is discard
