@@ -202,9 +202,11 @@ def _export_history(args) -> int:
     model = init_model(cell, task.input_size, args.hidden or d["hidden"], task.output_size, activation=activation,
                        architecture=task.architecture, loss=task.loss, seed=args.seed, dtype=np.float64)
     trainer = Trainer(model, task.x_train, task.y_train, optimizer=args.optimizer or d["optimizer"], lr=args.lr or d["lr"],
-                      seed=args.seed, x_val=task.x_val, y_val=task.y_val)
+                      seed=args.seed, x_val=task.x_val, y_val=task.y_val, on_divergence=args.on_divergence)
     for _ in range(args.iterations):
-        trainer.step()
+        result = trainer.step()  # stop: a DivergenceError ends the command with its one line, nothing written
+        if result.warning is not None:  # --on-divergence warn: said once, training goes on
+            print(f"rnnviz export history: warning: {result.warning}", file=sys.stderr)
     out = save_history_csv(trainer.history, args.out)
     print(f"wrote {out}: {len(trainer.history.loss)} iterations of {trainer.optimizer_name} on task {task.name}, "
           f"last loss {trainer.history.loss.last():.6g}")

@@ -235,6 +235,9 @@ def add_export_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     h.set_defaults(iterations=200)
     h.add_argument("--optimizer", choices=("sgd", "adam", "adagrad"))
     h.add_argument("--lr", type=positive_float)
+    h.add_argument("--on-divergence", choices=ON_DIVERGENCE, default="stop",
+                   help="when the loss, a weight or a gradient blows up: stop with an error and write nothing "
+                        "(default), or warn once on stderr and go on")
     h.add_argument("--out", required=True, help="where to write the .csv")
 
     pl = kinds.add_parser("plot", help="one of the app's plots as .png or .svg")

@@ -252,3 +252,24 @@ def test_the_command_line_stops_a_diverging_run_with_the_message(capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("rnnviz train: error: iteration 1: training diverged: ") and "initial weights kept" in err
+
+
+def test_export_history_stops_a_diverging_run_and_writes_nothing(capsys, tmp_path):
+    out = tmp_path / "h.csv"
+    status = cli_main(["export", "history", "--task", "sine", "--lr", "1e6", "--optimizer", "adam",
+                       "--iterations", "5", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and not out.exists()
+    assert "iteration 1: training diverged: " in err and "initial weights kept" in err
+
+
+def test_export_history_warns_once_and_goes_on_when_asked(capsys, tmp_path):
+    out = tmp_path / "h.csv"
+    status = cli_main(["export", "history", "--task", "sine", "--lr", "1e6", "--optimizer", "adam",
+                       "--iterations", "5", "--on-divergence", "warn", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    warnings = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("rnnviz export history: warning: iteration 1: ")
+    rows = out.read_text().splitlines()
+    assert len(rows) == 1 + 5  # a header and every iteration: training went on

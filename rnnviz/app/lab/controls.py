@@ -118,6 +118,13 @@ class LabControls(QWidget):
         self.budget_spin.setSingleStep(100)
         self.budget_spin.setKeyboardTracking(False)
         form.addRow("Iterations", self.budget_spin)
+        self.divergence_combo = QComboBox()
+        self.divergence_combo.setObjectName("labOnDivergence")
+        self.divergence_combo.addItem("Stop", "stop")
+        self.divergence_combo.addItem("Warn and go on", "warn")
+        self.divergence_combo.setToolTip("When the loss, a weight or a gradient blows up: stop that network "
+                                         "(the weights before the blow-up kept), or warn once and go on")
+        form.addRow("On divergence", self.divergence_combo)
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("labTrain")

@@ -4,13 +4,16 @@ The same pieces as the main window's training: each network has an engine `Train
 *copy* of its model, run by the app's `TrainingWorker` (app/state/worker.py) on a thread of its
 own. The worker delivers the newest snapshot of both sides every ~33 ms (coalescing: ≤ 30
 updates a second however fast the threads go), and each delivery emits `updated` once.
-Train / Pause / Reset act on both networks together.
+Train / Pause / Reset act on both networks together. What a diverging network does is the
+person's choice, as in the main window: stop it (the weights before the blow-up kept, the
+reason shown), or warn once and go on (`on_divergence`, engine/guards.py).
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from rnnviz.engine import NonFiniteError, Trainer
+from rnnviz.engine.guards import check_on_divergence
 from rnnviz.app.state.training_loop import SmoothedLoss, Snapshot
 from rnnviz.app.state.worker import UPDATE_MS, Delivery, TrainingWorker
 
@@ -23,7 +26,8 @@ class _Side:
         self.trainer = trainer
         self.smoothed = SmoothedLoss()
         self.snapshot = Snapshot.empty(trainer.model.params())
-        self.error = ""  # why this side stopped (a non-finite value), or ""
+        self.error = ""  # why this side stopped (a non-finite value, a divergence), or ""
+        self.warning = ""  # warn mode: this side's one divergence warning, or ""
 
 
 class LabTraining(QObject):
@@ -32,11 +36,13 @@ class LabTraining(QObject):
     updated = Signal()  # new snapshots: read `snapshot(cell)`
     stateChanged = Signal(str)  # "idle", "running", "paused", "finished"
     failed = Signal(str, str)  # cell, message
+    warned = Signal(str, str)  # cell, message: warn mode, a side began to diverge and goes on (once per run)
 
     def __init__(self, parent: QObject | None = None, update_ms: int = UPDATE_MS) -> None:
         super().__init__(parent)
         self.sides: dict[str, _Side] = {}
         self.budget = 1000
+        self.on_divergence = "stop"  # or "warn": engine.guards.ON_DIVERGENCE
         self.state = "idle"
         self._stopping = False  # pause / shutdown settle the state and emit updated themselves
         self.worker = TrainingWorker(self, update_ms)  # unpaced: every tick delivers
@@ -50,7 +56,8 @@ class LabTraining(QObject):
         """New networks (stops any run): each trains a copy of its model, Adam, full batch."""
         self.shutdown()
         self.budget = int(budget)
-        self.sides = {cell: _Side(cell, Trainer(m.copy(), x, y, optimizer="adam", lr=lr, seed=seed))
+        self.sides = {cell: _Side(cell, Trainer(m.copy(), x, y, optimizer="adam", lr=lr, seed=seed,
+                                                on_divergence=self.on_divergence))
                       for cell, m in models.items()}
         self._set_state("idle")
         self.updated.emit()
@@ -58,6 +65,14 @@ class LabTraining(QObject):
     def set_budget(self, budget: int) -> None:
         self.budget = max(1, int(budget))
         self.worker.set_budget(self.budget)
+
+    def set_on_divergence(self, mode: str) -> None:
+        """"stop" (a diverging network stops, the weights before the blow-up kept) or "warn"
+        (warned once, it goes on): both networks, a going run between two iterations."""
+        self.on_divergence = check_on_divergence(mode)
+        for side in self.sides.values():
+            if not self.worker.post(side.cell, "on_divergence", self.on_divergence):
+                side.trainer.set_on_divergence(self.on_divergence)
 
     def set_lr(self, lr: float) -> None:
         for side in self.sides.values():
@@ -73,6 +88,9 @@ class LabTraining(QObject):
 
     def error(self, cell: str) -> str:
         return self.sides[cell].error
+
+    def warning(self, cell: str) -> str:
+        return self.sides[cell].warning
 
     @property
     def running(self) -> bool:
@@ -105,7 +123,7 @@ class LabTraining(QObject):
         for side in self.sides.values():
             side.trainer.reset()
             side.smoothed.clear()
-            side.error = ""
+            side.error = side.warning = ""
             side.snapshot = Snapshot.empty(side.trainer.model.params())
         self._set_state("idle")
         self.updated.emit()
@@ -124,7 +142,11 @@ class LabTraining(QObject):
     # the worker's deliveries -------------------------------------------------------------------
     def _on_delivered(self, delivery: Delivery) -> None:
         for cell, snap in delivery.snapshots.items():
-            self.sides[cell].snapshot = snap
+            side = self.sides[cell]
+            side.snapshot = snap
+            if snap.warning and snap.warning != side.warning:
+                side.warning = snap.warning
+                self.warned.emit(cell, snap.warning)
         for cell, end in delivery.ended.items():
             if end.error is not None:
                 side, e = self.sides[cell], end.error

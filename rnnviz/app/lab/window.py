@@ -56,6 +56,7 @@ class LabWindow(QWidget):
         self.training.updated.connect(self._on_training_updated)
         self.training.stateChanged.connect(lambda _s: self._sync_buttons())
         self.training.failed.connect(lambda _c, _m: self._update_readout())
+        self.training.warned.connect(lambda _c, _m: self._update_readout())
         session.appearanceChanged.connect(self._appearance_changed)
         self._appearance_changed()
         self.rebuild()
@@ -97,6 +98,8 @@ class LabWindow(QWidget):
         k.gain_check.toggled.connect(self.set_show_gain)
         k.lr_spin.valueChanged.connect(self._lr_changed)
         k.budget_spin.valueChanged.connect(self._budget_changed)
+        k.divergence_combo.currentIndexChanged.connect(
+            lambda _i: self.training.set_on_divergence(k.divergence_combo.currentData()))
         k.train_button.clicked.connect(self.training.train)
         k.pause_button.clicked.connect(self.training.pause)
         k.reset_button.clicked.connect(self.training.reset)
@@ -220,6 +223,8 @@ class LabWindow(QWidget):
             err = self.training.error(cell) if self.training.sides else ""
             if err:
                 text += f" — stopped: {err}"
+            elif self.training.sides and self.training.warning(cell):
+                text += f" — warning: {self.training.warning(cell)}"
             out[cell] = text
         return out
 
