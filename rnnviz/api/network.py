@@ -70,24 +70,8 @@ def prepare(model: object, inputs: object, targets: object = None, *, readout: o
         probe = probe_model(path, x, y)
         label = path.name
     elif is_torch_module(model):
-        net = find_network(model, readout)
-        for name, own in (("nonlinearity", net.nonlinearity), ("batch_first", net.batch_first)):
-            if said[name] is not None and own is not None and said[name] != own:
-                raise ValueError(f"{name}={said[name]!r} contradicts the module, whose {name} is {own!r} "
-                                 f"({net.found.removeprefix('found ')}); leave {name} out")
-        if net.kind != "nn.RNN" and nonlinearity is not None:
-            raise ValueError(f"an {net.kind} has fixed nonlinearities (σ and tanh); nonlinearity= applies to an nn.RNN")
-        report += [net.found, *net.notes]
-        probe = probe_state_dict(net.arrays, source=f"torch module {type(model).__name__}", nonlinearity=net.nonlinearity,
-                                 batch_first=net.batch_first, inputs=x, targets=y)
-        options = torch_layout_options(net.batch_first)
-        batch_first = net.batch_first
-        if loss is None and net.log_softmax is not None and is_class_guess(probe, y):
-            loss = "nll"
-            report.append(f"loss: nll (found {net.log_softmax}: nn.LogSoftmax, so the outputs are log-probabilities "
-                          "as NLLLoss takes them)")
-            said["loss"] = loss
-        label = f"{type(model).__name__} (torch module)"
+        probe, label, batch_first, options = probe_torch_module(model, readout, x, y, said, report)
+        loss = said["loss"]
     else:
         raise TypeError(f"model must be a torch nn.RNN / nn.LSTM / nn.GRU (with readout=), a torch nn.Module holding one "
                         f"of them and an nn.Linear, an rnnviz model (rnnviz.engine RNN / LSTM / GRU) or a model file's "
@@ -108,6 +92,28 @@ def prepare(model: object, inputs: object, targets: object = None, *, readout: o
     T, B = xa.shape[:2]
     ya = None if ya is None else prepare_targets(built, ya, T, B)
     return Prepared(model=built, x=xa, y=ya, label=label, report=report)
+
+
+def probe_torch_module(model: object, readout: object, x: np.ndarray, y: np.ndarray | None, said: dict,
+                       report: list[str]) -> tuple[ModelProbe, str, bool, dict]:
+    """(probe, label, batch_first, shape-hint options) of a torch module: its layers found and
+    reported, its own nonlinearity and batch_first recorded (the caller may not contradict them),
+    and the loss nll taken (and said, into `said["loss"]`) when it holds an nn.LogSoftmax."""
+    net = find_network(model, readout)
+    for name, own in (("nonlinearity", net.nonlinearity), ("batch_first", net.batch_first)):
+        if said[name] is not None and own is not None and said[name] != own:
+            raise ValueError(f"{name}={said[name]!r} contradicts the module, whose {name} is {own!r} "
+                             f"({net.found.removeprefix('found ')}); leave {name} out")
+    if net.kind != "nn.RNN" and said["nonlinearity"] is not None:
+        raise ValueError(f"an {net.kind} has fixed nonlinearities (σ and tanh); nonlinearity= applies to an nn.RNN")
+    report += [net.found, *net.notes]
+    probe = probe_state_dict(net.arrays, source=f"torch module {type(model).__name__}", nonlinearity=net.nonlinearity,
+                             batch_first=net.batch_first, inputs=x, targets=y)
+    if said["loss"] is None and net.log_softmax is not None and is_class_guess(probe, y):
+        said["loss"] = "nll"
+        report.append(f"loss: nll (found {net.log_softmax}: nn.LogSoftmax, so the outputs are log-probabilities "
+                      "as NLLLoss takes them)")
+    return probe, f"{type(model).__name__} (torch module)", net.batch_first, torch_layout_options(net.batch_first)
 
 
 def guess_text(g: Guess) -> str:

@@ -108,6 +108,7 @@ def show(model: object, inputs: object, targets: object = None, *, readout: obje
     window = MainWindow(session)
     window.show()
     window.files.start()  # its layout as last left, and autosave to a recovery file of its own
+    # unlike run_app, no offer to restore an earlier crashed session: the caller asked for this network
     if said:
         window.show_message(said[-1])
     if not quiet:
