@@ -28,6 +28,10 @@ def opened(qapp):
     show_module.OPEN.clear()
 
 
+def visible_main_windows(qapp) -> list:
+    return [w for w in qapp.topLevelWidgets() if w.isVisible() and type(w).__name__ == "MainWindow"]
+
+
 @pytest.mark.parametrize("build", ALL, ids=lambda f: f.__name__)
 def test_the_window_shows_the_module_as_pytorch_computes_it(qtbot, opened, build):
     ref = build()
@@ -88,11 +92,14 @@ def test_beside_a_notebook_with_the_qt_loop_running_show_returns_at_once(qtbot, 
     ran_inside: list[bool] = []
     calling = [True]
 
+    before = visible_main_windows(qapp)
+
     def during_show() -> None:  # runs only if show() ran an event loop of its own
         ran_inside.append(calling[0])
-        for w in qapp.topLevelWidgets():
-            if w.isVisible() and type(w).__name__ == "MainWindow":
-                w.close()  # so that a blocking show() returns and the test fails instead of hanging
+        if calling[0]:
+            for w in visible_main_windows(qapp):
+                if w not in before:
+                    w.close()  # so that a blocking show() returns and the test fails instead of hanging
 
     QTimer.singleShot(0, during_show)
     ref = char_rnn()
@@ -118,9 +125,10 @@ def test_in_a_script_show_blocks_until_the_window_closes(qtbot, qapp, opened):
     from PySide6.QtCore import QTimer
 
     seen: list = []
+    before = visible_main_windows(qapp)
 
     def close_it() -> None:  # runs inside show()'s event loop
-        windows = [w for w in qapp.topLevelWidgets() if w.isVisible() and type(w).__name__ == "MainWindow"]
+        windows = [w for w in visible_main_windows(qapp) if w not in before]
         seen.append(len(windows))
         for w in windows:
             w.close()
@@ -144,10 +152,6 @@ def test_an_rnnviz_model_and_its_data(qtbot, opened):
     want = run(model, task.x_train[:, :1], task.y_train[:, :1])
     assert h.trace.loss == want.loss and np.array_equal(h.trace.h, want.h)
     assert h.model is not model
-
-
-def visible_main_windows(qapp) -> list:
-    return [w for w in qapp.topLevelWidgets() if w.isVisible() and type(w).__name__ == "MainWindow"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display variables are Linux's")
