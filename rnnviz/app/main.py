@@ -74,7 +74,10 @@ class ExceptionHook:
             self._busy = False
 
 
-def run_app(task: str = "sine", argv: Sequence[str] | None = None) -> int:
+def run_app(task: str = "sine", argv: Sequence[str] | None = None, *, model: object = None, inputs: object = None,
+            targets: object = None, label: str = "", report: list[str] | None = None) -> int:
+    """The app on a built-in task, or (`rnnviz show`) on `model` with inputs (T, B, I) and targets
+    already checked to fit it (Session.use_model)."""
     app = make_application(argv)
     from rnnviz.app.main_window import MainWindow
     from rnnviz.app.state.network_config import NetworkConfig
@@ -82,6 +85,9 @@ def run_app(task: str = "sine", argv: Sequence[str] | None = None) -> int:
 
     session = Session(NetworkConfig(task=task))
     window = MainWindow(session)
+    if model is not None and not session.use_model(model, inputs, targets, label=label, report=report):
+        session.shutdown()
+        return 2
     hook = ExceptionHook(window).install()
     if os.environ.get(EXIT_AFTER_FIRST_PAINT):
         _quit_after_first_paint(app, window)

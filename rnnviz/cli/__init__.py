@@ -7,14 +7,14 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from rnnviz.cli.commands import cmd_app, cmd_gradcheck, cmd_screenshot, cmd_trace, cmd_train
+from rnnviz.cli.commands import cmd_app, cmd_gradcheck, cmd_screenshot, cmd_show, cmd_trace, cmd_train
 from rnnviz.cli.errors import CliError
 from rnnviz.cli.export_commands import cmd_export
 from rnnviz.cli.parser import build_parser
 from rnnviz.engine import FileFormatError, NonFiniteError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "app": cmd_app, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck,
+    "app": cmd_app, "show": cmd_show, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck,
     "screenshot": cmd_screenshot, "export": cmd_export,
 }
 

@@ -1,4 +1,4 @@
-"""The engine's commands and the app's: `rnnviz app`, `trace`, `train`, `gradcheck` and
+"""The engine's commands and the app's: `rnnviz app`, `show`, `trace`, `train`, `gradcheck` and
 `screenshot`. Each takes the parsed arguments and returns the exit status; a problem with the
 arguments or files is a CliError (shown by `rnnviz.cli.main`). The app (Qt) is imported inside
 the two commands that open it, so the engine's commands run where Qt is missing."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +28,24 @@ def cmd_app(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise CliError(f"the desktop app is not available ({e})") from None
     return run_app(task=args.task)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """`rnnviz show --model`: the app on exactly that network and data, the guesses said first."""
+    if args.targets and not args.inputs:
+        raise CliError("--targets needs --inputs")
+    model, x, y, said = open_model(args)
+    if x is not None:
+        try:  # the whole pass here, so that data that do not fit are one line, before any window opens
+            run(model, x, y)
+        except ValueError as e:
+            raise CliError(f"{args.inputs}: {e}") from None
+    say(said)
+    try:
+        from rnnviz.app.main import run_app
+    except ImportError as e:
+        raise CliError(f"the desktop app is not available ({e})") from None
+    return run_app(model=model, inputs=x, targets=y, label=Path(args.model).name, report=said)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:

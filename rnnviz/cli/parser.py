@@ -93,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn)")
     tr.add_argument("--out", required=True, help="where to write the trace .npz")
 
+    sh_m = sub.add_parser("show", help="open the app on a model file (rnnviz .npz, PyTorch state dict .pt / .npz)",
+                          description="Open the desktop app on exactly the network in a model file, with your inputs "
+                          "and targets. What the file does not record is guessed and said on stderr, one line each.")
+    sh_m.add_argument("--model", required=True, help="rnnviz model .npz, or a PyTorch nn.RNN / nn.LSTM / nn.GRU + nn.Linear "
+                      "state dict (.pt, or .npz with PyTorch key names)")
+    sh_m.add_argument("--inputs", help="inputs .npy: (T,B,I), (B,T,I) with --batch-first, or (T,I); default: random inputs")
+    sh_m.add_argument("--targets", help="targets .npy (needs --inputs)")
+    sh_m.add_argument("--architecture", choices=ARCHITECTURES, help="default: guessed from the targets, else the file's meta")
+    sh_m.add_argument("--activation", choices=ACTIVATIONS)
+    sh_m.add_argument("--loss", choices=LOSSES, help="default: guessed from the targets, else the file's meta")
+    add_model_reading(sh_m)
+
     t = sub.add_parser("train", help="train on a built-in task or on your own data",
                        description="Train an RNN (vanilla, LSTM or GRU) and write the trained model. Either --task, or --model with --inputs and --targets.")
     t.add_argument("--cell", choices=("rnn", "lstm", "gru"), help="with --task: the cell (default rnn, the vanilla cell); "

@@ -132,3 +132,50 @@ def test_rnnviz_file_without_its_loss_in_meta_gets_the_guess_said(tmp_path, caps
     code, _, err = cli(capsys, "trace", "--model", tmp_path / "m.npz", "--inputs", tmp_path / "x.npy", "--out", tmp_path / "t.npz")
     assert code == 0, err
     assert err.startswith("loss: mse (no targets given, and the file does not record the loss")
+
+
+# --- rnnviz show --model ------------------------------------------------------------------------------
+def test_show_opens_the_app_on_the_model_as_guessed(tmp_path, capsys, monkeypatch):
+    import rnnviz.app.main as app_main
+
+    opened = {}
+    monkeypatch.setattr(app_main, "run_app", lambda **kw: opened.update(kw) or 0)  # no window in this test
+    ref = tm.lstm_classifier()
+    xp, yp = ref.save_data(tmp_path)
+    code, _, err = cli(capsys, "show", "--model", ref.save(tmp_path), "--inputs", xp, "--targets", yp)
+    assert code == 0, err
+    assert opened["label"] == "lstm_classifier.pt" and opened["report"] == err.splitlines()
+    model = opened["model"]
+    assert (model.cell, model.architecture, model.loss) == ("lstm", "many-to-one", "cross-entropy")
+    np.testing.assert_array_equal(model.W_hy, ref.module.fc.weight.detach().numpy().T)
+    np.testing.assert_array_equal(opened["inputs"], ref.x)  # time-major already
+    np.testing.assert_array_equal(opened["targets"], ref.y)
+
+
+def test_show_with_data_that_do_not_fit_says_one_line_before_any_window(tmp_path, capsys, monkeypatch):
+    import rnnviz.app.main as app_main
+
+    monkeypatch.setattr(app_main, "run_app", lambda **kw: pytest.fail("no window for data that do not fit"))
+    ref = tm.gru_classifier()
+    xp, yp = ref.save_data(tmp_path)
+    code, _, err = cli(capsys, "show", "--model", ref.save(tmp_path), "--inputs", xp, "--targets", yp, "--loss", "mse")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "pass --loss cross-entropy if the targets are class indices" in err
+    code, _, err = cli(capsys, "show", "--model", ref.save(tmp_path), "--targets", yp)
+    assert code == 2 and err == "rnnviz show: error: --targets needs --inputs\n"
+
+
+def test_show_runs_the_real_app_to_its_first_paint(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ref = tm.relu_regression()
+    xp, yp = ref.save_data(tmp_path)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", RNNVIZ_EXIT_AFTER_FIRST_PAINT="1",  # quits after the first paint
+               RNNVIZ_DATA_DIR=str(tmp_path / "data"), RNNVIZ_CONFIG_DIR=str(tmp_path / "config"))  # the user's left alone
+    done = subprocess.run([sys.executable, "-m", "rnnviz", "show", "--model", str(ref.save(tmp_path)), "--inputs", str(xp),
+                           "--targets", str(yp), "--nonlinearity", "relu"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "layout: batch first (B, T, I) (the targets fix the batch" in done.stderr
+    assert "Traceback" not in done.stderr
