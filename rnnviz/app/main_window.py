@@ -29,12 +29,14 @@ from rnnviz.app.views.inspector.widget import Inspector
 from rnnviz.app.views.plots import make_plot_docks
 from rnnviz.app.views.transport import TransportBar
 from rnnviz.app.views.unrolled.view import UnrolledView
+from rnnviz.engine.io.npz import FileFormatError
 from rnnviz.app.window.actions import shortcuts_dialog, show_about, window_action
 from rnnviz.app.window.dialogs import (
     ask_discard, ask_discard_network, ask_inputs_paths, ask_model_path, ask_screenshot_path,
 )
 from rnnviz.app.window.docks import add_dock, scrollable
 from rnnviz.app.window.header import Header
+from rnnviz.app.window.model_dialog import ModelDialog, dropped_files, probe_with_data
 from rnnviz.app.window.presentation import Presentation
 from rnnviz.app.window.status import StatusLine
 
@@ -53,6 +55,8 @@ class MainWindow(QMainWindow):
         self._shortcuts_dialog: QWidget | None = None
         self._shown_once = False
         self.lab: LabWindow | None = None  # the vanishing-gradient lab, built the first time it is opened
+        self.model_dialog: ModelDialog | None = None  # the last open-model dialog
+        self.setAcceptDrops(True)  # a model file dropped on the window opens it
         self.setWindowTitle("rnnviz")
         self.resize(1360, 840)
 
@@ -345,7 +349,42 @@ class MainWindow(QMainWindow):
     def open_model_dialog(self) -> None:
         path = ask_model_path(self)
         if path:
-            self.session.load_model_file(path)
+            self.open_model(path)
+
+    def open_model(self, path: str | Path, inputs_path: str | Path | None = None,
+                   targets_path: str | Path | None = None) -> ModelDialog | None:
+        """Show what the model file holds and ask what it does not (app/window/model_dialog.py),
+        window-modal without blocking; the dialog, or None (the problem said) when the file or
+        the data cannot be read. Nothing changes until the person presses Open."""
+        try:
+            probe, x, y = probe_with_data(path, inputs_path, targets_path)
+        except (FileFormatError, ValueError) as e:
+            self.show_error(str(e) if str(path) in str(e) else f"{Path(path).name}: {e}")
+            return None
+        if self.model_dialog is not None:
+            self.model_dialog.close()
+        self.model_dialog = ModelDialog(probe, self.session, self, inputs=x, targets=y,
+                                        data_paths=(inputs_path, targets_path))
+        self.model_dialog.open()
+        return self.model_dialog
+
+    # drag and drop: a model file (with, optionally, its inputs and targets .npy) opens the dialog
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if dropped_files(event.mimeData())[0] is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        model, inputs, targets = dropped_files(event.mimeData())
+        if model is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_model(model, inputs, targets)
 
     def open_inputs_dialog(self) -> None:
         paths = ask_inputs_paths(self)
