@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -39,6 +40,19 @@ class Prepared:
     report: list[str] = field(default_factory=list)  # what was found and each guess taken
 
 
+@dataclass
+class Source:
+    """What was read from the caller's model before any data is fitted to it."""
+
+    probe_for: Callable[[np.ndarray | None], ModelProbe]  # targets -> the probe, with its guesses
+    label: str
+    batch_first: bool | None  # the module's own, or the caller's (None: guessed)
+    options: dict  # how a shape error names the fix (PYTHON_OPTIONS, or a torch module's)
+    found: list[str] = field(default_factory=list)  # "found rnn: nn.RNN(58, 128), …" and notes
+    log_softmax: str | None = None  # a torch module's nn.LogSoftmax: its outputs are log-probabilities
+    torch: bool = False
+
+
 def prepare(model: object, inputs: object, targets: object = None, *, readout: object = None,
             architecture: str | None = None, loss: str | None = None, nonlinearity: str | None = None,
             batch_first: bool | None = None) -> Prepared:
@@ -52,68 +66,88 @@ def prepare(model: object, inputs: object, targets: object = None, *, readout: o
         raise TypeError("inputs are required: a NumPy array or torch tensor of shape (T, B, I), (B, T, I) or (T, I)")
     x = as_array(inputs, "inputs")
     y = None if targets is None else as_array(targets, "targets")
-    report: list[str] = []
-    options = PYTHON_OPTIONS
-    said = {"architecture": architecture, "loss": loss, "nonlinearity": nonlinearity, "batch_first": batch_first}
+    said = {"architecture": architecture, "loss": loss, "nonlinearity": nonlinearity,
+            "batch_first": None if batch_first is None else bool(batch_first)}
+    source = read_source(model, readout, x, said)
+    try:
+        return fit(source, x, y, said)
+    except ValueError as first:
+        # one output unit, targets without its axis ((N,) for (N, 1), as `loss(out.squeeze(-1), y)`
+        # takes them): read so when nothing else fits, and say so
+        if y is None or y.ndim == 0 or y.shape[-1] == 1 or not np.issubdtype(y.dtype, np.floating):
+            raise
+        try:
+            prepared = fit(source, x, y[..., None], said)
+        except ValueError:
+            raise first from None
+        if prepared.model.output_size != 1:
+            raise first from None
+        prepared.report.append(f"targets: {y.shape} read as {(*y.shape, 1)} (the model has one output unit)")
+        return prepared
+
+
+def read_source(model: object, readout: object, x: np.ndarray, said: dict) -> Source:
+    """The caller's model, read (see the module doc); TypeError / ValueError when it cannot be."""
     if isinstance(model, ENGINE_MODELS):
         if readout is not None:
             raise TypeError("readout= goes with a torch nn.RNN / nn.LSTM / nn.GRU; an rnnviz model has its own (W_hy, b_y)")
-        probe = probe_engine_model(model, x, y, batch_first)
-        label = f"rnnviz {model.cell.upper() if model.cell != 'rnn' else 'RNN'} (from Python)"
-    elif isinstance(model, (str, os.PathLike)):
+        return Source(lambda y: probe_engine_model(model, x, y, said["batch_first"]),
+                      f"rnnviz {model.cell.upper() if model.cell != 'rnn' else 'RNN'} (from Python)",
+                      said["batch_first"], PYTHON_OPTIONS)
+    if isinstance(model, (str, os.PathLike)):
         if readout is not None:
             raise TypeError("readout= goes with a torch nn.RNN / nn.LSTM / nn.GRU, not with a model file")
         path = Path(model)
         if not path.is_file():
             raise ValueError(f"model {str(model)!r} is not a file (a model is a torch module, an rnnviz model or the path "
                              "of a model file: .npz, .pt)")
-        probe = probe_model(path, x, y)
-        label = path.name
-    elif is_torch_module(model):
-        probe, label, batch_first, options = probe_torch_module(model, readout, x, y, said, report)
-        loss = said["loss"]
-    else:
-        raise TypeError(f"model must be a torch nn.RNN / nn.LSTM / nn.GRU (with readout=), a torch nn.Module holding one "
-                        f"of them and an nn.Linear, an rnnviz model (rnnviz.engine RNN / LSTM / GRU) or a model file's "
-                        f"path; got {type(model).__name__}")
+        return Source(lambda y: probe_model(path, x, y), path.name, said["batch_first"], PYTHON_OPTIONS)
+    if is_torch_module(model):
+        net = find_network(model, readout)
+        for name, own in (("nonlinearity", net.nonlinearity), ("batch_first", net.batch_first)):
+            if said[name] is not None and own is not None and said[name] != own:
+                raise ValueError(f"{name}={said[name]!r} contradicts the module, whose {name} is {own!r} "
+                                 f"({net.found.removeprefix('found ')}); leave {name} out")
+        if net.kind != "nn.RNN" and said["nonlinearity"] is not None:
+            raise ValueError(f"an {net.kind} has fixed nonlinearities (σ and tanh); nonlinearity= applies to an nn.RNN")
+
+        def probe_for(y: np.ndarray | None) -> ModelProbe:
+            return probe_state_dict(net.arrays, source=f"torch module {type(model).__name__}",
+                                    nonlinearity=net.nonlinearity, batch_first=net.batch_first, inputs=x, targets=y)
+
+        return Source(probe_for, f"{type(model).__name__} (torch module)", net.batch_first,
+                      torch_layout_options(net.batch_first), [net.found, *net.notes], net.log_softmax, torch=True)
+    raise TypeError(f"model must be a torch nn.RNN / nn.LSTM / nn.GRU (with readout=), a torch nn.Module holding one "
+                    f"of them and an nn.Linear, an rnnviz model (rnnviz.engine RNN / LSTM / GRU) or a model file's "
+                    f"path; got {type(model).__name__}")
+
+
+def fit(source: Source, x: np.ndarray, y: np.ndarray | None, said: dict) -> Prepared:
+    """The model built with what the caller said and the probe's other guesses (each reported),
+    and the data laid out for it. ValueError, naming the fix, when the data do not fit."""
+    probe = source.probe_for(y)
+    report = list(source.found)
+    loss = said["loss"]
+    if loss is None and source.log_softmax is not None and is_class_guess(probe, y):
+        loss = "nll"
+        report.append(f"loss: nll (found {source.log_softmax}: nn.LogSoftmax, so the outputs are log-probabilities "
+                      "as NLLLoss takes them)")
     for name, g in probe.questions():
-        if said[name] is None:
+        if said[name] is None and not (name == "loss" and loss is not None):
             reason = g.reason
-            if name == "loss" and g.value == "cross-entropy" and is_torch_module(model):
+            if name == "loss" and g.value == "cross-entropy" and source.torch:
                 # the module was looked through: say so rather than that a file cannot tell
                 reason = ("the targets are integer class indices and the module holds no nn.LogSoftmax; pass loss='nll' "
                           "if its forward applies log_softmax")
             report.append(f"{name}: {guess_text(g)} ({reason})")
-    built = probe.build(architecture=architecture, loss=loss, nonlinearity=nonlinearity)
-    xa = probe.arrange_inputs(x, batch_first)
+    built = probe.build(architecture=said["architecture"], loss=loss, nonlinearity=said["nonlinearity"])
+    xa = probe.arrange_inputs(x, source.batch_first)
     ya = None if y is None else probe.arrange_targets(y, xa, architecture=built.architecture, loss=built.loss,
-                                                       batch_first=batch_first, options=options)
+                                                       batch_first=source.batch_first, options=source.options)
     xa = prepare_inputs(built, xa)
     T, B = xa.shape[:2]
     ya = None if ya is None else prepare_targets(built, ya, T, B)
-    return Prepared(model=built, x=xa, y=ya, label=label, report=report)
-
-
-def probe_torch_module(model: object, readout: object, x: np.ndarray, y: np.ndarray | None, said: dict,
-                       report: list[str]) -> tuple[ModelProbe, str, bool, dict]:
-    """(probe, label, batch_first, shape-hint options) of a torch module: its layers found and
-    reported, its own nonlinearity and batch_first recorded (the caller may not contradict them),
-    and the loss nll taken (and said, into `said["loss"]`) when it holds an nn.LogSoftmax."""
-    net = find_network(model, readout)
-    for name, own in (("nonlinearity", net.nonlinearity), ("batch_first", net.batch_first)):
-        if said[name] is not None and own is not None and said[name] != own:
-            raise ValueError(f"{name}={said[name]!r} contradicts the module, whose {name} is {own!r} "
-                             f"({net.found.removeprefix('found ')}); leave {name} out")
-    if net.kind != "nn.RNN" and said["nonlinearity"] is not None:
-        raise ValueError(f"an {net.kind} has fixed nonlinearities (σ and tanh); nonlinearity= applies to an nn.RNN")
-    report += [net.found, *net.notes]
-    probe = probe_state_dict(net.arrays, source=f"torch module {type(model).__name__}", nonlinearity=net.nonlinearity,
-                             batch_first=net.batch_first, inputs=x, targets=y)
-    if said["loss"] is None and net.log_softmax is not None and is_class_guess(probe, y):
-        said["loss"] = "nll"
-        report.append(f"loss: nll (found {net.log_softmax}: nn.LogSoftmax, so the outputs are log-probabilities "
-                      "as NLLLoss takes them)")
-    return probe, f"{type(model).__name__} (torch module)", net.batch_first, torch_layout_options(net.batch_first)
+    return Prepared(model=built, x=xa, y=ya, label=source.label, report=report)
 
 
 def guess_text(g: Guess) -> str:

@@ -73,6 +73,8 @@ def cases():
         ("class out of range", (lstm.module, lstm.x, np.array([0, 1, 7, 2])), {}, ValueError, "class targets must lie in 0..2"),
         ("targets per step for many-to-one", (lstm.module, lstm.x, np.zeros((5, 4), dtype=int)), {"architecture": "many-to-one"},
          ValueError, "targets have shape (5, 4)"),
+        ("class indices as floats", (gru.module, gru.x, gru.y.astype(float)), {}, ValueError,
+         "targets have shape (5, 3); expected (5, 3, 3) for many-to-many — pass loss='cross-entropy' if the targets are class indices"),
         ("nonlinearity against the module", (reg.module, reg.x, reg.y), {"nonlinearity": "tanh"}, ValueError,
          "nonlinearity='tanh' contradicts the module, whose nonlinearity is 'relu'"),
         ("batch_first against the module", (reg.module, reg.x, reg.y), {"batch_first": False}, ValueError,

@@ -122,3 +122,10 @@ def test_modules_rnnviz_does_not_draw_are_named():
     assert report[2].startswith("act: nn.ReLU is not drawn (rnnviz computes y_t = h_t·W_hy + b_y; if forward() applies it")
     # the tutorial's LogSoftmax is read as the loss nll, not listed as undrawn
     assert not [line for line in rnnviz.api.network.prepare(char_rnn().module, char_rnn().x).report if "not drawn" in line]
+
+
+def test_one_output_s_targets_without_their_axis_are_read_with_it(capsys):
+    ref = relu_regression()  # nn.Linear(6, 1): targets (N, 1); a PyTorch user often holds them as (N,)
+    tr = rnnviz.trace(ref.module, ref.x, ref.y[:, 0])
+    assert_matches_torch(tr, ref)
+    assert "rnnviz: targets: (5,) read as (5, 1) (the model has one output unit)" in capsys.readouterr().err.splitlines()
