@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QHeaderView, QLabel, QLayout, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from rnnviz.app.state.session import Session
@@ -96,8 +96,9 @@ class ModelDialog(QDialog):
         self.setWindowTitle(f"Open model — {name}")
         self.setObjectName("modelDialog")
         em = self.fontMetrics().horizontalAdvance("M")
-        self.setMinimumWidth(round(em * 46))
+        self.setMinimumWidth(round(em * 52))
         outer = QVBoxLayout(self)
+        outer.setSizeConstraint(QLayout.SetMinimumSize)  # never squeezed below its contents (the key table)
 
         self.title_label = QLabel(self)
         self.title_label.setObjectName("title")
@@ -118,6 +119,8 @@ class ModelDialog(QDialog):
         self.key_table = QTableWidget(0, 2, found)
         self.key_table.setHorizontalHeaderLabels(["File key", "rnnviz parameter"])
         self.key_table.verticalHeader().hide()
+        self.key_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)  # compact rows
+        self.key_table.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.key_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.key_table.setSelectionMode(QAbstractItemView.NoSelection)
         self.key_table.setFocusPolicy(Qt.NoFocus)
@@ -174,7 +177,8 @@ class ModelDialog(QDialog):
         self.dtype_label.setText(p.dtype)
         recorded = [f"{QUESTION_TITLES[n].lower()}: {self._words(n, g.value)} ({g.reason})"
                     for n, g in self._all_guesses() if g.recorded]
-        self.recorded_label.setText("\n".join(recorded) if recorded else "nothing more")
+        nothing = "nothing else: a state dict holds only the weights" if "state dict" in p.format else "nothing else"
+        self.recorded_label.setText("\n".join(recorded) if recorded else nothing)
         self.key_table.setRowCount(len(p.key_map))
         for row, (key, becomes) in enumerate(p.key_map):
             for col, text in enumerate((key, becomes)):
@@ -183,6 +187,12 @@ class ModelDialog(QDialog):
                 self.key_table.setItem(row, col, item)
         self.key_table.resizeColumnsToContents()
         self.key_table.horizontalHeader().setStretchLastSection(True)
+        # wide enough for the longest mapping (an LSTM's gate rows), within the screen
+        fm = self.key_table.fontMetrics()
+        needed = (self.key_table.columnWidth(0) + max((fm.horizontalAdvance(b) for _, b in p.key_map), default=0)
+                  + fm.horizontalAdvance("M") * 2 + 2 * self.key_table.frameWidth())
+        screen = self.screen().availableGeometry().width() if self.screen() is not None else 1280
+        self.key_table.setMinimumWidth(min(needed, round(screen * 0.85)))
         rows = min(len(p.key_map), 8)  # taller tables scroll
         height = self.key_table.horizontalHeader().sizeHint().height() + 2 * self.key_table.frameWidth()
         height += sum(self.key_table.rowHeight(r) for r in range(rows))
@@ -190,6 +200,16 @@ class ModelDialog(QDialog):
         self._fill_data()
         self._fill_questions()
         self.notes_label.setText(" · ".join(p.notes))
+        self.fit_contents()
+
+    def fit_contents(self) -> None:
+        """Grow to the contents' size (Qt's minimum under-counts word-wrapped labels, which would
+        squeeze the key table and the reasons), within the screen."""
+        self.layout().activate()
+        hint = self.sizeHint()
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        height = hint.height() if screen is None else min(hint.height(), round(screen.height() * 0.95))
+        self.resize(max(self.width(), hint.width()), max(self.height(), height))
 
     def _fill_data(self) -> None:
         def describe(a: np.ndarray | None, name: str, none: str) -> str:
@@ -223,10 +243,15 @@ class ModelDialog(QDialog):
                 combo.addItem(self._words(name, value), value)
             combo.setCurrentIndex(max(0, combo.findData(guess.value)))
             combo.setObjectName(f"question-{name}")
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+            combo.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)  # the reason gets the width
             reason = QLabel(f"guess: {guess.reason}", self.questions_box)
             reason.setWordWrap(True)
             reason.setObjectName("description")
+            reason.setMinimumWidth(round(self.fontMetrics().horizontalAdvance("M") * 22))
             title = QLabel(QUESTION_TITLES[name], self.questions_box)
+            title.setMinimumHeight(combo.sizeHint().height())  # level with the combo's text
+            title.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.questions_grid.addWidget(title, row, 0, Qt.AlignRight | Qt.AlignTop)
             self.questions_grid.addWidget(combo, row, 1, Qt.AlignTop)
             self.questions_grid.addWidget(reason, row, 2)
