@@ -90,6 +90,7 @@ class ModelProbe:
         return self.make_model(activation=activation, architecture=architecture, loss=loss)
 
     def layout(self, batch_first: bool | None = None) -> bool:
+        """Whether the inputs are batch first: `batch_first` when given, else the guess (else False)."""
         return bool(self.batch_first.value) if batch_first is None and self.batch_first is not None else bool(batch_first)
 
     def arrange_inputs(self, x: np.ndarray, batch_first: bool | None = None) -> np.ndarray:
@@ -239,7 +240,7 @@ def guess_shapes(x: np.ndarray | None, y: np.ndarray | None, loss: str, I: int, 
         archs = [a for a in ARCHITECTURES if a == recorded_arch] + ["many-to-many", "many-to-one"]
         fits = [(bf, a) for bf, (T, B) in sizes.items() for a in dict.fromkeys(archs)
                 if yy is not None and fit_targets(yy, a, loss, T, B, O, bf) is not None]
-    arch = guess_architecture(fits, y, recorded_arch)
+    arch = guess_architecture(fits, y if sizes else None, recorded_arch)  # targets without inputs say nothing yet
     if x is not None and x.ndim == 2:
         return arch, None
     choices = LAYOUTS
@@ -259,6 +260,8 @@ def guess_shapes(x: np.ndarray | None, y: np.ndarray | None, loss: str, I: int, 
 
 
 def guess_architecture(fits: list[tuple[bool, str]], y: np.ndarray | None, recorded: str | None) -> Guess:
+    """From the (layout, architecture) pairs the targets fit: the file's when they fit it, else the
+    one they fit, else many-to-many."""
     archs = list(dict.fromkeys(a for _, a in fits))
     if recorded is not None and (y is None or recorded in archs):
         return Guess(recorded, "the file records it", True, ARCHITECTURES)
@@ -335,9 +338,11 @@ def probe_layout(layout: StateDictLayout, path: Path | None, fmt: str, inputs, t
                     batch_first, state_dict=True)
 
 
-def assemble(path, fmt, cell, I, H, O, dtype, key_map, make, nonlinearity, meta, inputs, targets, batch_first,
-             *, state_dict: bool) -> ModelProbe:
-    """A ModelProbe from what was read, with the loss, architecture and layout guessed."""
+def assemble(path: Path | None, fmt: str, cell: str, I: int, H: int, O: int, dtype: str, key_map: list[tuple[str, str]],
+             make: Callable[..., Model], nonlinearity: Guess | None, meta: dict, inputs: np.ndarray | None,
+             targets: np.ndarray | None, batch_first: bool | None, *, state_dict: bool) -> ModelProbe:
+    """A ModelProbe from what was read (`make(activation=, architecture=, loss=)` builds the model;
+    `meta` is what the file records), with the loss, architecture and layout guessed."""
     loss = guess_loss(targets, meta.get("loss") if meta.get("loss") in LOSSES else None, state_dict)
     recorded_arch = meta.get("architecture") if meta.get("architecture") in ARCHITECTURES else None
     arch, layout = guess_shapes(inputs, targets, str(loss.value), I, O, recorded_arch, batch_first)
