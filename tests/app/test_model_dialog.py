@@ -150,3 +150,28 @@ def test_dropping_something_else_is_refused(window, tmp_path):
     enter = QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dragEnterEvent(enter)
     assert not enter.isAccepted() and window.model_dialog is None
+
+
+def test_a_whole_pickled_module_gets_one_clean_line(window, session, tmp_path):
+    ref = tm.char_rnn()
+    path = tmp_path / "whole.pt"
+    torch.save(ref.module, path)  # the module, not its state dict
+    before = _state(session)
+    assert window.open_model(path) is None and _state(session) == before
+    assert "state_dict()" in window.last_error and "\x1b" not in window.last_error and "\n" not in window.last_error
+
+
+def test_an_rnnviz_model_file_records_everything_and_nothing_is_asked(window, session, tmp_path):
+    from rnnviz.engine import init_model, save_model
+
+    model = init_model("rnn", 3, 4, 2, activation="relu", architecture="many-to-one", loss="nll", seed=4)
+    save_model(model, tmp_path / "mine.npz")
+    dialog = window.open_model(tmp_path / "mine.npz")
+    assert dialog.combos == {} and not dialog.questions_box.isVisibleTo(dialog)
+    recorded = dialog.recorded_label.text()
+    assert "architecture: many-to-one" in recorded and "loss: nll" in recorded and "nonlinearity: relu" in recorded
+    _open(dialog)
+    assert session.model is not model and session.source_label == "mine.npz"
+    for name, value in model.params().items():
+        np.testing.assert_array_equal(getattr(session.model, name), value)
+    assert (session.model.architecture, session.model.loss, session.model.activation) == ("many-to-one", "nll", "relu")
