@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSizePolicy, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsView, QMainWindow, QMessageBox, QSizePolicy, QToolBar, QVBoxLayout, QWidget
 
 from rnnviz.app.io.export_dialog import ExportActions
 from rnnviz.app.io.file_actions import FileActions
@@ -56,7 +56,6 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self.lab: LabWindow | None = None  # the vanishing-gradient lab, built the first time it is opened
         self.model_dialog: ModelDialog | None = None  # the last open-model dialog
-        self.setAcceptDrops(True)  # a model file dropped on the window opens it
         self.setWindowTitle("rnnviz")
         self.resize(1360, 840)
 
@@ -136,6 +135,13 @@ class MainWindow(QMainWindow):
         self.training.stateChanged.connect(self._training_state)
         self._network_changed()
         self.refresh_appearance()
+        # a model file dropped anywhere on the window opens it: the graphics views (the network,
+        # the plots) would otherwise take the drag (their scenes accept any drag enter) and refuse
+        # the drop, so they pass drags on to the window
+        self.setAcceptDrops(True)
+        for v in self.findChildren(QGraphicsView):
+            v.setAcceptDrops(False)
+            v.viewport().setAcceptDrops(False)
 
     # building ---------------------------------------------------------------------------------------
     def _build_actions(self) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDialog, QDialogButtonBox
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 
 from rnnviz.engine import run
 
@@ -131,12 +131,20 @@ def test_dropping_a_model_file_with_its_data_opens_the_dialog(window, session, t
     xp, yp = ref.save_data(tmp_path)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in (yp, path, xp)])  # any order
-    pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
+    # dragged over the network view, which passes drags on to the window (Qt propagates an
+    # ignored drag event to the parent widgets)
+    target = window.view.viewport()
+    pos = QPointF(target.width() / 2, target.height() / 2)
+    for event in (QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier),
+                  QDragMoveEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)):
+        event.ignore()
+        QApplication.sendEvent(target, event)
+        assert event.isAccepted()
+    assert window.model_dialog is None  # nothing opens before the drop
     drop = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(drop)
+    drop.ignore()
+    QApplication.sendEvent(target, drop)
+    assert drop.isAccepted()
     dialog = window.model_dialog
     assert dialog is not None and dialog.isVisible() and dialog.probe.path == path
     np.testing.assert_array_equal(dialog.x, ref.x)
