@@ -19,6 +19,7 @@ from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import finite_or_empty
 from rnnviz.app.state.session import Session
+from rnnviz.app.views.plots.symbols import style_symbols
 
 AR_COLOR = "#CC79A7"  # Okabe–Ito reddish purple: far from the RNN's forward blue and the target's text colour
 
@@ -124,20 +125,11 @@ class BaselinePanel(PlotPanel):
         t = self.theme
         w = 2.2 if self.session.presentation else 1.6
         self.target_curve.setPen(pg.mkPen(t.text, width=w * 0.8, style=Qt.PenStyle.DashLine))
-        self.target_curve.setSymbol("s")
-        self.target_curve.setSymbolSize(6)
-        self.target_curve.setSymbolBrush(None)
-        self.target_curve.setSymbolPen(pg.mkPen(t.text))
+        style_symbols(self.target_curve, "s", 6, None, t.text)  # shared pens and brushes: see symbols.py
         self.ar_curve.setPen(pg.mkPen(AR_COLOR, width=w))
-        self.ar_curve.setSymbol("t")
-        self.ar_curve.setSymbolSize(7)
-        self.ar_curve.setSymbolBrush(AR_COLOR)
-        self.ar_curve.setSymbolPen(None)
+        style_symbols(self.ar_curve, "t", 7, AR_COLOR)
         self.rnn_curve.setPen(pg.mkPen(t.forward, width=w))
-        self.rnn_curve.setSymbol("o")
-        self.rnn_curve.setSymbolSize(5)
-        self.rnn_curve.setSymbolBrush(t.forward)
-        self.rnn_curve.setSymbolPen(None)
+        style_symbols(self.rnn_curve, "o", 5, t.forward)
         self.first_line.setPen(pg.mkPen(t.muted, width=1, style=Qt.PenStyle.DotLine))
         self.first_line.label.setColor(t.muted)
         self.legend.setLabelTextColor(t.text)

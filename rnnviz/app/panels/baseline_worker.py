@@ -1,13 +1,14 @@
 """The AR baseline's numbers, computed off the UI thread: fitting AR(p) on the training part
 (when needed) and scoring it and the RNN on the held-out part (engine.baseline) run on a thread
-pool of their own, one request at a time; the result comes back to the UI thread by a queued
+pool of their own (one Python thread), one request at a time; the result comes back to the UI thread by a queued
 signal, and only the newest request's result is delivered (a result for weights or settings
 that have since changed is dropped)."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from rnnviz.engine.baseline import ARFit, Comparison, NotApplicable, compare, fit_ar
 from rnnviz.engine.model import Model
@@ -41,21 +42,15 @@ class _Relay(QObject):
     finished = Signal(int, object)  # request number, BaselineResult or the exception raised
 
 
-class _Job(QRunnable):
-    def __init__(self, number: int, args: tuple, relay: _Relay) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the worker holds it until its result is back
-        self.number, self.args, self.relay = number, args, relay
-
-    def run(self) -> None:
-        # let go of the arguments (a copy of the weights, the task) once taken: the pool keeps
-        # its runnables' Python wrappers alive, and each kept a model copy for good (issue 13)
-        args, self.args = self.args, ()
-        try:
-            result: object = compute_baseline(*args)
-        except Exception as e:  # noqa: BLE001 - delivered to the UI thread, raised there
-            result = e
-        self.relay.finished.emit(self.number, result)
+def _run_job(number: int, args: tuple, relay: _Relay) -> None:
+    """On the pool's thread: compute, and send the result (or the exception) to the UI thread.
+    (A plain Python pool: QThreadPool kept the Python wrapper of every QRunnable it had run,
+    one more per request for good: issue 13's memory growth under random use.)"""
+    try:
+        result: object = compute_baseline(*args)
+    except Exception as e:  # noqa: BLE001 - delivered to the UI thread, raised there
+        result = e
+    relay.finished.emit(number, result)
 
 
 class BaselineWorker(QObject):
@@ -65,11 +60,10 @@ class BaselineWorker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # requests run in order; the newest one wins anyway
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-baseline")  # in order; the newest wins anyway
         self._relay = _Relay(self)
         self._relay.finished.connect(self._finished)
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, Future] = {}
         self._latest = 0
 
     @property
@@ -81,12 +75,10 @@ class BaselineWorker(QObject):
         """Compute in the background; `model` must be the worker's own (a copy): training goes on
         changing the session's."""
         for number, waiting in list(self._jobs.items()):  # requests not started yet are out of date:
-            if self._pool.tryTake(waiting):  # drop them (else a backlog of weight copies grows)
+            if waiting.cancel():  # drop them (else a backlog of weight copies grows)
                 del self._jobs[number]
         self._latest += 1
-        job = _Job(self._latest, (key, task, model, order, fit), self._relay)
-        self._jobs[self._latest] = job
-        self._pool.start(job)
+        self._jobs[self._latest] = self._pool.submit(_run_job, self._latest, (key, task, model, order, fit), self._relay)
 
     def cancel(self) -> None:
         """Drop the results of every request made so far."""

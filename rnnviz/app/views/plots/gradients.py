@@ -10,6 +10,7 @@ from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import finite_or_empty, minmax_decimate
+from rnnviz.app.views.plots.symbols import style_symbols
 
 
 def _positive(v: np.ndarray) -> np.ndarray:
@@ -50,10 +51,7 @@ class GradientFlowPlot(PlotPanel):
         t = self.theme
         w = 2.0 if self.session.presentation else 1.5
         self.steps_curve.setPen(pg.mkPen(t.backward, width=w))
-        self.steps_curve.setSymbol("o")
-        self.steps_curve.setSymbolSize(5)
-        self.steps_curve.setSymbolBrush(t.backward)
-        self.steps_curve.setSymbolPen(None)
+        style_symbols(self.steps_curve, "o", 5, t.backward)  # shared pens and brushes: see symbols.py
         self.norm_curve.setPen(pg.mkPen(t.backward, width=w * 0.7))
         self.clip_line.setPen(pg.mkPen(t.text, width=1.2, style=Qt.PenStyle.DashLine))
         self.clip_line.label.setColor(t.text)

@@ -11,6 +11,7 @@ from rnnviz.engine.analysis import hidden_pca
 from rnnviz.app.views.axes import finite_span, forget_range, integer_ticks, steady_range, set_unit_ticks
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import MAX_LINES, RatchetLevels, finite_or_empty, image_item, place_image, unit_color
+from rnnviz.app.views.plots.symbols import style_symbols, symbol_brush, symbol_pen
 
 BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}  # activations whose h has a known fixed range
 
@@ -133,12 +134,9 @@ class HiddenTrainingPlot(PlotPanel):
         t = self.theme
         self.start_ghost.setPen(pg.mkPen(t.muted, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.path.setPen(pg.mkPen(t.forward, width=1.6))
-        self.path.setSymbol("o")
-        self.path.setSymbolSize(4)
-        self.path.setSymbolBrush(t.forward)
-        self.path.setSymbolPen(None)
-        self.head.setBrush(pg.mkBrush(t.highlight))
-        self.head.setPen(pg.mkPen(t.text, width=1))
+        style_symbols(self.path, "o", 4, t.forward)  # shared pens and brushes: see symbols.py
+        self.head.setBrush(symbol_brush(t.highlight))
+        self.head.setPen(symbol_pen(t.text, 1))
 
     def draw_trace(self) -> None:
         self._draw_map()

@@ -11,6 +11,7 @@ from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, forget_range, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import minmax_decimate
+from rnnviz.app.views.plots.symbols import symbol_brush, symbol_pen
 
 EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
@@ -59,8 +60,8 @@ class LossPlot(PlotPanel):
         self.raw_curve.setPen(pg.mkPen(t.muted, width=w))
         self.smooth_curve.setPen(pg.mkPen(t.forward, width=2 * w))
         self.val_curve.setPen(pg.mkPen(t.backward, width=1.6 * w, style=Qt.PenStyle.DashLine))
-        self.marker.setBrush(pg.mkBrush(t.highlight))
-        self.marker.setPen(pg.mkPen(t.text))
+        self.marker.setBrush(symbol_brush(t.highlight))  # shared pens and brushes: see symbols.py
+        self.marker.setPen(symbol_pen(t.text))
         self.label.setColor(t.text)
         self.label.fill = pg.mkBrush(pg.mkColor(t.panel))
         self.legend.setLabelTextColor(t.text)

@@ -16,6 +16,7 @@ from rnnviz.app.state.training import TrainingController
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import SEQUENTIAL_LUT, finite_or_empty, place_image, unit_color
+from rnnviz.app.views.plots.symbols import style_symbols, symbol_brush, symbol_pen
 
 
 class PredictionPlot(PlotPanel):
@@ -94,24 +95,15 @@ class PredictionPlot(PlotPanel):
         for j, (out, tgt) in enumerate(zip(self.output_curves, self.target_curves)):
             c = t.forward if len(self.output_curves) == 1 else unit_color(j, t)
             out.setPen(pg.mkPen(c, width=w))
-            out.setSymbol("o")
-            out.setSymbolSize(5)
-            out.setSymbolBrush(c)
-            out.setSymbolPen(None)
+            style_symbols(out, "o", 5, c)  # shared pens and brushes: see symbols.py
             tgt.setPen(pg.mkPen(t.text, width=w * 0.8, style=Qt.PenStyle.DashLine))
-            tgt.setSymbol("s")
-            tgt.setSymbolSize(6)
-            tgt.setSymbolBrush(None)
-            tgt.setSymbolPen(pg.mkPen(t.text))
+            style_symbols(tgt, "s", 6, None, t.text)
         if self.truth is not None:
-            self.truth.setPen(pg.mkPen(t.text, width=1.2))  # amber with a dark rim: visible on white and on red
-            self.truth.setBrush(pg.mkBrush(t.highlight))
+            self.truth.setPen(symbol_pen(t.text, 1.2))  # amber with a dark rim: visible on white and on red
+            self.truth.setBrush(symbol_brush(t.highlight))
         if self.p_true_curve is not None:
             self.p_true_curve.setPen(pg.mkPen(t.forward, width=w))
-            self.p_true_curve.setSymbol("o")
-            self.p_true_curve.setSymbolSize(5)
-            self.p_true_curve.setSymbolBrush(t.forward)
-            self.p_true_curve.setSymbolPen(None)
+            style_symbols(self.p_true_curve, "o", 5, t.forward)
         for c in self.cursors:
             c.setPen(pg.mkPen(t.highlight, width=2))
         if hasattr(self, "legend") and self.kind == "regression":

@@ -18,6 +18,7 @@ from rnnviz.app.views.axes import set_unit_ticks
 from rnnviz.app.views.plots.base import PlotPanel
 from rnnviz.app.views.plots.display import RatchetLevels, image_item, place_image
 from rnnviz.engine.analysis import eigenvalues, largest_modulus
+from rnnviz.app.views.plots.symbols import symbol_brush, symbol_pen
 
 MATRICES = ("W_xh", "W_hh", "W_hy")
 ROW_COL = {"W_xh": ("x", "h"), "W_hh": ("h", "h"), "W_hy": ("h", "y")}
@@ -106,8 +107,8 @@ class WeightsPlot(PlotPanel):
         self.circle.setPen(pg.mkPen(t.muted, width=1.2, style=Qt.PenStyle.DashLine))
         for ln in self.axes_lines:
             ln.setPen(pg.mkPen(t.grid, width=1))
-        self.eig.setBrush(pg.mkBrush(t.forward))
-        self.eig.setPen(pg.mkPen(t.text, width=0.8))
+        self.eig.setBrush(symbol_brush(t.forward))  # shared pens and brushes: see symbols.py
+        self.eig.setPen(symbol_pen(t.text, 0.8))
 
     def draw_trace(self) -> None:
         # the session's model holds the weights being shown (training pushes them there)
