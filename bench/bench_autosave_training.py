@@ -13,7 +13,7 @@ alternately in two ways:
   `Trainer.state_dict()`, takes it between two iterations, the UI thread gathers the rest when
   it arrives (weights shown, data, view) and the writer's thread writes.
 
-Per autosave, the largest gap from its start until the file is written (the write on its own
+Per autosave, the UI thread's own time in `capture()`, and the largest gap from its start until the file is written (the write on its own
 thread takes the GIL now and then too); and, as the floor, the largest gap in windows of the
 same length with no autosave (training and drawing alone).
 Printed per round: the median and the spread (min–max) in ms of each kind. A benchmark, not a
@@ -99,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     QApplication.processEvents()
     store, controller = window.files.store, window.training
+    from rnnviz.app.io import session_store
+
+    capture_ms: list[float] = []  # the UI thread's own time in capture(), per autosave
+
+    def timed_capture(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return session_snapshot.capture(*a, **k)
+        finally:
+            capture_ms.append(1000 * (time.perf_counter() - t0))
+
+    session_store.capture = timed_capture  # the store's autosave path, timed
     store.stop_autosave()  # the bench decides when
     store.recovery_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         spin(app, 60, lambda: len(written) >= n)
 
     for r in range(1, args.rounds + 1):
-        before, now_, floor, lengths = [], [], [], []
+        before, now_, floor, lengths, ui_before, ui_now = [], [], [], [], [], []
         for _ in range(args.saves):
             # the floor: a window of the same length as the last autosave, with none
             length = lengths[-1] if lengths else 1.0
@@ -124,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             spin(app, args.every)
             # before: the trainer's state copied on the UI thread (the run paused and resumed)
             t0 = time.perf_counter()
-            doc, arrays = session_snapshot.capture(session, controller, window.files.store.view_state())
+            doc, arrays = timed_capture(session, controller, window.files.store.view_state())
+            ui_before.append(capture_ms.pop())
             store.writer.submit(store.recovery_path, doc, arrays)
             wait_written(len(written) + 1)
             before.append(gaps.largest(t0, time.perf_counter()))
@@ -134,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             n = len(written)
             store.autosave_in_background()
             wait_written(n + 1)
+            ui_now.append(capture_ms.pop())
             now_.append(gaps.largest(t0, time.perf_counter()))
             lengths.append(time.perf_counter() - t0)
             spin(app, args.every)
@@ -142,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line("training alone (floor)", floor))
         print(line("autosave, state on the UI thread", before))
         print(line("autosave, state from the worker", now_))
+        print("  the UI thread's own time in capture():")
+        print(line("state on the UI thread (paused)", ui_before))
+        print(line("state from the worker", ui_now))
     bad = [e for e in written if e]
     if bad:
         print(f"failed writes: {bad[:3]}")
