@@ -159,8 +159,8 @@ class Session(QObject):
         or (T, I) and targets y (any layout engine.inputs.prepare_targets takes; None: none).
         x None keeps the current inputs (and targets) when they fit the model, else shows random
         inputs and says so. `label` names the network (a file name); `report` lists what was
-        found and guessed. False, with everything as it was, when the data do not fit (error
-        signal naming the problem) or when `may_replace` declines."""
+        found and guessed (kept in `last_model_report`). False, with everything as it was, when
+        the data do not fit (error signal naming the problem) or when `may_replace` declines."""
         try:
             x, y, note = self._data_for(model, x, y)
             trace = run(model, x[:, :1], None if y is None else y[:, :1])
