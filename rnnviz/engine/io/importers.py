@@ -1,16 +1,19 @@
 """Bringing your own data in: a time series from CSV or `.npy`, or text from a `.txt` file,
 turned into a `Task` the app can show and train, plus one sentence saying what was done.
 
-Time series: next-value prediction, many-to-many. The series (n rows, C columns) is cut into
-non-overlapping windows of `steps` steps: inputs s[k·T : (k+1)·T], targets one step later. The
-last `held_out` fraction of windows (the end of the series) is kept for validation. Values are
-z-scored with the mean and standard deviation of the training part.
+Time series: next-value prediction, many-to-many. Which columns: those given, else every column
+that holds plain values; a column that looks like an index (dates, a row counter, years:
+column_kinds.py) is left off unless chosen, and the summary says so. The series (n rows, C
+columns) is cut into windows aligned to the END, so the newest rows are always used, with a
+chosen stride and the newest windows held out (series_windows.py; defaults from the length).
+Values are z-scored with the mean and standard deviation of the training windows' rows only.
 
 Text: character level. The vocabulary is the sorted set of characters in the file; inputs are
 one-hot (T, N, V), targets the index of the next character (T, N).
 
 Every problem with a file raises `FileFormatError` naming the file and the problem (row and
-column for a bad CSV cell). Pure NumPy and the csv module; nothing is evaluated or unpickled.
+column for a bad CSV cell); a bad parameter (length, stride, held-out part) a ValueError naming
+it. Pure NumPy and the csv module; nothing is evaluated or unpickled.
 """
 from __future__ import annotations
 
@@ -23,14 +26,17 @@ from typing import Sequence
 
 import numpy as np
 
+from rnnviz.engine.io.column_kinds import ColumnKind, cell_kind, left_off, numeric_kind, proposed_columns
 from rnnviz.engine.io.npz import MAX_ELEMENTS, FileFormatError, check_file, read_npy
+from rnnviz.engine.io.series_windows import (
+    MAX_STEPS, WindowError, check_params, cut, default_steps, plan_windows, stats_text,
+)
 from rnnviz.engine.tasks import Task
 
 MAX_CSV_BYTES = 200_000_000
 MAX_TEXT_BYTES = 5_000_000
 MAX_TEXT_CHARS = 50_000  # characters used for training (one-hot arrays grow as chars × vocabulary)
 MAX_VOCAB = 128
-MAX_STEPS = 10_000
 
 Column = str | int
 
@@ -148,33 +154,72 @@ def parse_columns(text: str, names: Sequence[str]) -> list[Column]:
     return out
 
 
-def read_series(path: str | os.PathLike, columns: Sequence[Column] | None = None,
-                header: bool | None = None) -> tuple[np.ndarray, list[str], str]:
-    """(values (n, C) float64, column names, a note on what was read) from a CSV or .npy/.npz file."""
-    p = Path(path)
+def _npy_series(p: Path) -> np.ndarray:
+    """The array of a .npy/.npz series as (n, C) float64 (non-finite values kept, checked later)."""
+    arr = read_npy(p)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise FileFormatError(p, f"holds an array of {arr.dtype}; a time series must hold real numbers")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise FileFormatError(p, f"holds an array of shape {arr.shape}; a time series is (n,) or (n, columns)")
+    if arr.shape[1] == 0:
+        raise FileFormatError(p, f"holds an array of shape {arr.shape}: no columns")
+    return arr.astype(np.float64)  # (n, C)
+
+
+def _is_npy(p: Path) -> bool:
     head = b""
     if p.is_file():
         with open(p, "rb") as f:
             head = f.read(8)
-    if p.suffix.lower() in (".npy", ".npz") or head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
-        arr = read_npy(p)
-        if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-            raise FileFormatError(p, f"holds an array of {arr.dtype}; a time series must hold real numbers")
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise FileFormatError(p, f"holds an array of shape {arr.shape}; a time series is (n,) or (n, columns)")
+    return p.suffix.lower() in (".npy", ".npz") or head.startswith((b"\x93NUMPY", b"PK\x03\x04"))
+
+
+def series_columns(path: str | os.PathLike, header: bool | None = None) -> tuple[list[ColumnKind], int]:
+    """What each column of a CSV or .npy series holds (column_kinds.py), and the number of rows:
+    what the import dialog and `rnnviz import` show before anything is chosen."""
+    p = Path(path)
+    if _is_npy(p):
+        arr = _npy_series(p)
+        return [numeric_kind(f"column {j + 1}", arr[:, j]) for j in range(arr.shape[1])], arr.shape[0]
+    names, rows, _ = read_csv(p, header)
+    return [cell_kind(nm, [r[j] for _, r in rows]) for j, nm in enumerate(names)], len(rows)
+
+
+def _default_columns(p: Path, kinds: list[ColumnKind]) -> tuple[list[str], str]:
+    """The proposed columns and what was left off; FileFormatError when no column holds plain values."""
+    chosen = proposed_columns(kinds)
+    if not chosen:
+        raise FileFormatError(p, "holds no column of plain numbers to use as a series: "
+                                 + "; ".join(f"{k.name!r} {k.why}" for k in kinds)
+                                 + ". Choose the columns by hand if one of them is the series")
+    return chosen, left_off(kinds)
+
+
+def read_series(path: str | os.PathLike, columns: Sequence[Column] | None = None,
+                header: bool | None = None) -> tuple[np.ndarray, list[str], str]:
+    """(values (n, C) float64, column names, a note on what was read) from a CSV or .npy/.npz file.
+    `columns=None`: the columns that hold plain values; those that look like an index (dates, a
+    row counter, years), text or no finite number are left off, and the note says so."""
+    p = Path(path)
+    off = ""
+    if _is_npy(p):
+        arr = _npy_series(p)
         names = [f"column {j + 1}" for j in range(arr.shape[1])]
-        if arr.shape[1] == 0:
-            raise FileFormatError(p, f"holds an array of shape {arr.shape}: no columns")
+        if columns is None or len(columns) == 0:
+            columns, off = _default_columns(p, [numeric_kind(nm, arr[:, j]) for j, nm in enumerate(names)])
         cols = _choose(p, names, columns)
-        values = arr[:, cols].astype(np.float64)
+        values = arr[:, cols]  # (n, C)
         bad = np.argwhere(~np.isfinite(values))
         if bad.size:
             r, c = bad[0]
             raise FileFormatError(p, f"row {r + 1}, {names[cols[c]]}: {values[r, c]} is not a finite number")
-        return values, [names[c] for c in cols], f"read {values.shape[0]:,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''}"
+        note = f"read {values.shape[0]:,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''}"
+        return values, [names[c] for c in cols], "; ".join(x for x in (note, off) if x)
     names, rows, has_header = read_csv(p, header)
+    if columns is None or len(columns) == 0:
+        columns, off = _default_columns(p, [cell_kind(nm, [r[j] for _, r in rows]) for j, nm in enumerate(names)])
     cols = _choose(p, names, columns)
     values = np.empty((len(rows), len(cols)), dtype=np.float64)
     for i, (line, r) in enumerate(rows):
@@ -190,7 +235,7 @@ def read_series(path: str | os.PathLike, columns: Sequence[Column] | None = None
     quoted = ", ".join(repr(n) for n in chosen)
     note = (f"read {len(rows):,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''} {quoted}"
             + (" (header found)" if has_header else " (no header)"))
-    return values, chosen, note
+    return values, chosen, "; ".join(x for x in (note, off) if x)
 
 
 # tasks ---------------------------------------------------------------------------------------
@@ -210,73 +255,82 @@ def _split_counts(p: Path, n_seq: int, held_out: float, what: str, n_values: int
 
 
 def _check_params(steps: int, held_out: float) -> None:
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"the sequence length must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
-    if not (isinstance(held_out, (int, float)) and 0 <= held_out < 1):
-        raise ValueError(f"the held-out fraction must lie in [0, 1), got {held_out!r}")
+    check_params(steps, None, held_out)
 
 
-def series_task(values: np.ndarray, names: Sequence[str], *, steps: int = 20, held_out: float = 0.2,
-                normalise: bool = True, source: str = "data", path: str | os.PathLike | None = None,
-                note: str = "") -> tuple[Task, str]:
-    """A next-value-prediction task from values (n, C); returns (task, what was done)."""
-    _check_params(steps, held_out)
-    p = Path(path or source)
-    values = np.asarray(values, dtype=np.float64)  # (n, C)
-    n, C = values.shape
-    n_seq = _windows(n, steps)
-    n_train, n_val = _split_counts(p, n_seq, held_out, "rows", n, steps)
-    train_rows = n_train * steps + 1
+def _normalisation(p: Path, values: np.ndarray, rows: slice, normalise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) per column (C,) of values[rows]: the training windows' rows only, so nothing of
+    the held-out part leaks into the inputs' scale."""
+    part = values[rows]  # (rows, C)
     # finite values beyond ~1e154 overflow the squares in std (and beyond ~1e308 / n the sum in
     # mean): checked just below instead of warning and normalising everything to NaN
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = values[:train_rows].mean(axis=0)  # (C,)
-        std = values[:train_rows].std(axis=0)
+        mean, std = part.mean(axis=0), part.std(axis=0)  # (C,) (C,)
     if normalise and not (np.isfinite(mean).all() and np.isfinite(std).all()):
-        raise FileFormatError(p, f"holds values as large as {np.abs(values[:train_rows]).max():.4g}: too large "
+        raise FileFormatError(p, f"holds values as large as {np.abs(part).max():.4g}: too large "
                                  f"to normalise (their squares overflow); scale them down first")
-    constant = std == 0
+    return mean, std
+
+
+def series_summary(values: np.ndarray, names: Sequence[str], *, steps: int | None = None, stride: int | None = None,
+                   held_out: float = 0.2, normalise: bool = True, path: str | os.PathLike = "data",
+                   note: str = "") -> str:
+    """The sentence `series_task` would say for these values (n, C), without cutting the windows:
+    the import dialog's preview. Raises as series_task does."""
+    return _plan(values, names, steps, stride, held_out, normalise, Path(path), note)[3]
+
+
+def _plan(values, names, steps, stride, held_out, normalise, p, note):
+    values = np.asarray(values, dtype=np.float64)  # (n, C)
+    n = values.shape[0]
+    steps = default_steps(n) if steps is None else steps
+    check_params(steps, stride, held_out)
+    try:
+        plan = plan_windows(n, steps, stride, held_out)
+    except WindowError as e:
+        raise FileFormatError(p, str(e)) from None
+    mean, std = _normalisation(p, values, plan.training_rows, normalise)
+    how = stats_text(names, mean, std) if normalise else "not normalised"
+    summary = "; ".join(part for part in (note, plan.windows_text(), plan.dropped_text(), how) if part)
+    return plan, mean, std, summary
+
+
+def series_task(values: np.ndarray, names: Sequence[str], *, steps: int | None = None, stride: int | None = None,
+                held_out: float = 0.2, normalise: bool = True, source: str = "data",
+                path: str | os.PathLike | None = None, note: str = "") -> tuple[Task, str]:
+    """A next-value-prediction task from values (n, C); returns (task, what was done).
+    steps / stride None: the defaults for the series' length (series_windows.py): a monthly
+    series of 144 rows gets windows of 12 steps at stride 1 (108 training windows)."""
+    p = Path(path or source)
+    values = np.asarray(values, dtype=np.float64)  # (n, C)
+    plan, mean, std, summary = _plan(values, names, steps, stride, held_out, normalise, p, note)
+    C, T = values.shape[1], plan.steps
     if normalise:
-        scale = np.where(constant, 1.0, std)
-        values = (values - mean) / scale
-    used = n_seq * steps + 1
-    s = values[:used]  # (n_seq·T + 1, C)
-    idx = np.arange(n_seq)[:, None] * steps + np.arange(steps)[None, :]  # (N, T)
-    x = s[idx].transpose(1, 0, 2)  # (T, N, C)
-    y = s[idx + 1].transpose(1, 0, 2)  # (T, N, C) the next value
-    xt, yt, xv, yv = x[:, :n_train], y[:, :n_train], x[:, n_train:], y[:, n_train:]
-    if normalise:
-        if C == 1:
-            how = f"normalised (mean {mean[0]:.4g}, std {std[0]:.4g}{', constant' if constant[0] else ''})"
-        else:
-            how = "normalised each column to mean 0, std 1 (" + "; ".join(
-                f"{nm}: mean {m:.4g}, std {sd:.4g}" for nm, m, sd in zip(names, mean, std)) + ")"
-    else:
-        how = "not normalised"
-    split = f"{n_train} training + {n_val} held-out sequence{'s' if n_val != 1 else ''} of {steps} steps"
-    dropped = n - used
-    summary = "; ".join(part for part in (note, how, split) if part)
-    if dropped:
-        summary += f" (the last {dropped} row{'s' if dropped != 1 else ''} did not fill a sequence)"
+        values = (values - mean) / np.where(std == 0, 1.0, std)
+    xt, yt = cut(values, plan.train_starts, T)  # (T, N_train, C) each
+    xv, yv = cut(values, plan.val_starts, T) if plan.n_val else (None, None)  # (T, N_val, C) each
     name = Path(source).name
     task = Task(
         "series", f"Time series: {name}",
         f"Your data ({', '.join(names)} from {name}): each step sees the current value"
         f"{'s' if C > 1 else ''} and must predict the next. {summary}.",
-        "many-to-many", "mse", xt, yt, xv if n_val else None, yv if n_val else None,
+        "many-to-many", "mse", xt, yt, xv, yv,
         defaults=dict(hidden=16, activation="tanh", optimizer="adam", lr=0.01, iterations=500),
-        params=dict(kind="series", source=name, columns=list(names), steps=steps, held_out=float(held_out),
-                    normalise=bool(normalise), mean=[float(m) for m in mean], std=[float(v) for v in std], seed=0),
+        params=dict(kind="series", source=name, columns=list(names), steps=T, stride=plan.stride,
+                    held_out=float(held_out), normalise=bool(normalise), dropped=plan.first_row,
+                    mean=[float(m) for m in mean], std=[float(v) for v in std], seed=0),
     )
     return task, summary
 
 
-def import_series(path: str | os.PathLike, columns: Sequence[Column] | None = None, *, steps: int = 20,
-                  held_out: float = 0.2, normalise: bool = True, header: bool | None = None) -> tuple[Task, str]:
-    """A time-series task from a CSV or .npy file; (task, the sentence saying what was done)."""
-    _check_params(steps, held_out)
+def import_series(path: str | os.PathLike, columns: Sequence[Column] | None = None, *, steps: int | None = None,
+                  stride: int | None = None, held_out: float = 0.2, normalise: bool = True,
+                  header: bool | None = None) -> tuple[Task, str]:
+    """A time-series task from a CSV or .npy file; (task, the sentence saying what was done).
+    columns None: the columns holding plain values (an index-like column is left off)."""
+    check_params(steps if steps is not None else 1, stride, held_out)
     values, names, note = read_series(path, columns, header)
-    return series_task(values, names, steps=steps, held_out=held_out, normalise=normalise,
+    return series_task(values, names, steps=steps, stride=stride, held_out=held_out, normalise=normalise,
                        source=str(path), path=path, note=note)
 
 

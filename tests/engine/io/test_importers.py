@@ -38,7 +38,9 @@ def test_csv_column_by_name_is_split_into_next_value_sequences(tmp_path):
     task, summary = import_series(p, ["price"], steps=20, held_out=0.2)
     assert task.x_train.shape == (20, 39, 1) and task.x_val.shape == (20, 10, 1)
     assert summary.startswith("read 1,000 rows × 1 column 'price'")
-    assert "39 training + 10 held-out sequences of 20 steps" in summary and "normalised (mean" in summary
+    assert "39 training + 10 held-out windows of 20 steps, stride 20" in summary
+    assert "dropped the oldest 19 rows (rows 1–19)" in summary  # 1000 − 1 − 10·20 − 39·20 = 19: aligned to the end
+    assert "normalised with the training part's statistics (price: mean" in summary
     # next-value prediction: the target at t is the input at t+1
     np.testing.assert_array_equal(task.y_train[:-1], task.x_train[1:])
     # z-scored with the training part's statistics
@@ -49,11 +51,14 @@ def test_csv_column_by_name_is_split_into_next_value_sequences(tmp_path):
 
 def test_csv_without_header_and_columns_by_index(tmp_path):
     p = write(tmp_path / "raw.csv", price_csv(200, header=False, sep=";"))
-    task, summary = import_series(p, [1, 2], steps=10, held_out=0.0, normalise=False)
+    task, summary = import_series(p, [1, 2], steps=10, stride=10, held_out=0.0, normalise=False)
     assert task.x_train.shape == (10, 19, 2) and task.x_val is None
     assert "no header" in summary and "not normalised" in summary
-    first = price_csv(200, header=False, sep=";").splitlines()[0].split(";")
-    assert task.x_train[0, 0, 0] == pytest.approx(float(first[1]))
+    lines = price_csv(200, header=False, sep=";").splitlines()
+    # aligned to the end: 200 rows = 9 dropped + 19 windows of 10 + the last target
+    assert "dropped the oldest 9 rows (rows 1–9)" in summary
+    assert task.x_train[0, 0, 0] == pytest.approx(float(lines[9].split(";")[1]))
+    assert task.y_train[-1, -1, 0] == pytest.approx(float(lines[-1].split(";")[1]))
 
 
 def test_parse_columns_names_win_over_numbers():
@@ -64,8 +69,8 @@ def test_parse_columns_names_win_over_numbers():
 
 
 def test_npy_series_1d_and_2d(tmp_path):
-    np.save(tmp_path / "s.npy", np.arange(101.0))
-    task, summary = import_series(tmp_path / "s.npy", steps=10, held_out=0.2)
+    np.save(tmp_path / "s.npy", np.sin(np.arange(101.0)))
+    task, summary = import_series(tmp_path / "s.npy", steps=10, stride=10, held_out=0.2)
     assert task.x_train.shape == (10, 8, 1) and task.x_val.shape == (10, 2, 1)
     np.save(tmp_path / "m.npy", np.random.default_rng(0).normal(size=(50, 3)))
     values, names, _ = read_series(tmp_path / "m.npy", [2, 0])
@@ -126,7 +131,7 @@ BAD_SERIES = [
     ("nocol.csv", b"a,b\n1,2\n3,4\n", {"columns": ["c"]}, "no column named 'c'"),
     ("nocol_index.csv", b"a,b\n1,2\n3,4\n", {"columns": [5]}, "no column 6"),
     ("twice.csv", b"a,b\n1,2\n3,4\n", {"columns": ["a", 0]}, "same column is chosen twice"),
-    ("short.csv", b"x\n1\n2\n3\n", {"steps": 20}, "too few for one sequence of 20 steps"),
+    ("short.csv", b"x\n1\n3\n2\n", {"steps": 20}, "too few for one sequence of 20 steps"),
     ("binary.csv", b"\x00\x01\x02garbage\xff", {}, "binary"),
     ("latin1.csv", "x\nnaïve\n".encode("latin-1"), {}, "not UTF-8"),
     ("zip_as.csv", b"PK\x03\x04" + b"\x00" * 40, {}, "not a valid .npy|not a valid .npz|not an .npz"),
