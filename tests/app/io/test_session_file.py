@@ -530,7 +530,7 @@ MODEL_CASES = {
     "meta_garbage.npz": (model_npz(meta=np.array("{oops")), "not valid JSON"),
     "object.npz": (zip_bytes({"W_xh.npy": obj_npy()}), "never unpickles"),
     "huge.npz": (zip_bytes({"W_xh.npy": huge_npy()}), "too large to be real"),
-    "garbage.pt": (b"\x80\x04not a torch file", "not a readable PyTorch state dict"),
+    "garbage.pt": (b"\x80\x04not a torch file", "not a readable PyTorch state dict|is not a PyTorch .pt file"),
 }
 
 
