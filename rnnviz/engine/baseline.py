@@ -23,6 +23,19 @@ on a clear case it picks the true order instead of a slightly longer one. One ex
 some order already fits exactly (residuals below 1e-10 of the targets' variance, as for `echo`
 or a noiseless AR series), ln(RSS) only measures rounding error, so the smallest exact order wins.
 
+The verdict rests on the held-out points both models are scored on (sequences × steps p..T) and
+says how many. It calls a winner only when the data can carry one:
+  - fewer than MIN_POINTS = 30 points: "too few to call". 30 because the verdict's test (below)
+    compares a mean of paired differences with its standard error, a normal approximation that
+    is not to be trusted on fewer than ~30 pairs, and on so few one odd point decides the mean
+    (144 monthly rows with a year held out leave 12 − p + 1 points per window: too few, and said);
+  - a paired test on the squared errors d_i = e_RNN,i² − e_AR,i²: when |mean(d)| is under 2
+    standard errors (t = mean / (sd/√n), |t| < 2, about 95 %), the errors cannot be told apart:
+    "too close to call". Neighbouring steps of one sequence are correlated, so the real standard
+    error is larger than this one: the test errs towards calling, never towards hiding a clear
+    difference; 2 and 30 are floors, not proofs;
+  - within 1 % of each other: "about the same".
+
 Pure NumPy.
 """
 from __future__ import annotations
@@ -36,6 +49,8 @@ from rnnviz.engine.run import run
 from rnnviz.engine.tasks import Task
 
 DEFAULT_MAX_ORDER = 10
+MIN_POINTS = 30  # fewer held-out points than this: "too few to call" (module docstring)
+SEPARATES = 2.0  # |paired t| below this: the two models' errors cannot be told apart
 
 
 class NotApplicable(ValueError):
@@ -216,8 +231,28 @@ class Comparison:
     x: np.ndarray  # (T, M)
 
     @property
+    def points(self) -> int:
+        """Held-out points the verdict rests on: sequences × scored steps (first..T)."""
+        return self.sequences * (self.steps - self.first + 1)
+
+    @property
+    def paired_t(self) -> float:
+        """t = mean(d) / (sd(d)/√n) of the paired differences d = e_RNN² − e_AR² over the scored
+        points: negative when the RNN's errors are smaller. ±inf when every d is the same non-zero
+        value, 0 when all are 0, NaN with fewer than 2 points or non-finite errors."""
+        s = slice(self.first - 1, None)
+        d = ((self.rnn_pred[s] - self.target[s]) ** 2 - (self.ar_pred[s] - self.target[s]) ** 2).ravel()  # (points,)
+        if d.size < 2 or not np.all(np.isfinite(d)):
+            return float("nan")
+        m, sd = float(d.mean()), float(d.std(ddof=1))
+        if sd == 0:
+            return 0.0 if m == 0 else float(np.copysign(np.inf, m))
+        return m / (sd / np.sqrt(d.size))
+
+    @property
     def winner(self) -> str:
-        """"rnn", "ar" or "tie" (within 1% of each other)."""
+        """"rnn", "ar" or "tie" (within 1% of each other), from the errors alone; `verdict` also
+        asks whether there are enough points and whether the paired test separates them."""
         lo, hi = sorted((self.rnn_mse, self.ar_mse))
         if hi == 0 or (hi - lo) <= 0.01 * hi:
             return "tie"
@@ -229,15 +264,28 @@ class Comparison:
         lo, hi = sorted((self.rnn_mse, self.ar_mse))
         return 0.0 if hi == 0 else (hi - lo) / hi
 
+    @property
+    def callable(self) -> bool:
+        """Whether the verdict names a winner: enough points, and the paired test separates them."""
+        return (self.points >= MIN_POINTS and self.winner != "tie"
+                and abs(self.paired_t) >= SEPARATES)
+
     def verdict(self) -> str:
         ar = f"AR({self.fit.p})"
-        where = "On this held-out data"
+        n = self.points
+        where = f"On this held-out data ({n} point{'s' if n != 1 else ''})"
         nums = f"the RNN's error is {self.rnn_mse:.4g}, {ar}'s is {self.ar_mse:.4g}"
-        w = self.winner
         if not (np.isfinite(self.rnn_mse) and np.isfinite(self.ar_mse)):
             return f"{where} {nums}: no verdict (the RNN's outputs are not finite)"
+        if n < MIN_POINTS:
+            return f"{where} {nums}: too few to call (a verdict needs at least {MIN_POINTS} held-out points)"
+        w = self.winner
         if w == "tie":
             return f"{where} {nums}: about the same (within 1%)"
+        t = self.paired_t
+        if abs(t) < SEPARATES:
+            return (f"{where} {nums}: too close to call (the paired difference of squared errors is "
+                    f"{abs(t):.2g} standard errors from 0; a verdict needs {SEPARATES:g})")
         better = "the RNN" if w == "rnn" else ar
         return f"{where} {nums}: {better} is better by {self.margin:.0%}"
 

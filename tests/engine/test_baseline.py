@@ -2,12 +2,14 @@
 true order, and a comparison whose numbers equal direct computations."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from rnnviz.engine import init_rnn, make_task, run
 from rnnviz.engine.baseline import (
-    NotApplicable, applicability, bic_scores, compare, fit_ar, lag_matrix, mse, predict,
+    MIN_POINTS, SEPARATES, NotApplicable, applicability, bic_scores, compare, fit_ar, lag_matrix, mse, predict,
 )
 
 
@@ -110,8 +112,49 @@ def test_verdict_names_the_better_model_and_the_margin():
     cmp = compare(task, init_rnn(1, 6, 1, seed=1), p=2)
     assert cmp.winner == "ar"
     margin = (cmp.rnn_mse - cmp.ar_mse) / cmp.rnn_mse
-    assert cmp.verdict() == (f"On this held-out data the RNN's error is {cmp.rnn_mse:.4g}, AR(2)'s is "
+    n = cmp.sequences * (cmp.steps - 1)
+    assert cmp.points == n >= MIN_POINTS and cmp.paired_t > SEPARATES  # the RNN's squared errors are larger
+    assert cmp.verdict() == (f"On this held-out data ({n} points) the RNN's error is {cmp.rnn_mse:.4g}, AR(2)'s is "
                              f"{cmp.ar_mse:.4g}: AR(2) is better by {margin:.0%}")
+
+
+def _ar2_series(n: int, seed: int = 0) -> np.ndarray:
+    """A noisy AR(2) series (n, 1): s_t = 1.5 s_{t−1} − 0.75 s_{t−2} + ε."""
+    rng = np.random.default_rng(seed)
+    s = np.zeros(n)
+    for t in range(2, n):
+        s[t] = 1.5 * s[t - 1] - 0.75 * s[t - 2] + 0.3 * rng.normal()
+    return s[:, None]
+
+
+@pytest.mark.parametrize("held_out,windows,called", [(0.075, 3, False), (0.1, 4, True)])
+def test_verdict_is_too_few_to_call_below_the_threshold_and_real_above(held_out, windows, called):
+    from rnnviz.engine.io.importers import series_task
+
+    task, _ = series_task(_ar2_series(400), ["v"], steps=10, stride=10, held_out=held_out)
+    assert task.x_val.shape[1] == windows
+    cmp = compare(task, init_rnn(1, 4, 1, seed=3), p=2)
+    assert cmp.points == windows * 9  # AR(2) scores steps 2..10 of each held-out window: 27, then 36
+    text = cmp.verdict()
+    assert f"({cmp.points} points)" in text
+    assert cmp.winner == "ar" and abs(cmp.paired_t) > SEPARATES  # the errors differ clearly either way
+    if called:
+        assert cmp.points >= MIN_POINTS and cmp.callable and "AR(2) is better by" in text
+    else:
+        assert cmp.points < MIN_POINTS and not cmp.callable
+        assert text.endswith(f"too few to call (a verdict needs at least {MIN_POINTS} held-out points)")
+
+
+def test_verdict_too_close_to_call_when_the_paired_test_cannot_separate():
+    task = make_task("ar")
+    cmp = compare(task, init_rnn(1, 6, 1, seed=1), p=2)
+    noise = np.random.default_rng(5).normal(size=cmp.target.shape)
+    # two predictions equally far from the target, in random directions: the paired differences
+    # of squared errors centre on 0, whatever the 1% rule says about their means
+    fake = dataclasses.replace(cmp, rnn_pred=cmp.target + noise, ar_pred=cmp.target - noise[::-1, ::-1],
+                               rnn_mse=1.0, ar_mse=1.2)
+    assert fake.points >= MIN_POINTS and abs(fake.paired_t) < SEPARATES
+    assert "too close to call" in fake.verdict() and not fake.callable
 
 
 @pytest.mark.parametrize("name", ["hello", "parity", "xor", "sum", "wave"])

@@ -1,6 +1,8 @@
 """Does the RNN beat a classical model here? A dock that fits a linear AR(p) model on the
 task's training sequences (engine.baseline) and shows, on the held-out sequences, both models'
 errors, a plain-language verdict and one held-out sequence: target, AR and RNN predictions.
+The verdict says how many held-out points it rests on and, below engine.baseline.MIN_POINTS
+(30) or when a paired test cannot separate the errors, that it is too few / too close to call.
 
 The AR model is fitted once per task and order; the RNN's side follows the session's weights
 (session.traceChanged), so the comparison updates as training proceeds. Fitting and scoring run
@@ -13,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSpinBox
 
-from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, ARFit, Comparison, applicability
+from rnnviz.engine.baseline import DEFAULT_MAX_ORDER, MIN_POINTS, ARFit, Comparison, applicability
 from rnnviz.app.panels.baseline_worker import BaselineResult, BaselineWorker
 from rnnviz.app.views.axes import finite_span, integer_ticks, steady_range
 from rnnviz.app.views.plots.base import PlotPanel
@@ -190,6 +192,7 @@ class BaselinePanel(PlotPanel):
         scored = f"steps {c.first}–{c.steps}" if c.first > 1 else f"all {c.steps} steps"
         self.numbers_label.setText(
             f"Mean squared error on {scored} of the {c.sequences} held-out sequence{'s' if c.sequences != 1 else ''}"
+            f" ({c.points} point{'s' if c.points != 1 else ''}; fewer than {MIN_POINTS} are too few to call)"
             + (f" (AR({f.p}) needs {f.p} inputs, so both start at step {c.first})." if c.first > 1 else "."))
         self.numbers_label.setToolTip(
             f"RNN {c.rnn_mse:.4g} · AR({f.p}) {c.ar_mse:.4g}. Both models are scored on the same steps. "
