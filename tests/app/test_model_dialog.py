@@ -183,3 +183,14 @@ def test_an_rnnviz_model_file_records_everything_and_nothing_is_asked(window, se
     for name, value in model.params().items():
         np.testing.assert_array_equal(getattr(session.model, name), value)
     assert (session.model.architecture, session.model.loss, session.model.activation) == ("many-to-one", "nll", "relu")
+
+
+def test_inputs_of_the_wrong_width_are_said_in_the_dialog_and_change_nothing(window, session, tmp_path):
+    ref = tm.lstm_classifier()  # I = 3
+    xp = tmp_path / "wide.npy"
+    np.save(xp, np.zeros((6, 4, 5)))  # 5 features
+    dialog = window.open_model(ref.save(tmp_path), xp)
+    before = _state(session)
+    _open(dialog)
+    assert dialog.isVisible() and _state(session) == before
+    assert "5 features" in dialog.error_label.text() and "takes 3" in dialog.error_label.text()
