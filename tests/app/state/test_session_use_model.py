@@ -69,3 +69,24 @@ def test_a_declined_replacement_changes_nothing(session):
     session.may_replace = lambda what: False
     assert not session.use_model(init_model("rnn", 1, 2, 1, seed=0), np.zeros((3, 1, 1)), label="m.pt")
     assert _state(session) == before and declined == [True]
+
+
+def test_a_loaded_network_is_only_discarded_when_the_person_says_so(session):
+    from rnnviz.engine import make_task
+
+    model = init_model("rnn", 1, 3, 1, seed=4)
+    assert session.use_model(model, np.zeros((4, 1, 1)), label="mine.pt")
+    asked = []
+    session.may_discard_loaded = lambda q: asked.append(q) or False
+    before = _state(session)
+    session.set_config(hidden=9)
+    session.set_config(seed=5)
+    session.use_task(make_task("echo"))
+    assert _state(session) == before and len(asked) == 3
+    assert asked[0] == "This replaces the loaded network mine.pt (H = 3) with a new random one. Discard it?"
+    session.may_discard_loaded = lambda q: asked.append(q) or True
+    session.set_config(hidden=9)
+    assert session.source == "task" and session.model.hidden_size == 9
+    asked.clear()
+    session.set_config(hidden=10)  # a task's network is replaced without asking
+    assert asked == [] and session.model.hidden_size == 10
