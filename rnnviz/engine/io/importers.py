@@ -176,15 +176,63 @@ def _is_npy(p: Path) -> bool:
     return p.suffix.lower() in (".npy", ".npz") or head.startswith((b"\x93NUMPY", b"PK\x03\x04"))
 
 
+class SeriesFile:
+    """A CSV or .npy series read once: its column names, what each holds (column_kinds.py) and its
+    rows; `values(columns)` gives the chosen columns as numbers. The import dialog keeps one to
+    preview the import as the choices change; `read_series` is one call of it."""
+
+    def __init__(self, path: str | os.PathLike, header: bool | None = None) -> None:
+        self.path = p = Path(path)
+        self.array: np.ndarray | None = None  # (n, C) float64 for .npy, else None
+        self.rows: list[tuple[int, list[str]]] = []  # CSV: (line number, cells)
+        self.has_header = False
+        if _is_npy(p):
+            self.array = _npy_series(p)
+            self.names = [f"column {j + 1}" for j in range(self.array.shape[1])]
+            self.kinds = [numeric_kind(nm, self.array[:, j]) for j, nm in enumerate(self.names)]
+            self.n = self.array.shape[0]
+        else:
+            self.names, self.rows, self.has_header = read_csv(p, header)
+            self.kinds = [cell_kind(nm, [r[j] for _, r in self.rows]) for j, nm in enumerate(self.names)]
+            self.n = len(self.rows)
+
+    def values(self, columns: Sequence[Column] | None = None) -> tuple[np.ndarray, list[str], str]:
+        """(values (n, C) float64, column names, a note on what was read). `columns=None`: the
+        columns that hold plain values; those that look like an index (dates, a row counter,
+        years), text or no finite number are left off, and the note says so."""
+        p, names, off = self.path, self.names, ""
+        if columns is None or len(columns) == 0:
+            columns, off = _default_columns(p, self.kinds)
+        cols = _choose(p, names, columns)
+        chosen = [names[c] for c in cols]
+        if self.array is not None:
+            values = self.array[:, cols]  # (n, C)
+            bad = np.argwhere(~np.isfinite(values))
+            if bad.size:
+                r, c = bad[0]
+                raise FileFormatError(p, f"row {r + 1}, {names[cols[c]]}: {values[r, c]} is not a finite number")
+            note = f"read {values.shape[0]:,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''}"
+            return values, chosen, "; ".join(x for x in (note, off) if x)
+        values = np.empty((len(self.rows), len(cols)), dtype=np.float64)
+        for i, (line, r) in enumerate(self.rows):
+            for k, j in enumerate(cols):
+                v = _number(r[j])
+                if v is None or not math.isfinite(v):
+                    cell = r[j].strip()
+                    what = "is empty" if not cell else (f"{cell[:40]!r} is not a finite number" if v is not None
+                                                        else f"{cell[:40]!r} is not a number")
+                    raise FileFormatError(p, f"row {line}, column {names[j]!r}: {what}")
+                values[i, k] = v
+        quoted = ", ".join(repr(n) for n in chosen)
+        note = (f"read {len(self.rows):,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''} {quoted}"
+                + (" (header found)" if self.has_header else " (no header)"))
+        return values, chosen, "; ".join(x for x in (note, off) if x)
+
+
 def series_columns(path: str | os.PathLike, header: bool | None = None) -> tuple[list[ColumnKind], int]:
-    """What each column of a CSV or .npy series holds (column_kinds.py), and the number of rows:
-    what the import dialog and `rnnviz import` show before anything is chosen."""
-    p = Path(path)
-    if _is_npy(p):
-        arr = _npy_series(p)
-        return [numeric_kind(f"column {j + 1}", arr[:, j]) for j in range(arr.shape[1])], arr.shape[0]
-    names, rows, _ = read_csv(p, header)
-    return [cell_kind(nm, [r[j] for _, r in rows]) for j, nm in enumerate(names)], len(rows)
+    """What each column of a CSV or .npy series holds (column_kinds.py), and the number of rows."""
+    f = SeriesFile(path, header)
+    return f.kinds, f.n
 
 
 def _default_columns(p: Path, kinds: list[ColumnKind]) -> tuple[list[str], str]:
@@ -199,43 +247,9 @@ def _default_columns(p: Path, kinds: list[ColumnKind]) -> tuple[list[str], str]:
 
 def read_series(path: str | os.PathLike, columns: Sequence[Column] | None = None,
                 header: bool | None = None) -> tuple[np.ndarray, list[str], str]:
-    """(values (n, C) float64, column names, a note on what was read) from a CSV or .npy/.npz file.
-    `columns=None`: the columns that hold plain values; those that look like an index (dates, a
-    row counter, years), text or no finite number are left off, and the note says so."""
-    p = Path(path)
-    off = ""
-    if _is_npy(p):
-        arr = _npy_series(p)
-        names = [f"column {j + 1}" for j in range(arr.shape[1])]
-        if columns is None or len(columns) == 0:
-            columns, off = _default_columns(p, [numeric_kind(nm, arr[:, j]) for j, nm in enumerate(names)])
-        cols = _choose(p, names, columns)
-        values = arr[:, cols]  # (n, C)
-        bad = np.argwhere(~np.isfinite(values))
-        if bad.size:
-            r, c = bad[0]
-            raise FileFormatError(p, f"row {r + 1}, {names[cols[c]]}: {values[r, c]} is not a finite number")
-        note = f"read {values.shape[0]:,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''}"
-        return values, [names[c] for c in cols], "; ".join(x for x in (note, off) if x)
-    names, rows, has_header = read_csv(p, header)
-    if columns is None or len(columns) == 0:
-        columns, off = _default_columns(p, [cell_kind(nm, [r[j] for _, r in rows]) for j, nm in enumerate(names)])
-    cols = _choose(p, names, columns)
-    values = np.empty((len(rows), len(cols)), dtype=np.float64)
-    for i, (line, r) in enumerate(rows):
-        for k, j in enumerate(cols):
-            v = _number(r[j])
-            if v is None or not math.isfinite(v):
-                cell = r[j].strip()
-                what = "is empty" if not cell else (f"{cell[:40]!r} is not a finite number" if v is not None
-                                                    else f"{cell[:40]!r} is not a number")
-                raise FileFormatError(p, f"row {line}, column {names[j]!r}: {what}")
-            values[i, k] = v
-    chosen = [names[c] for c in cols]
-    quoted = ", ".join(repr(n) for n in chosen)
-    note = (f"read {len(rows):,} rows × {len(cols)} column{'s' if len(cols) > 1 else ''} {quoted}"
-            + (" (header found)" if has_header else " (no header)"))
-    return values, chosen, "; ".join(x for x in (note, off) if x)
+    """(values (n, C) float64, column names, a note on what was read) from a CSV or .npy/.npz
+    file: `SeriesFile(path, header).values(columns)`."""
+    return SeriesFile(path, header).values(columns)
 
 
 # tasks ---------------------------------------------------------------------------------------
