@@ -38,6 +38,7 @@ from rnnviz.app.window.docks import add_dock, scrollable
 from rnnviz.app.window.header import Header
 from rnnviz.app.window.model_dialog import ModelDialog, dropped_files, probe_with_data
 from rnnviz.app.window.presentation import Presentation
+from rnnviz.app.window.room import Room
 from rnnviz.app.window.status import StatusLine
 
 
@@ -110,6 +111,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.lessons_dock, self.inspector_dock, Qt.Vertical)
         self.resizeDocks([self.lessons_dock, self.inspector_dock], [2, 3], Qt.Vertical)
         self.lessons_dock.hide()
+        # the network is the stage: Setup | Training on the left, plots under the inspector
+        self.room = Room(self, self.inspector_dock, (self.setup_dock, self.training_dock),
+                         (*self.plot_docks, self.baseline_dock))
         self._raise_first_plot()
 
         self.status = StatusLine(self.statusBar())  # the last error, the training budget
@@ -261,12 +265,7 @@ class MainWindow(QMainWindow):
         for dock in (self.setup_dock, self.training_dock):  # the scroll areas must not squeeze them
             dock.widget().setMinimumWidth(round(em * 15) + dock.widget().verticalScrollBar().sizeHint().width())
         self.inspector.setMinimumWidth(round(em * 22))
-        width = max(self.width(), 1)
-        setup = max(round(em * 20), round(width * 0.19))
-        inspector = max(round(em * 27), round(width * 0.27))
-        self.resizeDocks([self.setup_dock, self.inspector_dock], [setup, inspector], Qt.Horizontal)
-        if self.plot_docks:  # the network keeps most of the height; plots get about a third
-            self.resizeDocks([self.plot_docks[0]], [max(round(self.height() * 0.27), 160)], Qt.Vertical)
+        self.room.size_docks(em)  # app/window/room.py: the network keeps at least half the window
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)

@@ -1,0 +1,101 @@
+"""Who gets the room in the main window: the network is the stage.
+
+The default arrangement leaves the unrolled view at least half of the window's area at every
+size from 1280×720 up: Setup and Training share one narrow tabbed column on the left; the
+inspector and, under it, the plots (tabbed, with the AR baseline) share the right column; no
+dock sits under the network. Every dock stays closable and movable, and the window's saved
+layout (File actions: saveState/restoreState) remembers what the person made of it.
+
+Dock tab titles are never cut: the tab bars the main window makes for tabbed docks size their
+tabs to the text (no eliding) and scroll when a column is too narrow for all of them, and the
+plot docks carry short titles (the full names stay in their tooltips).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
+
+# short tab titles for the plot docks (objectName -> title); the long name becomes the tooltip
+SHORT_TITLES = {
+    "plot-loss": "Loss",
+    "plot-hidden-time": "h over time",
+    "plot-hidden-training": "h in training",
+    "plot-gradients": "Gradients",
+    "plot-predictions": "Predictions",
+    "plot-weights": "Weights",
+    "baselineDock": "AR",
+}
+
+LEFT_SHARE = 0.13  # of the window's width, for Setup | Training
+RIGHT_SHARE = 0.22  # of the window's width, for the inspector and the plots
+INSPECTOR_SHARE = 0.55  # of the right column's height
+
+
+def unelided_tabs(bar: QTabBar) -> None:
+    """A tab bar whose tabs size to their text and scroll rather than cut it."""
+    bar.setElideMode(Qt.ElideNone)
+    bar.setUsesScrollButtons(True)
+    bar.setExpanding(False)
+
+
+class Room(QObject):
+    """Arranges the main window's docks (once, at start) and keeps their tab titles whole."""
+
+    def __init__(self, window: QMainWindow, inspector: QDockWidget, panels: Sequence[QDockWidget],
+                 plots: Sequence[QDockWidget]) -> None:
+        """`panels`: Setup, Training (the left column, tabbed); `plots`: the plot docks and the
+        AR baseline (tabbed under the inspector)."""
+        super().__init__(window)
+        self.window = window
+        self.inspector = inspector
+        self.panels = list(panels)
+        self.plots = list(plots)
+        for dock in self.plots:
+            short = SHORT_TITLES.get(dock.objectName())
+            if short and dock.windowTitle() != short:
+                dock.setToolTip(dock.windowTitle())
+                dock.setWindowTitle(short)
+        self.arrange()
+        window.installEventFilter(self)
+        self.keep_tabs_whole()
+
+    def arrange(self) -> None:
+        """The default arrangement (see the module docstring)."""
+        w = self.window
+        if self.panels:
+            w.addDockWidget(Qt.LeftDockWidgetArea, self.panels[0])
+            for dock in self.panels[1:]:
+                w.addDockWidget(Qt.LeftDockWidgetArea, dock)
+                w.tabifyDockWidget(self.panels[0], dock)
+            self.panels[0].raise_()
+        if self.plots:
+            w.splitDockWidget(self.inspector, self.plots[0], Qt.Vertical)
+            for dock in self.plots[1:]:
+                w.tabifyDockWidget(self.plots[0], dock)
+
+    def size_docks(self, em: float) -> None:
+        """Column widths in proportion to the window (at least what the font needs, `em` being
+        the width of an M), and the right column's split between the inspector and the plots."""
+        w = self.window
+        width, height = max(w.width(), 1), max(w.height(), 1)
+        left = max(round(em * 16), round(width * LEFT_SHARE))
+        right = max(round(em * 23), round(width * RIGHT_SHARE))
+        if self.panels:
+            w.resizeDocks([self.panels[0]], [left], Qt.Horizontal)
+        w.resizeDocks([self.inspector], [right], Qt.Horizontal)
+        if self.plots and self.plots[0].isVisible() and self.inspector.isVisible():
+            inspector = round(height * INSPECTOR_SHARE)
+            w.resizeDocks([self.inspector, self.plots[0]], [inspector, height - inspector], Qt.Vertical)
+
+    def keep_tabs_whole(self) -> None:
+        for bar in self.window.findChildren(QTabBar):
+            if bar.elideMode() != Qt.ElideNone:
+                unelided_tabs(bar)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        # the main window makes a new tab bar whenever docks are tabbed anew
+        if obj is self.window and event.type() in (QEvent.ChildAdded, QEvent.LayoutRequest):
+            self.keep_tabs_whole()
+        return False
