@@ -86,7 +86,8 @@ class SetupPanel(QWidget):
             self.cell_combo.addItem(title, name)
         self.cell_combo.setToolTip("The recurrent cell: a vanilla RNN, or a gated LSTM / GRU cell")
         self.cell_combo.currentIndexChanged.connect(lambda i: self._set(cell=self.cell_combo.itemData(i)))
-        form.addRow("Cell", self.cell_combo)
+        form.addRow(QLabel("Cell"))  # a row of its own: "vanilla RNN" is wider than the field column
+        form.addRow(self.cell_combo)
 
         self.activation_combo = QComboBox(self)
         for a in ACTIVATIONS:
