@@ -96,7 +96,7 @@ class ModelDialog(QDialog):
         self.setWindowTitle(f"Open model — {name}")
         self.setObjectName("modelDialog")
         em = self.fontMetrics().horizontalAdvance("M")
-        self.setMinimumWidth(round(em * 52))
+        self.setMinimumWidth(round(em * 68))  # room for the reasons beside the questions
         outer = QVBoxLayout(self)
         outer.setSizeConstraint(QLayout.SetMinimumSize)  # never squeezed below its contents (the key table)
 
