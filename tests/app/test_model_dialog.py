@@ -194,3 +194,22 @@ def test_inputs_of_the_wrong_width_are_said_in_the_dialog_and_change_nothing(win
     _open(dialog)
     assert dialog.isVisible() and _state(session) == before
     assert "5 features" in dialog.error_label.text() and "takes 3" in dialog.error_label.text()
+
+
+def test_a_network_opened_through_the_dialog_survives_a_session_file(window, session, tmp_path):
+    from rnnviz.app.io import session_snapshot
+    from rnnviz.app.state.session import Session
+
+    ref = tm.char_rnn()
+    dialog = window.open_model(ref.save(tmp_path), *ref.save_data(tmp_path))
+    dialog.choose("loss", "nll")
+    _open(dialog)
+    session_snapshot.save(tmp_path / "s.rnnviz", session)
+    other = Session()
+    try:
+        session_snapshot.restore(tmp_path / "s.rnnviz", other)
+        assert (other.source, other.source_label, other.config) == ("file", "char_rnn.pt", session.config)
+        assert other.model.loss == "nll" and other.model.architecture == "many-to-one"
+        assert_matches_torch(other.trace, first_sequence(ref))
+    finally:
+        other.shutdown()
