@@ -17,55 +17,19 @@ from typing import Callable
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QMainWindow,
-    QMenu, QMessageBox, QSpinBox, QWidget,
-)
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMenu, QMessageBox
 
+from rnnviz.engine.io.column_kinds import proposed_columns
 from rnnviz.engine.io.npz import FileFormatError
-from rnnviz.engine.io.importers import MAX_STEPS, import_series, import_text, parse_columns, read_csv, read_series
+from rnnviz.engine.io.importers import SeriesFile, import_series, import_text, parse_columns, series_summary
+from rnnviz.engine.io.series_windows import default_steps
 from rnnviz.app.io import session_file
+from rnnviz.app.io.import_dialogs import ImportDialog
 from rnnviz.app.io.session_store import AUTOSAVE_MS, SessionStore, app_settings
 from rnnviz.app.state.session import Session
 from rnnviz.app.state.training import TrainingController
 
 SESSION_FILTER = f"rnnviz sessions (*{session_file.SUFFIX});;All files (*)"
-
-
-class ImportDialog(QDialog):
-    """Columns (time series only), sequence length, held-out fraction, normalisation."""
-
-    def __init__(self, parent: QWidget | None, title: str, names: list[str] | None, steps: int, held_out: float,
-                 proposed: list[str] | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        form = QFormLayout(self)
-        self.columns_edit: QLineEdit | None = None
-        if names is not None:
-            form.addRow(QLabel("Columns in the file: " + ", ".join(f"{i + 1}: {n}" for i, n in enumerate(names[:30]))
-                               + (" …" if len(names) > 30 else ""), self))
-            self.columns_edit = QLineEdit(self)
-            self.columns_edit.setPlaceholderText("names or numbers, comma-separated; empty: all")
-            self.columns_edit.setText(", ".join(proposed if proposed is not None else names))
-            form.addRow("Columns", self.columns_edit)
-        self.steps_spin = QSpinBox(self)
-        self.steps_spin.setRange(1, MAX_STEPS)
-        self.steps_spin.setValue(steps)
-        form.addRow("Sequence length (steps)", self.steps_spin)
-        self.held_spin = QDoubleSpinBox(self)
-        self.held_spin.setRange(0.0, 0.9)
-        self.held_spin.setSingleStep(0.05)
-        self.held_spin.setValue(held_out)
-        form.addRow("Held out for validation (fraction)", self.held_spin)
-        self.normalise_box: QCheckBox | None = None
-        if names is not None:
-            self.normalise_box = QCheckBox("Normalise (z-score)", self)
-            self.normalise_box.setChecked(True)
-            form.addRow(self.normalise_box)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
 
 
 class FileActions(QObject):
@@ -124,10 +88,12 @@ class FileActions(QObject):
         self.set_rolled(bool(state.get("rolled", False)))
 
     # import --------------------------------------------------------------------------------------
-    def import_series(self, path: str | os.PathLike, columns=None, *, steps: int = 20, held_out: float = 0.2,
-                      normalise: bool = True) -> bool:
-        return self._use_imported(path, lambda: import_series(path, columns, steps=steps, held_out=held_out,
-                                                              normalise=normalise))
+    def import_series(self, path: str | os.PathLike, columns=None, *, steps: int | None = None,
+                      stride: int | None = None, held_out: float = 0.2, normalise: bool = True) -> bool:
+        """Import a series (steps / stride None: the defaults for its length); False, with one
+        message on session.error and the session as it was, when it cannot be imported."""
+        return self._use_imported(path, lambda: import_series(path, columns, steps=steps, stride=stride,
+                                                              held_out=held_out, normalise=normalise))
 
     def import_text(self, path: str | os.PathLike, *, steps: int = 25, held_out: float = 0.1) -> bool:
         return self._use_imported(path, lambda: import_text(path, steps=steps, held_out=held_out))
@@ -148,23 +114,44 @@ class FileActions(QObject):
                                               "Time series (*.csv *.txt *.tsv *.npy);;All files (*)")
         if not path:
             return
+        d = self.series_dialog(path)
+        if d is None or d.exec() != QDialog.Accepted:
+            return
+        self.import_from_dialog(path, d)
+
+    def series_dialog(self, path: str | os.PathLike) -> ImportDialog | None:
+        """The import dialog for a series file, filled in with the proposed columns (an index-like
+        column unticked and named so) and the defaults for its length, previewing the import;
+        None (and the error said) when the file cannot be read."""
         try:
-            if Path(path).suffix.lower() in (".npy", ".npz"):
-                _, names, _ = read_series(path)
-                proposed = names
-            else:
-                names, rows, _ = read_csv(path)
-                first = rows[0][1]  # propose the columns that hold numbers
-                proposed = [n for n, cell in zip(names, first) if _is_number(cell)]
+            series = SeriesFile(path)
         except FileFormatError as e:
             self.session.error.emit(str(e))
-            return
-        d = ImportDialog(self.window, f"Import {Path(path).name}", names, 20, 0.2, proposed)
-        if d.exec() != QDialog.Accepted:
-            return
-        columns = parse_columns(d.columns_edit.text(), names) if d.columns_edit is not None else None
-        self.import_series(path, columns or None, steps=d.steps_spin.value(), held_out=d.held_spin.value(),
-                           normalise=d.normalise_box.isChecked() if d.normalise_box is not None else True)
+            return None
+        cache: dict[str, tuple] = {}
+
+        def preview(text: str, steps: int, stride: int | None, held_out: float, normalise: bool) -> str:
+            if text not in cache:  # a large CSV is parsed once per choice of columns
+                cache.clear()
+                try:
+                    cache[text] = series.values(parse_columns(text, series.names) or None)
+                except FileFormatError as e:
+                    cache[text] = e
+            got = cache[text]
+            if isinstance(got, FileFormatError):
+                raise got
+            values, names, note = got
+            return series_summary(values, names, steps=steps, stride=stride, held_out=held_out,
+                                  normalise=normalise, path=series.path, note=note)
+
+        return ImportDialog(self.window, f"Import {series.path.name}", series.names, default_steps(series.n), 0.2,
+                            proposed_columns(series.kinds), kinds=series.kinds, preview=preview)
+
+    def import_from_dialog(self, path: str | os.PathLike, d: ImportDialog) -> bool:
+        """Import with what the (accepted) dialog holds."""
+        columns = parse_columns(d.columns_edit.text(), d.names) if d.columns_edit is not None else None
+        return self.import_series(path, columns or None, steps=d.steps_spin.value(), stride=d.stride,
+                                  held_out=d.held_spin.value(), normalise=d.normalise)
 
     def import_text_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Import text", "", "Text (*.txt *.md);;All files (*)")
@@ -259,10 +246,3 @@ class FileActions(QObject):
         self.save_layout()
         self.store.clean_exit()
 
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True

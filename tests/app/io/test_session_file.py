@@ -322,7 +322,7 @@ def test_import_from_the_window_says_what_it_did(tmp_path, window):
     assert window.files.import_series(csv, ["price"], steps=20)
     s = window.session
     assert s.task.name == "series" and s.model.input_size == 1 and s.config.hidden == 8
-    assert "39 training + 10 held-out sequences of 20 steps" in window.statusBar().currentMessage()
+    assert "39 training + 10 held-out windows of 20 steps" in window.statusBar().currentMessage()
     txt = tmp_path / "t.txt"
     txt.write_text("abracadabra " * 40)
     assert window.files.import_text(txt, steps=10)
