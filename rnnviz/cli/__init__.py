@@ -10,12 +10,13 @@ from typing import Callable, Sequence
 from rnnviz.cli.commands import cmd_app, cmd_gradcheck, cmd_screenshot, cmd_show, cmd_trace, cmd_train
 from rnnviz.cli.errors import CliError
 from rnnviz.cli.export_commands import cmd_export
+from rnnviz.cli.import_command import cmd_import
 from rnnviz.cli.parser import build_parser
 from rnnviz.engine import FileFormatError, NonFiniteError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "app": cmd_app, "show": cmd_show, "trace": cmd_trace, "train": cmd_train, "gradcheck": cmd_gradcheck,
-    "screenshot": cmd_screenshot, "export": cmd_export,
+    "screenshot": cmd_screenshot, "export": cmd_export, "import": cmd_import,
 }
 
 

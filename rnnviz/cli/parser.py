@@ -169,6 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--fit", action="store_true", help="fit the whole unrolled network into the view (default: as the app opens, "
                     "as wide as readable, scrolled to the active step)")
 
+    im = sub.add_parser("import", help="what importing a time series (CSV / .npy) would do; --out writes its windows",
+                        description="Show each column of a time-series file and what it holds (a column that looks "
+                        "like an index is left off unless named in --columns), the windows (aligned to the end: the "
+                        "newest rows are kept), the rows dropped and the training part's statistics.")
+    im.add_argument("file", help="a CSV or .npy file")
+    im.add_argument("--columns", help="names or 1-based numbers, comma-separated (default: the columns of plain values)")
+    im.add_argument("--steps", type=positive_int, help="window length (default: from the series' length, at most 20)")
+    im.add_argument("--stride", type=positive_int, help="rows between training windows: 1 = every window "
+                    "(default: side by side when that gives 32 windows, else 1)")
+    im.add_argument("--held-out", type=unit_float, default=0.2, help="the newest fraction held out (default 0.2)")
+    im.add_argument("--no-normalise", action="store_true", help="keep the values as they are (default: z-score "
+                    "with the training part's mean and std)")
+    im.add_argument("--out", help="write the windows to this .npz (x_train, y_train, x_val, y_val, mean, std)")
+
     g = sub.add_parser("gradcheck", help="compare BPTT with finite differences on a random small model")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--activation", choices=ACTIVATIONS)
