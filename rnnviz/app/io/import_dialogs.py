@@ -60,7 +60,7 @@ class ImportDialog(QDialog):
             self.columns_edit = QLineEdit(self)
             self.columns_edit.setPlaceholderText("names or numbers, comma-separated; empty: the proposed ones")
             self.columns_edit.setText(", ".join(proposed if proposed is not None else names))
-            form.addRow("Columns", self.columns_edit)
+            form.addRow("Columns (or type them)" if self.column_boxes else "Columns", self.columns_edit)
             self._tick_from_text()
             for box in self.column_boxes:
                 box.toggled.connect(self._text_from_ticks)
@@ -92,14 +92,16 @@ class ImportDialog(QDialog):
         self.preview_label.setObjectName("importPreview")
         self.preview_label.setWordWrap(True)
         self.preview_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.preview_label.setVisible(preview is not None)
-        form.addRow(self.preview_label)
+        if preview is not None:
+            box = QGroupBox("What the import will do", self)
+            QVBoxLayout(box).addWidget(self.preview_label)
+            form.addRow(box)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel, self)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
         if preview is not None:
-            self.setMinimumWidth(560)
+            self.setMinimumWidth(640)
             for signal in (self.steps_spin.valueChanged, self.held_spin.valueChanged):
                 signal.connect(self.update_preview)
             if self.stride_spin is not None:

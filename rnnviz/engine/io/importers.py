@@ -200,11 +200,12 @@ class SeriesFile:
         """(values (n, C) float64, column names, a note on what was read). `columns=None`: the
         columns that hold plain values; those that look like an index (dates, a row counter,
         years), text or no finite number are left off, and the note says so."""
-        p, names, off = self.path, self.names, ""
+        p, names = self.path, self.names
         if columns is None or len(columns) == 0:
-            columns, off = _default_columns(p, self.kinds)
+            columns, _ = _default_columns(p, self.kinds)
         cols = _choose(p, names, columns)
         chosen = [names[c] for c in cols]
+        off = left_off([k for k in self.kinds if k.name not in chosen])  # what is not used, and why
         if self.array is not None:
             values = self.array[:, cols]  # (n, C)
             bad = np.argwhere(~np.isfinite(values))

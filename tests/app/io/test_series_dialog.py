@@ -24,6 +24,7 @@ def test_air_passengers_dialog_leaves_the_month_off_and_previews_the_import(tmp_
     v = passengers()[:120]  # rows 0..119: the training windows' rows
     text = d.preview_label.text()
     assert "108 training + 2 held-out windows of 12 steps, stride 1 (held out: the newest 24 rows)" in text
+    assert "Left off 'Month' (looks like an index: dates such as '1949-01')" in text
     assert "No rows dropped" in text and f"Passengers: mean {v.mean():.4g}, std {v.std():.4g}" in text
     ok = d.buttons.button(QDialogButtonBox.Ok)
     assert ok.isEnabled()
