@@ -93,18 +93,13 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(self.training)
         self.training_dock = add_dock(self, "Training", "trainingDock", scrollable(self.training_panel), Qt.LeftDockWidgetArea)
         self.plot_docks = make_plot_docks(session, self.training, self)
-        self.plots = {dock.objectName(): dock.widget() for dock in self.plot_docks}
-        for dock in self.plot_docks:
-            self.addDockWidget(Qt.BottomDockWidgetArea, dock)
-        for dock in self.plot_docks[1:]:
-            self.tabifyDockWidget(self.plot_docks[0], dock)
-        # learning: the AR baseline is one more tab beside the plots (the bottom area keeps its
-        # width for each); the lessons sit above the inspector, whose numbers they point at, and
+        self.plots = {dock.objectName(): dock.widget() for dock in self.plot_docks}  # placed by self.room
+        # learning: the AR baseline is one more tab beside the plots (under the inspector: see
+        # app/window/room.py); the lessons sit above the inspector, whose numbers they point at, and
         # stay hidden until asked for (Help ▸ Lessons)
         self.baseline_panel = BaselinePanel(session, self.training)
         self.baseline_dock = add_dock(self, "AR baseline", "baselineDock", scrollable(self.baseline_panel),
-                                      Qt.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.plot_docks[-1], self.baseline_dock)
+                                      Qt.RightDockWidgetArea)
         self.lesson_host = WindowLessonHost(session, self, self.training, self.view.is_rolled, self.set_rolled)
         self.lessons_panel = LessonsPanel(self.lesson_host, self.training)
         self.lessons_dock = add_dock(self, "Lessons", "lessonsDock", self.lessons_panel, Qt.RightDockWidgetArea)
@@ -151,8 +146,9 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         s, v = self.session, self.view
         self.play_action = window_action(self, "Play / pause", lambda: s.toggle_play(), "Space")
-        self.step_forward_action = window_action(self, "Step forward", lambda: s.step_forward(), "Right")
-        self.step_back_action = window_action(self, "Step back", lambda: s.step_back(), "Left")
+        # a presenter remote sends PageDown / PageUp (some send the arrow keys)
+        self.step_forward_action = window_action(self, "Step forward", lambda: s.step_forward(), ["Right", "PgDown"])
+        self.step_back_action = window_action(self, "Step back", lambda: s.step_back(), ["Left", "PgUp"])
         self.to_start_action = window_action(self, "To the start", lambda: s.to_start(), "Home")
         self.to_end_action = window_action(self, "To the end", lambda: s.to_end(), "End")
         self.faster_action = window_action(self, "Faster", lambda: s.faster(), ["+", "=", "Shift++"])
@@ -337,7 +333,7 @@ class MainWindow(QMainWindow):
                 w.blockSignals(False)
 
     def set_controls_hidden(self, hidden: bool) -> None:
-        """H: only the network and the inspector on screen (app/window/presentation.py)."""
+        """H: only the network on screen (app/window/presentation.py)."""
         self.presentation.hide_controls(hidden)
         if self.controls_action.isChecked() != hidden:
             self.controls_action.setChecked(hidden)

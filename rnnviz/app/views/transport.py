@@ -21,17 +21,19 @@ def speed_text(speed: float) -> str:
     return f"{n} step/s" if speed == 1 else f"{n} steps/s"
 
 
-def position_text(session: Session) -> str:
-    """Where the timeline is, in words: "Forward · step 5 of 25" / "Backward · dL/dh_12"."""
+def position_text(session: Session, short: bool = False) -> str:
+    """Where the timeline is, in words: "Forward · step 5 of 25" / "Backward · dL/dh_12";
+    `short` (presentation mode, where the checked Forward / Backward button says the pass)
+    leaves the pass out: "step 5 of 25" / "dL/dh_12"."""
     T = session.T
     f = session.frame
     if T == 0:
         return "No sequence"
     if f.mode == "forward":
-        if f.active == 0:
-            return f"Forward · h_0, step 0 of {T}"
-        return f"Forward · step {f.active} of {T}"
-    return f"Backward · dL/dh_{f.active}"
+        if short:
+            return f"step {f.active} of {T}"
+        return f"Forward · h_0, step 0 of {T}" if f.active == 0 else f"Forward · step {f.active} of {T}"
+    return f"dL/dh_{f.active}" if short else f"Backward · dL/dh_{f.active}"
 
 
 class TransportBar(QFrame):
@@ -135,18 +137,28 @@ class TransportBar(QFrame):
         self._playing_changed(self.session.playing)
         font = QFont(self.font())
         font.setPointSizeF(BASE_POINT_SIZE * font_scale(self.session.presentation))
-        side = round(QFontMetrics(font).height() * 1.2)
+        # presentation mode: the icons grow less than the text, so the bar fits a 1280-pixel screen
+        side = round(QFontMetrics(font).height() * (0.85 if self.session.presentation else 1.2))
         for b in (self.to_start_button, self.step_back_button, self.play_button,
                   self.step_forward_button, self.to_end_button):
             b.setIconSize(b.iconSize().scaled(side, side, Qt.IgnoreAspectRatio))
         self._fix_label_width()
 
     def _fix_label_width(self) -> None:
-        # wide enough for the longest text, so the bar does not jump while playing
+        # wide enough for the longest text, so the bar does not jump while playing; measured in
+        # the font the label gets (bold, presentation size: the style sheet may not be applied yet)
+        presenting = self.session.presentation
+        font = QFont(self.position_label.font())
+        font.setPointSizeF(BASE_POINT_SIZE * font_scale(presenting))
+        font.setBold(True)
+        fm = QFontMetrics(font)
         T = max(self.session.T, 1)
-        longest = max((f"Forward · step {T} of {T}", f"Forward · h_0, step 0 of {T}", f"Backward · dL/dh_{T}"),
-                      key=self.fontMetrics().horizontalAdvance)
-        self.position_label.setMinimumWidth(self.fontMetrics().horizontalAdvance(longest + "  "))
+        texts = ((f"step {T} of {T}", f"dL/dh_{T}") if presenting else
+                 (f"Forward · step {T} of {T}", f"Forward · h_0, step 0 of {T}", f"Backward · dL/dh_{T}"))
+        longest = max(texts, key=fm.horizontalAdvance)
+        self.position_label.setMinimumWidth(fm.horizontalAdvance(longest + "  "))
+        self.slider.setMinimumWidth(48 if presenting else 120)
+        self._position_changed(self.session.position)
 
     def _network_changed(self) -> None:
         self.slider.blockSignals(True)
@@ -161,7 +173,7 @@ class TransportBar(QFrame):
             self.slider.blockSignals(True)
             self.slider.setValue(position)
             self.slider.blockSignals(False)
-        self.position_label.setText(position_text(self.session))
+        self.position_label.setText(position_text(self.session, short=self.session.presentation))
         mode = self.session.mode
         self.forward_button.setChecked(mode == "forward")
         self.backward_button.setChecked(mode == "backward")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QTextBrowser, QVBoxLayout, Q
 
 SHORTCUTS = [
     ("Space", "play / pause"),
-    ("→ / ←", "step forward / back (one position of the timeline)"),
+    ("→ / ←, PgDn / PgUp", "step forward / back (one position of the timeline; a presenter remote)"),
     ("Home / End", "to the start / to the end"),
     ("+ / −", "faster / slower"),
     ("B", "switch between the forward and the backward pass"),

@@ -21,6 +21,12 @@ class ElidedLabel(QLabel):
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(self.alignment() | Qt.AlignVCenter), text)
 
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """A few letters wide: the label gives way (eliding) before the window grows wider than
+        the screen (a long title in presentation mode made a 1280-pixel window 1367 wide)."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().horizontalAdvance("Mmmm…")), hint.height())
+
 
 class Header(QFrame):
     """Title, summary and the view's buttons; the buttons are wired by the main window."""
@@ -31,7 +37,7 @@ class Header(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 8, 6)
         row.setSpacing(4)
-        self.title_label = QLabel(self)
+        self.title_label = ElidedLabel(self)
         self.title_label.setObjectName("title")
         self.subtitle_label = ElidedLabel(self)
         self.subtitle_label.setObjectName("muted")
@@ -63,6 +69,7 @@ class Header(QFrame):
         s = session
         label = s.source_label or (s.task.title if s.task else "")
         self.title_label.setText(label)
+        self.title_label.setToolTip(label)
         m, tr = s.model, s.trace
         if m is not None and tr is not None:
             # the loss first: when the header is narrow the tail is clipped, not the number

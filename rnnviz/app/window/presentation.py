@@ -3,8 +3,8 @@
 On a projector (presentation mode) the network and the inspector, and a lesson if one is open,
 get the room: the other docks step aside and come back as they were afterwards; with full
 screen allowed the window goes full screen and back to its old geometry. Hidden controls (H)
-leave only the network and the inspector: the header, the transport, the menu and status bars
-and every other shown dock go, and come back as they were.
+leave the network alone on screen: the header, the transport, the menu and status bars and
+every shown dock (the inspector too) go, and come back as they were.
 """
 from __future__ import annotations
 
@@ -63,13 +63,13 @@ class Presentation:
                 w.restoreGeometry(self._normal_geometry)
 
     def hide_controls(self, hidden: bool) -> None:
-        """Only the network and the inspector on screen; the docks that were shown (setup,
+        """Only the network on screen; the docks that were shown (inspector, setup,
         training, plots, ...) come back as they were."""
         for w in self.bars:
             w.setVisible(not hidden)
         if hidden and self._docks_before_hiding is None:
             self._docks_before_hiding = [d for d in self.window.findChildren(QDockWidget)
-                                         if d is not self.inspector_dock and d.isVisible()]
+                                         if d.isVisible()]
             for d in self._docks_before_hiding:
                 d.hide()
         elif not hidden and self._docks_before_hiding is not None:

@@ -72,8 +72,8 @@ class Room(QObject):
             self.panels[0].raise_()
         if self.plots:
             w.splitDockWidget(self.inspector, self.plots[0], Qt.Vertical)
-            for dock in self.plots[1:]:
-                w.tabifyDockWidget(self.plots[0], dock)
+            for before, dock in zip(self.plots, self.plots[1:]):
+                w.tabifyDockWidget(before, dock)
 
     def size_docks(self, em: float) -> None:
         """Column widths in proportion to the window (at least what the font needs, `em` being
@@ -90,9 +90,19 @@ class Room(QObject):
             w.resizeDocks([self.inspector, self.plots[0]], [inspector, height - inspector], Qt.Vertical)
 
     def keep_tabs_whole(self) -> None:
-        for bar in self.window.findChildren(QTabBar):
+        """Every dock tab bar unelided; and a stale one hidden: when docks are tabbed one by one
+        Qt can leave the bar of the first two on screen beside the group's real bar (seen over
+        the transport bar in presentation mode). A dock is in one group only, so a bar whose
+        titles another shown bar also holds is stale."""
+        bars = [b for b in self.window.findChildren(QTabBar) if b.parent() is self.window]
+        for bar in bars:
             if bar.elideMode() != Qt.ElideNone:
                 unelided_tabs(bar)
+        shown = [(b, {b.tabText(i) for i in range(b.count())}) for b in bars if not b.isHidden()]
+        for bar, titles in shown:
+            if titles and any(other is not bar and len(others) > len(titles) and titles <= others
+                                 for other, others in shown):
+                bar.hide()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         # the main window makes a new tab bar whenever docks are tabbed anew

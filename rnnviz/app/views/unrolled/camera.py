@@ -15,9 +15,14 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QGraphicsView
 
-from rnnviz.app.views.unrolled.layout import UnrolledLayout
+from rnnviz.app.views.unrolled.layout import UnrolledLayout, number_size
 
 FIT_LABEL_MARGIN = 9.0  # px (at type scale 1) kept free above and below the rows by "fit"
+# presentation mode, the readable default: on screen, cell numbers at least this many pixels and
+# the row labels and arrow names (12.5 × s scene units, the arrow names 0.95 of it) this many
+PRESENT_NUMBER_PX = 20.0
+PRESENT_LABEL_PX = 18.0
+ROW_LABEL_SIZE = 12.5  # scene units at s = 1 (labels.py draws the row labels at this size)
 
 
 class Camera:
@@ -71,10 +76,11 @@ class Camera:
             # scale, remove the bar, grow the scale... a resize loop.
             bar = self.view.verticalScrollBar().sizeHint().width()
             k = self._auto_scale(self.view.contentsRect().width() - bar)
+            cx = self._center_x(k, vw)
             if c.height() * k <= vh - self._header:
-                self._show(k, k, c.center() + QPointF(self._legend / 2 / k, -self._header / 2 / k))
+                self._show(k, k, QPointF(cx, c.center().y() - self._header / 2 / k))
             else:
-                self._show(k, k, QPointF(c.center().x() + self._legend / 2 / k, c.top() + (vh / 2 - self._header) / k))
+                self._show(k, k, QPointF(cx, c.top() + (vh / 2 - self._header) / k))
                 self.follow(active)
 
     def _room(self) -> tuple[int, int]:
@@ -108,8 +114,34 @@ class Camera:
     def _auto_scale(self, vw: float) -> float:
         """The readable default: the diagram as wide as the view allows (so cells are big
         enough for their numbers, also on a projector), at most 2.5× its natural size; a
-        sequence too long for that height scrolls and follows the active step."""
-        return max(0.3, min(2.5, (vw - self._legend) / self._content.width()))
+        sequence too long for that height scrolls and follows the active step. In presentation
+        mode at least `presenting_scale()`."""
+        k = max(0.3, min(2.5, (vw - self._legend) / self._content.width()))
+        return max(k, self.presenting_scale(vw)) if self.presenting else k
+
+    @property
+    def presenting(self) -> bool:
+        return self._font_scale > 1.0
+
+    def presenting_scale(self, vw: float) -> float:
+        """The scale at which a projector reads the network: cell numbers PRESENT_NUMBER_PX tall
+        (as long as the hidden strip then still fits the view's width: with many units the
+        numbers cannot reach that size, and the labels decide), row labels and arrow names at
+        least PRESENT_LABEL_PX."""
+        L = self._layout
+        labels = PRESENT_LABEL_PX / (0.95 * ROW_LABEL_SIZE * L.s)
+        h = L.columns["h"]
+        numbers = PRESENT_NUMBER_PX / max(number_size(h, L.strip_h, L.s), 1e-6)
+        fits = (vw - self._legend) / max(h.width + 2 * L.margin, 1e-6)
+        return max(labels, min(numbers, fits))
+
+    def _center_x(self, k: float, vw: float) -> float:
+        """Where the view centres horizontally: the diagram's middle (beside the legend), or,
+        when it is wider than the view at scale k, the hidden state's column."""
+        c = self._content
+        if c.width() * k <= vw - self._legend:
+            return c.center().x() + self._legend / 2 / k
+        return self._layout.columns["h"].center + self._legend / 2 / k
 
     def _show(self, kx: float, ky: float, center: QPointF) -> None:
         """Scale and centre the view; the scene rect grows to hold what is shown, so a small
@@ -157,7 +189,10 @@ class Camera:
         head = self._header / k
         visible = view.mapToScene(view.viewport().rect()).boundingRect()
         margin = L.pitch * 0.6
-        if top - margin - head < visible.top() or top + L.strip_h + margin > visible.bottom():
+        if self.presenting and self.mode == "auto":
+            # a speaker's step sits in the middle, the steps before and after around it
+            view.centerOn(QPointF(visible.center().x(), top + L.strip_h / 2 - head / 2))
+        elif top - margin - head < visible.top() or top + L.strip_h + margin > visible.bottom():
             # out of view: bring it to 40 % of the height (scrolling clamps at the ends)
             y = top + L.strip_h / 2 - head / 2 + visible.height() * 0.1
             view.centerOn(QPointF(visible.center().x(), y))
@@ -176,12 +211,12 @@ class Camera:
         elif self.mode == "auto" or not shown:
             kx = ky = self._auto_scale(width)
             if c.height() * ky <= height - band:
-                center = c.center() + QPointF(self._legend / 2 / kx, -band / 2 / ky)
+                center = QPointF(self._center_x(kx, width), c.center().y() - band / 2 / ky)
             else:
                 cur = view.mapToScene(view.viewport().rect()).boundingRect() if shown else None
                 top = c.top() - band / ky if cur is None else max(c.top() - band / ky, cur.top())
                 top = min(top, c.bottom() - height / ky)
-                center = QPointF(c.center().x() + self._legend / 2 / kx, top + height / ky / 2)
+                center = QPointF(self._center_x(kx, width), top + height / ky / 2)
         else:
             kx, ky = view.transform().m11(), view.transform().m22()
             center = view.mapToScene(view.viewport().rect().center())

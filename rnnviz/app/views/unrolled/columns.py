@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath
 from rnnviz.app.style import colors
 from rnnviz.app.views.unrolled.context import DrawContext
 from rnnviz.app.views.unrolled.items import DiagramItem
-from rnnviz.app.views.unrolled.layout import row_states
+from rnnviz.app.views.unrolled.layout import number_size, row_states
 from rnnviz.app.views.unrolled.paint import (
     draw_path, fill_path, font, is_squeezed, number_exponent, pen, qcolor, screen_scale, visible_area,
 )
@@ -162,7 +162,7 @@ class ColumnItem(DiagramItem):
         limit = ctx.limit(source, self.kind)
         k = number_exponent(limit)
         sh = L.strip_h_of(col)
-        size = min(11.5 * L.s, sh * 0.46, col.cell_w / 3.1)
+        size = number_size(col, sh, L.s)
         if size * lod < 7.5 or is_squeezed(painter):
             return
         u0, u1 = 0, col.units

@@ -52,6 +52,15 @@ class Column:
         return self.left + self.width / 2
 
 
+def number_size(col: Column, strip_h: float, s: float) -> float:
+    """The pixel size (scene units) of the numbers printed in a strip of `col`: as large as the
+    cell lets a "−0.00" fit. In presentation mode (s > 1) the numbers take a little more of the
+    cell, so that a projector shows them large without the diagram growing wider."""
+    if s > 1.0:
+        return min(13.0 * s, strip_h * 0.5, col.cell_w / 3.0)
+    return min(11.5 * s, strip_h * 0.46, col.cell_w / 3.1)
+
+
 def _cell_width(units: int, s: float) -> float:
     """Wide enough for a printed number when there are few units; the hidden strip stays
     within about 440 units however many there are."""
@@ -75,9 +84,12 @@ class UnrolledLayout:
         self.down_room = 18.0 * s  # the gates' arrows down into c / h
         self.band_h = (self.bus_room + self.gate_h + self.down_room) if self.expanded else 0.0
         self.pitch = self.strip_h + self.gap + self.band_h
-        self.label_w = 64.0 * s  # room for "t = 123" on the left
+        # presentation mode (s > 1): less room between the columns, so the cells (and their
+        # numbers) can be drawn larger in the same width
+        compact = s > 1.0
+        self.label_w = (52.0 if compact else 64.0) * s  # room for "t = 123" on the left
         self.header_h = 40.0 * s  # room for the column headers above h_0
-        self.arrow_gap = 104.0 * s  # horizontal room for W_xh / W_hy and their labels
+        self.arrow_gap = (72.0 if compact else 104.0) * s  # horizontal room for W_xh / W_hy and their labels
         self.margin = 16.0 * s
         self.unroll = 1.0
 
@@ -122,7 +134,7 @@ class UnrolledLayout:
                 self.gate_sides[g] = dst
                 cols["gate:" + g] = Column("gate:" + g, H, gw / H, lefts[g], steps,
                                            dy=-(self.down_room + self.gate_h), height=self.gate_h)
-        self.right = max(c.right for c in cols.values()) + self.margin + 70.0 * s  # loss text
+        self.right = max(c.right for c in cols.values()) + self.margin + (56.0 if compact else 70.0) * s  # loss text
         self.top = self.margin + self.header_h
         self.loop_h = 64.0 * s  # the rolled cell's self-loop below h
 
