@@ -29,7 +29,7 @@ import numpy as np
 from rnnviz.engine.io.column_kinds import ColumnKind, cell_kind, left_off, numeric_kind, proposed_columns
 from rnnviz.engine.io.npz import MAX_ELEMENTS, FileFormatError, check_file, read_npy
 from rnnviz.engine.io.series_windows import (
-    MAX_STEPS, WindowError, check_params, cut, default_steps, plan_windows, stats_text,
+    WindowError, check_params, cut, default_steps, plan_windows, stats_text,
 )
 from rnnviz.engine.tasks import Task
 
