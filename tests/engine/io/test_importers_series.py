@@ -101,7 +101,8 @@ def test_stride_and_held_out_part(stride, held_out, n_train, n_val, dropped):
         held = v[144 - 12 * n_val:, 0]
         np.testing.assert_array_equal(task.y_val[:, :, 0].T.ravel(), held)
         assert not train_targets & set(range(144 - 12 * n_val, 144))
-    assert (f"dropped the oldest {dropped} rows" in summary) if dropped > 1 else True
+    said = "no rows dropped" if dropped == 0 else f"dropped the oldest {dropped} rows (rows 1–{dropped})"
+    assert said in summary and task.params["dropped"] == dropped
 
 
 def test_statistics_come_from_the_training_part_only():
