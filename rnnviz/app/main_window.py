@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.lessons_dock, self.inspector_dock], [2, 3], Qt.Vertical)
         self.lessons_dock.hide()
         # the network is the stage: Setup | Training on the left, plots under the inspector
-        self.room = Room(self, self.inspector_dock, (self.setup_dock, self.training_dock),
+        self.room = Room(self, self.view, self.inspector_dock, (self.setup_dock, self.training_dock),
                          (*self.plot_docks, self.baseline_dock))
         self._raise_first_plot()
 

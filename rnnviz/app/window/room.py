@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 
 # short tab titles for the plot docks (objectName -> title); the long name becomes the tooltip
 SHORT_TITLES = {
@@ -31,6 +31,7 @@ SHORT_TITLES = {
 LEFT_SHARE = 0.13  # of the window's width, for Setup | Training
 RIGHT_SHARE = 0.22  # of the window's width, for the inspector and the plots
 INSPECTOR_SHARE = 0.55  # of the right column's height
+MIN_STAGE_SHARE = 0.5  # the network's least share of the window's area, kept after a resize
 
 
 def unelided_tabs(bar: QTabBar) -> None:
@@ -43,12 +44,18 @@ def unelided_tabs(bar: QTabBar) -> None:
 class Room(QObject):
     """Arranges the main window's docks (once, at start) and keeps their tab titles whole."""
 
-    def __init__(self, window: QMainWindow, inspector: QDockWidget, panels: Sequence[QDockWidget],
+    def __init__(self, window: QMainWindow, stage: QWidget, inspector: QDockWidget, panels: Sequence[QDockWidget],
                  plots: Sequence[QDockWidget]) -> None:
-        """`panels`: Setup, Training (the left column, tabbed); `plots`: the plot docks and the
-        AR baseline (tabbed under the inspector)."""
+        """`stage`: the network's view; `panels`: Setup, Training (the left column, tabbed);
+        `plots`: the plot docks and the AR baseline (tabbed under the inspector)."""
         super().__init__(window)
         self.window = window
+        self.stage = stage
+        # after a resize, once the window's layout has settled: does the network keep its room?
+        self._after_resize = QTimer(self)
+        self._after_resize.setSingleShot(True)
+        self._after_resize.setInterval(0)
+        self._after_resize.timeout.connect(self.yield_room)
         self.inspector = inspector
         self.panels = list(panels)
         self.plots = list(plots)
@@ -89,6 +96,18 @@ class Room(QObject):
             inspector = round(height * INSPECTOR_SHARE)
             w.resizeDocks([self.inspector, self.plots[0]], [inspector, height - inspector], Qt.Vertical)
 
+    def stage_share(self) -> float:
+        """The network view's share of the window's area."""
+        w = self.window
+        return self.stage.width() * self.stage.height() / max(1, w.width() * w.height())
+
+    def yield_room(self) -> None:
+        """When the window got smaller and the network has less than MIN_STAGE_SHARE of it, the
+        side columns go back to their proportional widths (a width the person chose stays as
+        long as the network keeps its room)."""
+        if self.stage.isVisible() and self.stage_share() < MIN_STAGE_SHARE:
+            self.size_docks(self.window.fontMetrics().horizontalAdvance("M"))
+
     def keep_tabs_whole(self) -> None:
         """Every dock tab bar unelided; and a stale one hidden: when docks are tabbed one by one
         Qt can leave the bar of the first two on screen beside the group's real bar (seen over
@@ -108,4 +127,6 @@ class Room(QObject):
         # the main window makes a new tab bar whenever docks are tabbed anew
         if obj is self.window and event.type() in (QEvent.ChildAdded, QEvent.LayoutRequest):
             self.keep_tabs_whole()
+        elif obj is self.window and event.type() == QEvent.Resize:
+            self._after_resize.start()
         return False

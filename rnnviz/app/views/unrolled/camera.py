@@ -23,6 +23,7 @@ FIT_LABEL_MARGIN = 9.0  # px (at type scale 1) kept free above and below the row
 PRESENT_NUMBER_PX = 20.0
 PRESENT_LABEL_PX = 18.0
 ROW_LABEL_SIZE = 12.5  # scene units at s = 1 (labels.py draws the row labels at this size)
+LEGEND_HEIGHT = 330.0  # px at type scale 1: the most the legend box (overlay.py) takes, with the header gap
 
 
 class Camera:
@@ -68,8 +69,7 @@ class Camera:
             return
         c = self._content
         if self.mode == "fit":
-            kx, ky = self._fit_scales(vw, vh)
-            self._show(kx, ky, c.center() + QPointF(self._legend / 2 / kx, -self._header / 2 / ky))
+            self._show(*self._fit_view(vw, vh))
         elif self.mode == "auto":
             # Scale from the width the viewport has *with* a vertical scroll bar, whether one
             # shows or not: scaling from the current viewport width would add the bar, shrink the
@@ -97,6 +97,21 @@ class Camera:
         c = self._content
         vw = vw - self._legend
         return max(1e-4, min(vw / c.width(), (vh - self._header) / c.height()))
+
+    def _fit_view(self, vw: float, vh: float) -> tuple[float, float, QPointF]:
+        """(kx, ky, centre) of "fit". A short sequence (few rows: hello, xor) whose diagram is
+        wider than tall would leave the legend's column empty under the legend: it takes the
+        whole width instead and sits under the legend, larger."""
+        c = self._content
+        kx, ky = self._fit_scales(vw, vh)
+        center = c.center() + QPointF(self._legend / 2 / kx, -self._header / 2 / ky)
+        if kx == ky:
+            k = (vw - 2 * FIT_LABEL_MARGIN * self._font_scale) / c.width()
+            room = vh - self._header - LEGEND_HEIGHT * self._font_scale - 2 * FIT_LABEL_MARGIN * self._font_scale
+            if k > kx and c.height() * k <= room:  # its top just under the legend's room
+                top = c.top() - (self._header + LEGEND_HEIGHT * self._font_scale) / k
+                return k, k, QPointF(c.center().x(), top + (vh / 2) / k)
+        return kx, ky, center
 
     def _fit_scales(self, vw: float, vh: float) -> tuple[float, float]:
         """(kx, ky) that fit the whole diagram. A long sequence whose rows would be thin on
@@ -206,8 +221,7 @@ class Camera:
         band = self._header
         shown = view.viewport().width() >= 10 and view.isVisible()
         if self.mode == "fit":
-            kx, ky = self._fit_scales(width, height)
-            center = c.center() + QPointF(self._legend / 2 / kx, -band / 2 / ky)
+            kx, ky, center = self._fit_view(width, height)
         elif self.mode == "auto" or not shown:
             kx = ky = self._auto_scale(width)
             if c.height() * ky <= height - band:
