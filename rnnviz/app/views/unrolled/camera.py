@@ -22,6 +22,8 @@ FIT_LABEL_MARGIN = 9.0  # px (at type scale 1) kept free above and below the row
 # the row labels and arrow names (12.5 × s scene units, the arrow names 0.95 of it) this many
 PRESENT_NUMBER_PX = 20.0
 PRESENT_LABEL_PX = 18.0
+PRESENT_FORWARD_AT = 0.6  # where the active step sits, as a share of the height under the header
+PRESENT_BACKWARD_AT = 0.4
 ROW_LABEL_SIZE = 12.5  # scene units at s = 1 (labels.py draws the row labels at this size)
 LEGEND_HEIGHT = 330.0  # px at type scale 1: the most the legend box (overlay.py) takes, with the header gap
 
@@ -39,6 +41,7 @@ class Camera:
         self._header = 0.0  # px covered by the fixed header band
         self._legend = 0.0  # px covered by the legend
         self._font_scale = 1.0
+        self.backward = False  # the playback shows the backward pass (where `follow` puts the step)
 
     def set_diagram(self, layout: UnrolledLayout | None, header_height: float, legend_width: float,
                     font_scale: float) -> None:
@@ -152,11 +155,12 @@ class Camera:
 
     def _center_x(self, k: float, vw: float) -> float:
         """Where the view centres horizontally: the diagram's middle (beside the legend), or,
-        when it is wider than the view at scale k, the hidden state's column."""
+        when it is wider than the view at scale k (presentation mode beside the inspector), its
+        left edge at the view's: the row labels, x and h in view, y under the legend."""
         c = self._content
         if c.width() * k <= vw - self._legend:
             return c.center().x() + self._legend / 2 / k
-        return self._layout.columns["h"].center + self._legend / 2 / k
+        return c.left() + vw / 2 / k
 
     def _show(self, kx: float, ky: float, center: QPointF) -> None:
         """Scale and centre the view; the scene rect grows to hold what is shown, so a small
@@ -205,8 +209,11 @@ class Camera:
         visible = view.mapToScene(view.viewport().rect()).boundingRect()
         margin = L.pitch * 0.6
         if self.presenting and self.mode == "auto":
-            # a speaker's step sits in the middle, the steps before and after around it
-            view.centerOn(QPointF(visible.center().x(), top + L.strip_h / 2 - head / 2))
+            # a speaker's step sits near the middle, with more of the computed steps around it
+            # than of the empty ones: below the middle going forward, above it going backward
+            below = (visible.height() - head) * (PRESENT_BACKWARD_AT if self.backward else PRESENT_FORWARD_AT)
+            y = top + L.strip_h / 2 - head - below + visible.height() / 2
+            view.centerOn(QPointF(visible.center().x(), y))
         elif top - margin - head < visible.top() or top + L.strip_h + margin > visible.bottom():
             # out of view: bring it to 40 % of the height (scrolling clamps at the ends)
             y = top + L.strip_h / 2 - head / 2 + visible.height() * 0.1

@@ -234,6 +234,7 @@ class UnrolledView(QGraphicsView):
                           header_height(self._fs, vocab), legend_width(self._fs))
         self._ctx = ctx
         self._camera.set_diagram(layout, ctx.header_height, ctx.legend_width, self._fs)
+        self._camera.backward = ctx.frame.mode == "backward"
         self.gates_button.setVisible(trace.cell != "rnn")
         self._place_gates_button()
         band = BandItem(ctx)
@@ -270,6 +271,7 @@ class UnrolledView(QGraphicsView):
         if self._ctx is None:
             return
         self._set_context(replace(self._ctx, frame=self.session.frame))
+        self._camera.backward = self._ctx.frame.mode == "backward"
         if self._camera.mode != "fit" and not self._rolled and not self.is_animating():
             self._camera.follow(self._ctx.frame.active)
         self._repaint()
@@ -282,6 +284,9 @@ class UnrolledView(QGraphicsView):
         self._repaint()
 
     def _on_appearance(self) -> None:
+        if themes.font_scale(self.session.presentation) != self._fs:
+            # into or out of presentation mode: the readable default for that size of type
+            self._camera.mode = "auto"
         self._restyle(rebuild=True)
 
     def _restyle(self, rebuild: bool) -> None:
