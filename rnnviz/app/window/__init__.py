@@ -7,4 +7,5 @@ dialogs.py       the file dialogs and the "discard the training run / the loaded
 model_dialog.py  ModelDialog: what a model file records, and the guesses for what it does not
 status.py        StatusLine: the last error and the training budget in the status bar
 presentation.py  Presentation: full screen, large type, the panels stepping aside, hidden controls
+room.py          Room: where the docks go (the network keeps half the window), dock tabs never cut
 """
