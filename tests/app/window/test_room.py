@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabBar
 
 from rnnviz.app.views.unrolled.camera import PRESENT_LABEL_PX, PRESENT_NUMBER_PX, ROW_LABEL_SIZE
+from rnnviz.app.views.unrolled.labels import small
 from rnnviz.app.views.unrolled.layout import number_size
 from rnnviz.app.window.room import SHORT_TITLES
 
@@ -79,6 +80,8 @@ def test_presentation_at_1280x720_scales_the_network_and_cuts_nothing(qtbot, win
     arrow_names = on_screen_px(v, 0.95 * ROW_LABEL_SIZE * L.s)
     assert number >= PRESENT_NUMBER_PX - 1e-6 and PRESENT_NUMBER_PX >= 20
     assert arrow_names >= PRESENT_LABEL_PX - 1e-6 and PRESENT_LABEL_PX >= 18
+    secondary = on_screen_px(v, small(ROW_LABEL_SIZE * L.s, L))  # tanh, gradient norms, losses
+    assert secondary >= PRESENT_LABEL_PX - 1e-6
     # the step label and Loop are whole (once the bar is laid out in the presentation font)
     label, loop = window.transport.position_label, window.transport.loop_button
     qtbot.waitUntil(lambda: label.width() >= label.fontMetrics().horizontalAdvance(label.text())

@@ -15,6 +15,13 @@ from rnnviz.app.views.unrolled.paint import (
 )
 
 
+def small(size: float, L, normal: float = 0.85) -> float:
+    """The size of the secondary labels (tanh, c ⊙ f, the gradient norms, each step's loss):
+    `normal` of the row labels' size, but as large as the arrow names in presentation mode (s > 1),
+    so that every label reads on a projector."""
+    return size * (0.95 if L.s > 1 else normal)
+
+
 class LabelItem(DiagramItem):
     """Row labels, arrow labels and per-step numbers, thinned out when small on screen."""
 
@@ -102,7 +109,7 @@ class LabelItem(DiagramItem):
         cc = L.columns.get("c")
         if cc is not None:  # c_t → h_t through tanh (and the output gate)
             painter.setPen(qcolor(th.muted))
-            painter.setFont(font(size * 0.8, italic=True))
+            painter.setFont(font(small(size, L, 0.8), italic=True))
             painter.drawText(QRectF(cc.right, yc - lift - size * 0.8, ch.left - cc.right, size * 1.2),
                              Qt.AlignCenter, "tanh")
         if L.expanded:
@@ -135,12 +142,12 @@ class LabelItem(DiagramItem):
         cc = L.columns.get("c")
         if cc is not None and not back:
             painter.setPen(qcolor(th.muted))
-            painter.setFont(font(size * 0.85))
+            painter.setFont(font(small(size, L)))
             painter.drawText(QRectF(L.line_x("c") + 8 * L.s, ym - size, 80 * L.s, 2 * size),
                              Qt.AlignLeft | Qt.AlignVCenter, "c  (⊙ f)")
         if back:
             painter.setPen(qcolor(th.backward))
-            painter.setFont(font(size * 0.85))
+            painter.setFont(font(small(size, L)))
             g = float(d.flow[t])
             what = f"‖∂L/∂a{subscript(t)}‖" if not gated else f"gates ‖∂L/∂a{subscript(t)}‖"
             painter.drawText(QRectF(xh - 220 * L.s, ym - size, 208 * L.s, 2 * size),
@@ -159,6 +166,6 @@ class LabelItem(DiagramItem):
         if not col.rows[r]:
             return
         painter.setPen(qcolor(th.muted))
-        painter.setFont(font(size * 0.85))
+        painter.setFont(font(small(size, L)))
         painter.drawText(QRectF(col.right + 8 * L.s, L.row_top(r), 90 * L.s, L.strip_h),
                          Qt.AlignLeft | Qt.AlignVCenter, f"ℓ = {ctx.data.loss_t[r]:.3g}")
