@@ -16,9 +16,9 @@ def live_counts() -> Counter:
     gc.collect()
     counts: Counter = Counter()
     for o in gc.get_objects():
-        t = type(o)
+        t = type(o)  # never isinstance(o, ...): it reads o.__class__, which some lazy modules warn on
         module = t.__module__ if isinstance(t.__module__, str) else ""
-        if isinstance(o, (QObject, QGraphicsItem)) or module.startswith(("pyqtgraph", "rnnviz")):
+        if issubclass(t, (QObject, QGraphicsItem)) or module.startswith(("pyqtgraph", "rnnviz")):
             counts[f"{module}.{t.__qualname__}"] += 1
     return counts
 
@@ -26,7 +26,7 @@ def live_counts() -> Counter:
 def atlas_symbols() -> int:
     """Symbols drawn into every scatter plot's atlas (pyqtgraph keys them by pen and brush
     object: a new object per restyle is a new symbol, kept)."""
-    return sum(len(o.fragmentAtlas) for o in gc.get_objects() if isinstance(o, pg.ScatterPlotItem))
+    return sum(len(o.fragmentAtlas) for o in gc.get_objects() if issubclass(type(o), pg.ScatterPlotItem))
 
 
 def settle() -> None:
