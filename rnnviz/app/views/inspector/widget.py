@@ -17,6 +17,7 @@ from rnnviz.app.state.session import Session
 from rnnviz.app.style import colors
 from rnnviz.app.style.theme import Theme, font_scale, theme_for
 from rnnviz.app.views.inspector.html import Page
+from rnnviz.app.views.inspector.live_text import LiveText
 from rnnviz.app.views.inspector.pages import page_for
 from rnnviz.app.views.axes import integer_ticks
 
@@ -33,7 +34,6 @@ class Inspector(QWidget):
         self.page: Page | None = None
         self._columns_shown = 0
         self._doc_style: tuple[QFont, str] | None = None  # the text's font and style sheet last set
-        self._html_shown: str | None = None  # the HTML last set (setHtml costs a relayout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
@@ -41,6 +41,7 @@ class Inspector(QWidget):
         self.text.setOpenLinks(False)
         self.text.setObjectName("inspectorText")
         layout.addWidget(self.text, 1)
+        self.live = LiveText(self.text)  # sets the page, in place when only its numbers changed
         self.plots = pg.GraphicsLayoutWidget(self)
         self.plots.setObjectName("inspectorPlots")
         self.plots.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -106,12 +107,8 @@ class Inspector(QWidget):
             self._doc_style = (font, sheet)
             self.text.document().setDefaultFont(font)
             self.text.document().setDefaultStyleSheet(sheet)
-            self._html_shown = None
-        if self.page.html != self._html_shown:  # e.g. only the cursor moved elsewhere
-            self._html_shown = self.page.html
-            scroll = self.text.verticalScrollBar().value()
-            self.text.setHtml(self.page.html)
-            self.text.verticalScrollBar().setValue(scroll)
+            self.live.invalidate()
+        self.live.show(self.page.html)  # a step of playback: the numbers are edited in place
         self._draw_weight(self.page.weight, sel, theme)
 
     def _strip_columns(self) -> int:
