@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabBar, QWidget
 
 # short tab titles for the plot docks (objectName -> title); the long name becomes the tooltip
 SHORT_TITLES = {
@@ -28,8 +28,8 @@ SHORT_TITLES = {
     "baselineDock": "AR",
 }
 
-LEFT_SHARE = 0.13  # of the window's width, for Setup | Training
-RIGHT_SHARE = 0.22  # of the window's width, for the inspector and the plots
+LEFT_SHARE = 0.15  # of the window's width, for Setup | Training
+RIGHT_SHARE = 0.2  # of the window's width, for the inspector and the plots
 INSPECTOR_SHARE = 0.55  # of the right column's height
 MIN_STAGE_SHARE = 0.5  # the network's least share of the window's area, kept after a resize
 
@@ -60,9 +60,16 @@ class Room(QObject):
         self.panels = list(panels)
         self.plots = list(plots)
         for dock in self.plots:
+            long = dock.windowTitle()
+            if dock.titleBarWidget() is None:
+                # a plain label as the other docks have (docks.py): Qt's own title bar, drawn in
+                # the style sheet's padding, came out cut in half under the inspector
+                label = QLabel(long, dock)
+                label.setObjectName("dockTitle")
+                dock.setTitleBarWidget(label)
             short = SHORT_TITLES.get(dock.objectName())
-            if short and dock.windowTitle() != short:
-                dock.setToolTip(dock.windowTitle())
+            if short and long != short:
+                dock.setToolTip(long)
                 dock.setWindowTitle(short)
         self.arrange()
         window.installEventFilter(self)
