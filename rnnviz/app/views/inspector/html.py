@@ -106,22 +106,26 @@ class PageBuilder:
               sequential: bool = False) -> None:
         """A vector as a row of coloured cells with its numbers (the view's colour scale; a
         gate's sequential 0 … 1 scale when `sequential`)."""
-        values = np.asarray(values, dtype=float).ravel()
-        for i, v in enumerate(values):
-            self.numbers[f"{key}[{i}]"] = float(v)
-        shown = values[:MAX_CELLS]
+        values = np.asarray(values, dtype=float).ravel()  # (n,)
+        self.numbers.update({f"{key}[{i}]": v for i, v in enumerate(values.tolist())})
+        shown = values[:MAX_CELLS]  # (m,) m <= MAX_CELLS
+        # every cell's colours at once, through the scale's one lookup table
+        bg = (colors.rgba_seq(shown) if sequential else colors.rgba(shown, limit))[:, :3].tolist()  # (m, 3)
+        with np.errstate(invalid="ignore"):
+            dark = ((np.isfinite(shown) & (shown < 0.62)) if sequential  # colors.seq_text_is_dark
+                    else (np.abs(shown) < 0.55 * limit)).tolist()  # colors.text_is_dark
+        texts = [fmt_short(v) for v in shown.tolist()]
+        muted = self.t.muted
         rows = []
         for start in range(0, len(shown), self.columns):
             head, cells = [], []
             for i in range(start, min(start + self.columns, len(shown))):
-                v = shown[i]
-                bg = colors.rgba_seq(np.array([v]))[0] if sequential else colors.rgba(np.array([v]), limit)[0]
-                dark = colors.seq_text_is_dark(v) if sequential else colors.text_is_dark(v, limit)
-                fg = "#1d2125" if dark else "#ffffff"
+                r, g, b_ = bg[i]
+                fg = "#1d2125" if dark[i] else "#ffffff"
                 label = labels[i] if labels else str(i)
-                head.append(f'<td align="center" style="color:{self.t.muted};font-size:small;">{escape(label)}</td>')
-                cells.append(f'<td align="center" nowrap style="background-color:rgb({bg[0]},{bg[1]},{bg[2]});'
-                             f'color:{fg};font-family:{MONO};padding:3px 5px;">{fmt_short(v)}</td>')
+                head.append(f'<td align="center" style="color:{muted};font-size:small;">{escape(label)}</td>')
+                cells.append(f'<td align="center" nowrap style="background-color:rgb({r},{g},{b_});'
+                             f'color:{fg};font-family:{MONO};padding:3px 5px;">{texts[i]}</td>')
             rows.append("<tr>" + "".join(head) + "</tr><tr>" + "".join(cells) + "</tr>")
         more = (f'<p style="color:{self.t.muted};">… {len(values) - MAX_CELLS} more values not shown</p>'
                 if len(values) > MAX_CELLS else "")

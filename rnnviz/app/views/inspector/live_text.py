@@ -22,11 +22,13 @@ from html import unescape
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTextEdit
 
-_TAG = re.compile(r"(<[^>]*>)")
-# a value-strip cell (html.PageBuilder.strip): its background and text colour vary with the value
-_CELL_COLOURS = re.compile(r"background-color:rgb\((\d+),(\d+),(\d+)\);color:(#[0-9a-fA-F]{6});")
+# A slot: the text of a value-strip cell (html.PageBuilder.strip: its background and text colour
+# vary with the value, its text may be "NaN"), or any text run with a digit in it. One pass of
+# one pattern finds them all (a page has a few hundred); group "text" is the slot's text.
+_SLOT = re.compile(r"background-color:rgb\((?P<r>\d+),(?P<g>\d+),(?P<b>\d+)\);color:(?P<fg>#[0-9a-fA-F]{6});"
+                   r"(?P<rest>[^>]*)>(?P<cell>[^<]*)<"
+                   r"|>(?P<text>[^<]*\d[^<]*)<")
 _SPACE = re.compile(r"\s+")
-_DIGIT = re.compile(r"\d")
 _ANCHOR = "rnnviz-slot-"
 
 
@@ -47,26 +49,22 @@ def split_page(html: str) -> tuple[str, list[Slot], str]:
     skeleton: list[str] = []
     marked: list[str] = []
     slots: list[Slot] = []
-    cell: tuple[tuple[int, int, int], str] | None = None  # colours of the strip cell just opened
-    for i, part in enumerate(_TAG.split(html)):
-        if i % 2:  # a tag
-            m = _CELL_COLOURS.search(part)
-            if m:
-                cell = ((int(m[1]), int(m[2]), int(m[3])), m[4])
-                skeleton.append(_CELL_COLOURS.sub("background-color:@;color:@;", part))
-            else:
-                skeleton.append(part)
-            marked.append(part)
-        elif part and (cell is not None or _DIGIT.search(part)):
-            text = unescape(_SPACE.sub(" ", part))
-            bg, fg = cell if cell is not None else (None, None)
-            cell = None
-            skeleton.append(f"\0{text[:1] == ' '}{text[-1:] == ' '}\0")
-            marked.append(f'<a name="{_ANCHOR}{len(slots)}">{part}</a>')
-            slots.append(Slot(text, bg, fg))
-        else:
-            skeleton.append(part)
-            marked.append(part)
+    done = 0  # html[:done] is handled
+    for m in _SLOT.finditer(html):
+        if m["text"] is not None:
+            raw, head, bg, fg = m["text"], ">", None, None
+        else:  # a strip cell: its colours leave the skeleton too
+            raw = m["cell"]
+            head = f"background-color:@;color:@;{m['rest']}>"
+            bg, fg = (int(m["r"]), int(m["g"]), int(m["b"])), m["fg"]
+        before = html[done:m.start()]
+        text = unescape(_SPACE.sub(" ", raw))
+        skeleton.append(f"{before}{head}\0{text[:1] == ' '}{text[-1:] == ' '}\0<")
+        marked.append(f'{before}{m[0][:-1 - len(raw)]}<a name="{_ANCHOR}{len(slots)}">{raw}</a><')
+        slots.append(Slot(text, bg, fg))
+        done = m.end()
+    skeleton.append(html[done:])
+    marked.append(html[done:])
     return "".join(skeleton), slots, "".join(marked)
 
 
