@@ -15,8 +15,8 @@ from rnnviz.engine import Trace
 from rnnviz.engine.analysis import spectral_radius
 from rnnviz.app.state.playback import Frame
 from rnnviz.app.state.selection import Selection
-from rnnviz.app.style import colors
 from rnnviz.app.views.inspector.html import (
+    scale_of,
     TRANSPOSE, Page, PageBuilder, backward_heading, dh_parts, sub, theme_color, units_note, units_shown,
 )
 
@@ -194,7 +194,7 @@ def _hidden_gradient(b: PageBuilder, tr: Trace, t: int, units: list[int], frame:
         b.sum_table([(f"dL/d{sub('a', g + ',' + str(t))}[{j}] =", "",
                       b.num(f"dL_d{g}_pre[{j}]", tr.dL_dgate_pre[g][t - 1, 0, j], True)) for g in gate_names(tr)])
     b.muted(f"all of dL/d{sub('h', t)}:")
-    b.strip("dL_dh", tr.dL_dh[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.dL_dh)))
+    b.strip("dL_dh", tr.dL_dh[t - 1, 0], scale_of(tr.dL_dh))
 
 
 def _dc_rows(b: PageBuilder, tr: Trace, t: int, units: list[int]) -> None:
@@ -215,7 +215,7 @@ def _dc_rows(b: PageBuilder, tr: Trace, t: int, units: list[int]) -> None:
 
 def _cell_state(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
     H = tr.hidden_size
-    lim = colors.nice_limit(colors.symmetric_limit(tr.c))
+    lim = scale_of(tr.c)
     if t == 0:
         b.heading(sub("c", 0), "initial cell state")
         b.muted(f"shape ({H},) · not trained")
@@ -229,7 +229,7 @@ def _cell_state(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame)
     if frame.mode == "backward" and tr.targets is not None:
         b.section("Backward (BPTT)", theme_color(b.t, "backward"))
         _dc_rows(b, tr, t, units)
-        b.strip("dL_dc", tr.dL_dc[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.dL_dc)))
+        b.strip("dL_dc", tr.dL_dc[t - 1, 0], scale_of(tr.dL_dc))
     b.section("Forward", theme_color(b.t, "forward"))
     for f in _state_formulas(tr, t):
         b.formula(f)
@@ -256,7 +256,7 @@ def _gate(b: PageBuilder, tr: Trace, sel: Selection, g: str, t: int, frame: Fram
         b.muted(f"dL/d{sub('a', g + ',' + str(t))}: the gradient of this gate's pre-activation"
                 + ("" if t >= frame.backward_from else " (the backward pass has not reached this step yet)"))
         d = tr.dL_dgate_pre[g]
-        b.strip(f"dL_d{g}_pre", d[t - 1, 0], colors.nice_limit(colors.symmetric_limit(d)))
+        b.strip(f"dL_d{g}_pre", d[t - 1, 0], scale_of(d))
 
 
 def _weights(b: PageBuilder, tr: Trace, kind: str, t: int, frame: Frame) -> Page:

@@ -55,6 +55,26 @@ W = {"W_xh": sub("W", "xh"), "W_hh": sub("W", "hh"), "W_hy": sub("W", "hy"),
 TRANSPOSE = "ᵀ"
 
 
+# the colour scale of a whole trace array, kept: a playback frame would otherwise scan all of
+# h or dL/dh (T × H values) again for every strip. Trace arrays are never changed in place (an
+# edit or a training step makes a new trace), so the array itself is the key; the entry holds
+# the array so its id cannot be reused while it is cached.
+_SCALES: dict[int, tuple[np.ndarray, float]] = {}
+_SCALES_KEPT = 32
+
+
+def scale_of(array: np.ndarray) -> float:
+    """colors.nice_limit(colors.symmetric_limit(array)), remembered for the array."""
+    hit = _SCALES.get(id(array))
+    if hit is not None and hit[0] is array:
+        return hit[1]
+    limit = colors.nice_limit(colors.symmetric_limit(array))
+    if len(_SCALES) >= _SCALES_KEPT:
+        _SCALES.pop(next(iter(_SCALES)))  # the oldest
+    _SCALES[id(array)] = (array, limit)
+    return limit
+
+
 def theme_color(theme: Theme, which: str) -> str:
     """The theme's colour for a pass ("forward", "backward"), for a section title."""
     return getattr(theme, which)

@@ -16,10 +16,10 @@ from rnnviz.engine import Trace
 from rnnviz.engine.model import is_class_loss
 from rnnviz.app.state.playback import Frame
 from rnnviz.app.state.selection import Selection
-from rnnviz.app.style import colors
 from rnnviz.app.style.theme import Theme
 from rnnviz.app.views.inspector.gated import gated_page
 from rnnviz.app.views.inspector.html import (
+    scale_of,
     MAX_CELLS, MONO, STRIP_COLUMNS, W, Page, PageBuilder, fmt, sub, theme_color, units_note, units_shown,
 )
 from rnnviz.app.views.inspector.vanilla import hidden_page
@@ -57,7 +57,7 @@ def _input(b: PageBuilder, tr: Trace, t: int, vocab: str | None) -> None:
         note += f' · the character “{escape(vocab[int(np.argmax(x))])}” (one-hot)'
     b.heading(sub("x", t), note)
     b.muted(f"shape ({I},)")
-    b.strip("x", x, colors.nice_limit(colors.symmetric_limit(tr.x)), labels)
+    b.strip("x", x, scale_of(tr.x), labels)
     if not tr.input_mask[t - 1]:
         b.muted(f"The {tr.architecture} network gets no input at this step: it is fed zeros.")
     if tr.cell == "rnn":
@@ -77,7 +77,7 @@ def _output(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame, voc
               + (" (log-probabilities)" if nll else " (logits)" if ce else ""))
     b.muted(f"shape ({O},)")
     labels = list(vocab) if vocab and len(vocab) == O else None
-    b.strip("y", tr.y[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.y)), labels)
+    b.strip("y", tr.y[t - 1, 0], scale_of(tr.y), labels)
     b.section("Forward", theme_color(b.t, "forward"))
     z = sub("z" if nll else "y", t)  # nll: the readout's linear output, before LogSoftmax
     b.formula(f"{z} = {sub('h', t)}·{W['W_hy']} + {W['b_y']}"
@@ -126,7 +126,7 @@ def _output(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame, voc
         what = f"{sub('p', t)} − onehot(target), over the number of scored steps" if ce else \
             f"2({sub('y', t)} − target) / n"
         b.formula(f"dL/d{sub('y', t)} = {what}")
-        b.strip("dL_dy", tr.dL_dy[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.dL_dy)), labels)
+        b.strip("dL_dy", tr.dL_dy[t - 1, 0], scale_of(tr.dL_dy), labels)
 
 
 _WEIGHT_TEXT = {

@@ -11,8 +11,8 @@ from rnnviz.engine import Trace
 from rnnviz.engine.activations import derivative, formula
 from rnnviz.app.state.playback import Frame
 from rnnviz.app.state.selection import Selection
-from rnnviz.app.style import colors
 from rnnviz.app.views.inspector.html import (
+    scale_of,
     TRANSPOSE, W, PageBuilder, backward_heading, dh_parts, sub, theme_color, units_note, units_shown,
 )
 
@@ -20,7 +20,7 @@ from rnnviz.app.views.inspector.html import (
 def hidden_page(b: PageBuilder, tr: Trace, sel: Selection, t: int, frame: Frame) -> None:
     """h_t of the vanilla cell at step t (0: the initial state)."""
     H = tr.hidden_size
-    h_lim = colors.nice_limit(colors.symmetric_limit(tr.h))  # the view's scale
+    h_lim = scale_of(tr.h)  # the view's scale
     if t == 0:
         if tr.h0_carried:  # a stateful training run: the previous batch's last h
             b.heading(sub("h", 0), "carried from the previous sequence")
@@ -78,4 +78,4 @@ def _hidden_gradient(b: PageBuilder, tr: Trace, t: int, units: list[int], frame:
              "<b>" + b.num(f"dL_da[{j}]", tr.dL_da[t - 1, 0, j], True) + "</b>"),
         ])
     b.muted(f"all of dL/d{sub('h', t)}:")
-    b.strip("dL_dh", tr.dL_dh[t - 1, 0], colors.nice_limit(colors.symmetric_limit(tr.dL_dh)))
+    b.strip("dL_dh", tr.dL_dh[t - 1, 0], scale_of(tr.dL_dh))
