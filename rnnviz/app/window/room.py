@@ -25,7 +25,6 @@ SHORT_TITLES = {
     "plot-gradients": "Gradients",
     "plot-predictions": "Predictions",
     "plot-weights": "Weights",
-    "baselineDock": "AR",
 }
 
 LEFT_SHARE = 0.15  # of the window's width, for Setup | Training
