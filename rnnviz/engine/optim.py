@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnviz.engine.flat import Layout
+
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 # Gradient clipping: "norm" scales all gradients together so their global L2 norm is at most c
 # (torch.nn.utils.clip_grad_norm_); "value" clips every entry to [-c, c] (np.clip,
@@ -92,6 +94,29 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     return total
 
 
+def clip_flat(g: np.ndarray, clip: float | None, mode: str = "norm", squares: np.ndarray | None = None,
+              parts: list[np.ndarray] | None = None) -> float:
+    """clip_grads on all gradients laid end to end in g (n,), in place (clip None: no clipping);
+    the global L2 norm before.  squares: an (n,) buffer for g², and parts: views of it shaped as
+    the arrays g holds (flat.Layout.views): the squares are then added up array by array and
+    the sums in that order, as clip_grads and Trace.grad_norm do, so that the norm (and so the
+    clipping) is the same to the bit."""
+    sq = np.multiply(g, g, out=squares)
+    if parts is None:
+        total = float(np.sqrt(np.add.reduce(sq)))
+    else:
+        total = float(np.sqrt(sum(float(np.add.reduce(v, axis=None)) for v in parts)))
+    if clip is None:
+        return total
+    if check_clip_mode(mode) == "value":
+        np.clip(g, -clip, clip, out=g)
+    else:
+        coef = clip / (total + 1e-6)
+        if coef < 1.0:
+            g *= coef
+    return total
+
+
 @dataclass
 class Optimizer:
     lr: float = 0.01
@@ -99,10 +124,77 @@ class Optimizer:
     steps: int = 0
     name = "base"
 
+    # the flat buffers of step_flat: (the state dict they back, the layout, the buffers); any
+    # other change of `state` (step, restore, a caller assigning it) makes them be packed again
+    _flat: tuple | None = field(default=None, repr=False, compare=False)
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self._flat = None  # may add entries to state
         self.steps += 1
         for key, p in params.items():
             self._update(key, p, grads[key])
+
+    def buffer_count(self) -> int:
+        """How many arrays of state the optimizer keeps per parameter (0: none)."""
+        return 0
+
+    def flat_buffers(self, layout: Layout) -> list[np.ndarray]:
+        """The state as `buffer_count()` flat (layout.size,) arrays, which `state` then holds
+        views of (so it stays readable, and saved, per parameter); a parameter with no state
+        yet gets zeros, which each rule treats as its first step does."""
+        n = self.buffer_count()
+        if n == 0:
+            return []
+        if self._flat is not None and self._flat[0] is self.state and self._flat[1] is layout and len(self._flat[2]) == n:
+            return self._flat[2]
+        bufs = [np.zeros(layout.size, dtype=layout.dtype) for _ in range(n)]
+        state = {}
+        for j, buf in enumerate(bufs):
+            for key, view in layout.views(buf).items():
+                old = self.state.get(key)
+                if old is not None:
+                    view[...] = old[j] if isinstance(old, tuple) else old
+        for key, *views in zip(layout.names, *(layout.views(b).values() for b in bufs)):
+            state[key] = views[0] if n == 1 else tuple(views)
+        self.state = state
+        self._flat = (state, layout, bufs)
+        return bufs
+
+    def step_flat(self, p: np.ndarray, g: np.ndarray, layout: Layout) -> None:
+        """`step` on all parameters at once: p and g (layout.size,) the parameters and their
+        gradients laid end to end by `layout`.  The same elementwise arithmetic, so the same
+        numbers to the bit, in about one parameter's worth of NumPy calls."""
+        bufs = self.flat_buffers(layout)
+        self.steps += 1
+        self._update_flat(p, g, bufs)
+
+    def _update_flat(self, p: np.ndarray, g: np.ndarray, bufs: list[np.ndarray]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def save_flat(self, layout: Layout, out: list[np.ndarray] | None) -> tuple[list[np.ndarray] | None, int]:
+        """(copies of the flat buffers, the step count), for `restore_flat`: copied into `out`
+        when it holds arrays of the right size (a rollback slot reused every iteration, so that
+        keeping the last good state allocates nothing), else into new arrays.  None instead of
+        the copies when the optimizer has no state yet (restored as no state)."""
+        if not self.state:
+            return None, self.steps
+        bufs = self.flat_buffers(layout)
+        if out is None or len(out) != len(bufs) or any(o.shape != b.shape or o.dtype != b.dtype for o, b in zip(out, bufs)):
+            out = [b.copy() for b in bufs]
+        else:
+            for o, b in zip(out, bufs):
+                np.copyto(o, b)
+        return out, self.steps
+
+    def restore_flat(self, layout: Layout, saved: tuple[list[np.ndarray] | None, int]) -> None:
+        """Back to a `save_flat()` (copied in: the saved arrays stay the caller's)."""
+        arrays, steps = saved
+        if arrays is None:
+            self.state, self._flat = {}, None
+        else:
+            for b, a in zip(self.flat_buffers(layout), arrays):
+                np.copyto(b, a)
+        self.steps = steps
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -120,6 +212,7 @@ class Optimizer:
         """Back to a `checkpoint()`, as if the steps since had never been taken (its arrays
         become the optimizer's own: restore a checkpoint once)."""
         self.state, self.steps = checkpoint
+        self._flat = None
 
 
 @dataclass
@@ -140,6 +233,17 @@ class SGD(Optimizer):
             g = buf
         p -= self.lr * g
 
+    def buffer_count(self) -> int:
+        return 1 if self.momentum else 0
+
+    def _update_flat(self, p: np.ndarray, g: np.ndarray, bufs: list[np.ndarray]) -> None:
+        if self.momentum:  # a buffer of zeros gives g on the first step, as buf = g.copy()
+            buf = bufs[0]
+            buf *= self.momentum
+            buf += g
+            g = buf
+        p -= self.lr * g
+
     def hyperparameters(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum}
 
@@ -157,6 +261,17 @@ class Adam(Optimizer):
         if key not in self.state:
             self.state[key] = (np.zeros_like(p), np.zeros_like(p))
         m, v = self.state[key]
+        self._update_arrays(p, g, m, v)
+
+    def buffer_count(self) -> int:
+        return 2
+
+    def _update_flat(self, p: np.ndarray, g: np.ndarray, bufs: list[np.ndarray]) -> None:
+        m, v = bufs
+        self._update_arrays(p, g, m, v)
+
+    def _update_arrays(self, p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray) -> None:
+        """The rule itself (shared by the per-parameter and the flat update)."""
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
@@ -183,7 +298,13 @@ class Adagrad(Optimizer):
     def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
         if key not in self.state:
             self.state[key] = np.zeros_like(p)
-        s = self.state[key]
+        self._update_flat(p, g, [self.state[key]])
+
+    def buffer_count(self) -> int:
+        return 1
+
+    def _update_flat(self, p: np.ndarray, g: np.ndarray, bufs: list[np.ndarray]) -> None:
+        s = bufs[0]
         s += g * g
         if self.eps_placement == "inside":
             p -= self.lr * g / np.sqrt(s + self.eps)

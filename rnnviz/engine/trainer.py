@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.engine.flat import Layout, largest_abs
 from rnnviz.engine.guards import (
     DivergenceError,
     DivergenceLimits,
@@ -37,10 +38,10 @@ from rnnviz.engine.optim import (
     check_clip,
     check_clip_mode,
     check_lr,
-    clip_grads,
+    clip_flat,
     make_optimizer,
 )
-from rnnviz.engine.run import run
+from rnnviz.engine.run import forward_loss, run
 from rnnviz.engine.trace import Trace
 
 
@@ -56,12 +57,30 @@ class StepResult:
 
 @dataclass
 class _GoodState:
-    """The weights and optimizer state before one update: where a divergence goes back to."""
+    """The weights and optimizer state before one update: where a divergence goes back to.
+    Its arrays are one of the trainer's two rollback slots, overwritten two updates later."""
 
-    params: dict[str, np.ndarray]
-    optimizer: tuple[dict, int]  # Optimizer.checkpoint()
-    owner: Optimizer  # the optimizer that checkpoint is of
+    params: np.ndarray  # (layout.size,) the weights laid end to end (flat.Layout)
+    optimizer: tuple[list[np.ndarray] | None, int]  # Optimizer.save_flat(): its flat buffers, its step count
+    owner: Optimizer  # the optimizer that state is of
     batch: tuple  # Trainer._batch_state(): where the mini-batch order stood before that iteration's batch
+
+
+class _Buffers:
+    """The flat arrays one iteration works in, allocated once per layout: the gradients g, the
+    weights p, a scratch array for |·|, and two rollback slots (weights + optimizer buffers).
+    Two slots, because the last good state (the one before the latest update) must survive the
+    copy taken before the next update until that update is known to be good."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.g = layout.empty()  # (n,) gradients
+        self.p = layout.empty()  # (n,) weights
+        self.scratch = layout.empty()  # (n,)
+        self.grad_views = layout.views(self.g)  # name -> the gradient, shaped as the parameter
+        self.square_views = list(layout.views(self.scratch).values())  # g² by parameter, for the norm
+        self.grad_keys = tuple((name, "grad_" + name) for name in layout.names)
+        self.slots: list[list] = [[layout.empty(), None], [layout.empty(), None]]  # [params, optimizer arrays]
 
 
 class Trainer:
@@ -123,6 +142,7 @@ class Trainer:
         # None: the default limits, scaled to this data when it is not normalised
         self.limits = limits if limits is not None else DivergenceLimits().for_data(self.x, self.targets, model.loss)
         self._initial = model.copy()
+        self._flat: _Buffers | None = None  # the iteration's flat arrays (_buffers), made once per layout
         self.reset()
 
     # control ------------------------------------------------------------------------------
@@ -208,16 +228,24 @@ class Trainer:
         it = self.iteration + 1
         self._batch_at_start = self._batch_state()  # a step that fails gives its batch back
         idx = self.next_batch()
+        if len(idx) == self.x.shape[1]:  # full batch: the data as they are, no gathered copy
+            x, targets = self.x, self.targets
+        else:
+            x, targets = self.x[:, idx], self.targets[:, idx]
         start = self._carried_start(len(idx))
-        trace = run(self.model, self.x[:, idx], self.targets[:, idx], tbptt=self.tbptt, **start)
+        trace = run(self.model, x, targets, tbptt=self.tbptt, **start)
         trace.h0_carried = bool(start)
         loss = trace.loss
         if not np.isfinite(loss):
             what, t = first_nonfinite_step(trace)
             self._set_batch_state(self._batch_at_start)
             raise NonFiniteError(it, "the loss" if t is None or what == "loss_t" else f"the forward pass ({what})", t)
-        grads = {name[5:]: g.copy() for name, g in trace.grads.items()}  # grad_W_xh -> W_xh
-        g_name, g_max = largest_entries(grads)  # one pass per array: the NaN/Inf check too
+        buf = self._buffers()
+        layout, g, p = buf.layout, buf.g, buf.p
+        for name, grad_name in buf.grad_keys:  # the gradients laid end to end: g (n,)
+            g[layout.slices[name]] = trace.grads[grad_name].ravel()
+        grads = buf.grad_views  # name -> view of g
+        g_max = largest_abs(g, buf.scratch)  # one pass: the NaN/Inf check too
         if not np.isfinite(g_max):
             what, t = first_nonfinite_step(trace, backward=True)
             self._set_batch_state(self._batch_at_start)
@@ -227,22 +255,29 @@ class Trainer:
         if watch:
             if self._start_loss is None:
                 self._start_loss = loss
-            warning = self._check_loss_and_grads(it, loss, grads, g_name, g_max)
+            warning = self._check_loss_and_grads(it, loss, grads, g_max)
+        params = self.model.params()
         with np.errstate(over="ignore", invalid="ignore"):
-            norm = clip_grads(grads, self.clip, self.clip_mode) if self.clip else trace.grad_norm()
+            norm = clip_flat(g, self.clip, self.clip_mode, buf.scratch, buf.square_views)
+            layout.gather(params, p)
             # the weights and the optimizer's buffers and step count before the update, so that
             # a failed update is undone and the run carries on (say with a lower rate) as if it
-            # had never been tried; kept afterwards as the last good state
-            good = _GoodState({k: v.copy() for k, v in self.model.params().items()}, self.optimizer.checkpoint(),
-                              self.optimizer, self._batch_at_start)
-            self.optimizer.step(self.model.params(), grads)
-        params = self.model.params()
-        w_name, w_max = largest_entries(params)
+            # had never been tried; kept afterwards as the last good state.  Copied into the
+            # rollback slot the last good state does not use: no allocation, no deep copy.
+            slot = buf.slots[1 if self._good is not None and self._good.params is buf.slots[0][0] else 0]
+            np.copyto(slot[0], p)
+            saved = self.optimizer.save_flat(layout, slot[1])
+            slot[1] = saved[0] if saved[0] is not None else slot[1]
+            good = _GoodState(slot[0], saved, self.optimizer, self._batch_at_start)
+            self.optimizer.step_flat(p, g, layout)
+            layout.scatter(p, params)
+        w_max = largest_abs(p, buf.scratch)
         if not np.isfinite(w_max):
             self._go_back(good)
-            raise NonFiniteError(it, f"the updated weights ({w_name})", None)
+            raise NonFiniteError(it, f"the updated weights ({largest_entries(params)[0]})", None)
         if watch and warning is None and w_max > self.limits.max_weight:
             limit = self.limits.max_weight
+            w_name = largest_entries(params)[0]
             warning = self._diverged(
                 DivergenceError(it, f"the {'bias' if w_name.startswith('b') else 'weight'} {entry_name(w_name, params[w_name])}",
                                 w_max, limit,
@@ -258,6 +293,14 @@ class Trainer:
             self.history.val_loss.append(it, self.validation_loss())
         self.history.snapshots.offer(it, params)
         return StepResult(it, loss, norm, clipped, trace, warning)
+
+    def _buffers(self) -> _Buffers:
+        """This iteration's flat arrays, made again only when the parameters change layout."""
+        params = self.model.params()
+        if self._flat is None or not self._flat.layout.fits(params):
+            self._flat = _Buffers(Layout(params))
+            self._good = None  # a rollback slot of another layout cannot be restored
+        return self._flat
 
     def _carried_start(self, B: int) -> dict[str, np.ndarray]:
         """run's h0 (and c0) for a batch of B sequences: the carried state when stateful and it
@@ -286,7 +329,7 @@ class Trainer:
                 for j, s in enumerate(seqs)}
 
     # divergence ----------------------------------------------------------------------------------
-    def _check_loss_and_grads(self, it: int, loss: float, grads: dict[str, np.ndarray], g_name: str,
+    def _check_loss_and_grads(self, it: int, loss: float, grads: dict[str, np.ndarray],
                               g_max: float) -> DivergenceError | None:
         """The checks before the update: the loss against its start, the gradients against
         their bound (an unclipped run only: clipping bounds the update however large they are)."""
@@ -300,6 +343,7 @@ class Trainer:
                                 f"over {limits.loss_factor:g}× its starting value {self._start_loss:.3g}"),
                 self._good, undo_last=True)
         if self.clip is None and g_max > limits.max_grad:
+            g_name = largest_entries(grads)[0]
             return self._diverged(
                 DivergenceError(it, f"the gradient of {entry_name(g_name, grads[g_name])}", g_max, limits.max_grad,
                                 f"past the limit of {limits.max_grad:g} for any gradient entry"), None)
@@ -326,9 +370,10 @@ class Trainer:
                               "the initial weights" if kept == 0 else f"the weights of iteration {kept}")
 
     def _go_back(self, good: _GoodState) -> None:
-        self.model.set_params(good.params)
+        layout = self._flat.layout
+        self.model.set_params(layout.views(good.params))
         if self.optimizer is good.owner:  # not if the optimizer was swapped for another since
-            self.optimizer.restore(good.optimizer)
+            self.optimizer.restore_flat(layout, good.optimizer)
         self._set_batch_state(good.batch)  # the mini-batch order too: the next step draws that batch again
 
     def _batch_state(self) -> tuple:
@@ -500,7 +545,7 @@ class Trainer:
     def validation_loss(self) -> float:
         if self.x_val is None:
             return float("nan")
-        return run(self.model, self.x_val, self.y_val).loss
+        return forward_loss(self.model, self.x_val, self.y_val)  # the loss only: no BPTT
 
     def loss(self) -> float:
         """Loss of the current weights on all training sequences."""

@@ -208,6 +208,21 @@ def jacobian_norms_gated(trace: Trace, seq: int = 0, ord: str = "spectral") -> n
     return np.array([np.linalg.norm(dh[t], 2 if ord == "spectral" else "fro") for t in range(T)])
 
 
+def forward_loss_gated(model: LSTM | GRU, x: np.ndarray, targets: np.ndarray) -> float:
+    """run_gated(...).loss from the forward pass alone, from the model's h_0 (run.forward_loss)."""
+    x = prepare_inputs(model, x)
+    T, B, _ = x.shape
+    tgt = prepare_targets(model, targets, T, B)
+    ws = workspace(T * B * model.hidden_size)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if model.cell == "lstm":
+            fwd = lstm.forward(model, x, model.h0, model.c0, ws=ws)
+        else:
+            fwd = gru.forward(model, x, model.h0, ws=ws)
+        y = outputs(fwd["rows"], model.W_hy, model.b_y)  # (T, B, O)
+        return output_loss(model, y, tgt)[1]
+
+
 def loss_with_nudge(model: LSTM | GRU, x: np.ndarray, targets: np.ndarray, what: str, t: int, b: int, j: int, delta: float) -> float:
     """The loss when h_t (what='h') or c_t (what='c', LSTM) of sequence b, unit j, at 0-based
     step t is shifted by delta as soon as it is computed (finite differences of dL/dh, dL/dc)."""

@@ -73,6 +73,16 @@ def run_vanilla(model: RNN, x: np.ndarray, targets: np.ndarray | None, *, steps:
     )
 
 
+def forward_loss_vanilla(model: RNN, x: np.ndarray, targets: np.ndarray) -> float:
+    """run_vanilla(...).loss from the forward pass alone (run.forward_loss)."""
+    x = prepare_inputs(model, x)
+    T, B, _ = x.shape
+    tgt = prepare_targets(model, targets, T, B)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        _, _, y, _ = _forward(model, x, None, workspace(T * B * model.hidden_size))
+        return output_loss(model, y, tgt, target_steps(model.architecture, T))[1]
+
+
 def _forward(
     model: RNN,
     x: np.ndarray,
