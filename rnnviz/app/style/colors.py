@@ -107,3 +107,10 @@ def rgba_seq(values: np.ndarray) -> np.ndarray:
 def seq_text_is_dark(value: float) -> bool:
     """Whether a number printed on a gate's colour should be dark."""
     return bool(np.isfinite(value)) and value < 0.62  # light text on the non-finite colour too
+
+
+def texts_are_dark(values: np.ndarray, limit: float, sequential: bool = False) -> np.ndarray:
+    """text_is_dark (or seq_text_is_dark when `sequential`) for a whole vector at once: (n,) bool."""
+    v = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(v) & (v < 0.62)) if sequential else (np.abs(v) < 0.55 * limit)

@@ -116,3 +116,13 @@ def test_split_page_keeps_structure_and_finds_the_numbers():
     assert slots_b[1].bg == (9, 9, 9) and slots_b[1].fg == "#1d2125"
     assert '<a name="rnnviz-slot-1">0.5</a>' in marked
     assert split_page("<p>Forward</p>")[0] != split_page("<p>Backward</p>")[0]  # digit-free text: structure
+
+
+def test_texts_are_dark_matches_the_per_value_rule():
+    import numpy as np
+
+    from rnnviz.app.style import colors
+
+    v = np.array([-3.0, -1.0, 0.0, 0.5, 1.09, 1.11, 0.61, 0.63, np.nan, np.inf, -np.inf])  # (11,)
+    assert colors.texts_are_dark(v, 2.0).tolist() == [colors.text_is_dark(x, 2.0) for x in v]
+    assert colors.texts_are_dark(v, 2.0, sequential=True).tolist() == [colors.seq_text_is_dark(x) for x in v]

@@ -131,9 +131,7 @@ class PageBuilder:
         shown = values[:MAX_CELLS]  # (m,) m <= MAX_CELLS
         # every cell's colours at once, through the scale's one lookup table
         bg = (colors.rgba_seq(shown) if sequential else colors.rgba(shown, limit))[:, :3].tolist()  # (m, 3)
-        with np.errstate(invalid="ignore"):
-            dark = ((np.isfinite(shown) & (shown < 0.62)) if sequential  # colors.seq_text_is_dark
-                    else (np.abs(shown) < 0.55 * limit)).tolist()  # colors.text_is_dark
+        dark = colors.texts_are_dark(shown, limit, sequential).tolist()  # (m,)
         texts = [fmt_short(v) for v in shown.tolist()]
         muted = self.t.muted
         rows = []

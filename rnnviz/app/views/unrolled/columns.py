@@ -174,10 +174,10 @@ class ColumnItem(DiagramItem):
         dark, light = QColor("#1d2125"), QColor("#ffffff")
         scale = 10.0 ** -k
         seq = ctx.data.sequential(self.kind)
+        darks = colors.texts_are_dark(row[u0:u1], limit, seq).tolist()  # (u1 - u0,) one pass over the cells
         for i in range(u0, u1):
             val = float(row[i])
-            is_dark = colors.seq_text_is_dark(val) if seq else colors.text_is_dark(val, limit)
-            painter.setPen(dark if is_dark else light)
+            painter.setPen(dark if darks[i - u0] else light)
             text = f"{val * scale:.2f}" if math.isfinite(val) else ("nan" if math.isnan(val) else "inf")
             if text == "-0.00":
                 text = "0.00"
