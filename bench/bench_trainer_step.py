@@ -10,16 +10,39 @@ in the same regime. A benchmark, not a test: nothing asserts on time.
 
     .venv/bin/python bench/bench_trainer_step.py
     .venv/bin/python bench/bench_trainer_step.py --steps 200 --blocks 15
+
+Before / after (`--compare DIR`): DIR holds an older engine, e.g. HEAD's,
+
+    git archive HEAD rnnviz | tar -x -C /tmp/s3/old_engine
+    .venv/bin/python bench/bench_trainer_step.py --compare /tmp/s3/old_engine --rounds 5
+
+Each round runs both sides, in turns and each in a fresh process (PYTHONPATH pointing at DIR
+or at this checkout), and prints per case the median over rounds, the spread over rounds and
+the median of the per-round ratios new/old (paired runs: a machine shared with other work
+slows both sides of a round alike).  A side reports, per cell on the sine task (the default
+demo, T = 25, full batch of 32, H = 8):
+* step/pass: one Trainer.step() against the `run` on the same batch inside it (both medians
+  of blocks), the trainer's overhead as a ratio;
+* the fixed cost of a pass, two ways, at B = 1, H = 32, one input and output: the time of a
+  pass at T = 1, and the intercept of a least-squares line through the pass times at
+  T = 1, 25, 100, 400 (what a pass costs apart from its steps).
+One BLAS thread (threadpoolctl), as the numbers are about Python overhead, not arithmetic.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
-from rnnviz.engine import CELLS, Trainer, init_model, make_task
+from rnnviz.engine import CELLS, Trainer, init_model, make_task, run
+
+FIXED_TS = (1, 25, 100, 400)
 
 
 def trainer_for(task_name: str, cell: str, trainer_class: type = Trainer) -> Trainer:
@@ -42,11 +65,82 @@ def block_time(trainer: Trainer, steps: int) -> float:
     return (time.perf_counter() - t0) / steps
 
 
+def median_time(f, n: int, blocks: int) -> float:
+    """Median over `blocks` of the seconds per call of f over n calls."""
+    f()
+    times = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        times.append((time.perf_counter() - t0) / n)
+    return statistics.median(times)
+
+
+def side(steps: int, blocks: int) -> dict[str, float]:
+    """One side's figures in µs (see the module docstring), keyed "<what>/<cell>"."""
+    out: dict[str, float] = {}
+    for cell in CELLS:
+        trainer = trainer_for("sine", cell)
+        block_time(trainer, 5)
+        out[f"step/{cell}"] = statistics.median(block_time(trainer, steps) for _ in range(blocks)) * 1e6
+        trainer.reset()
+        out[f"pass/{cell}"] = median_time(lambda: run(trainer.model, trainer.x, trainer.targets), steps, blocks) * 1e6
+        out[f"step÷pass/{cell}"] = out[f"step/{cell}"] / out[f"pass/{cell}"]
+        model = init_model(cell, 1, 32, 1, seed=0)
+        rng = np.random.default_rng(0)
+        times = []
+        for T in FIXED_TS:
+            x, y = rng.standard_normal((T, 1, 1)), rng.standard_normal((T, 1, 1))
+            times.append(median_time(lambda: run(model, x, y), max(20, 4000 // T), blocks) * 1e6)
+        out[f"pass T=1/{cell}"] = times[0]
+        out[f"fixed (intercept)/{cell}"] = float(np.polyfit(FIXED_TS, times, 1)[1])
+    return out
+
+
+def compare(old_dir: str, rounds: int, steps: int, blocks: int) -> None:
+    """Both sides in turns, each in a fresh process; medians, spreads and paired ratios."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    results: dict[str, list[dict]] = {"old": [], "new": []}
+    for r in range(rounds):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            env = dict(os.environ, PYTHONPATH=old_dir if name == "old" else here)
+            cmd = [sys.executable, os.path.abspath(__file__), "--side", "--steps", str(steps), "--blocks", str(blocks)]
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
+            results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
+    print(f"sine task (T = 25, B = 32, H = 8) and fixed cost (B = 1, H = 32); {rounds} rounds, "
+          f"sides in turns in fresh processes, 1 BLAS thread; median over rounds [min–max]; "
+          f"paired ratio = median of per-round new/old")
+    print("| figure | cell | old | new | paired new/old |")
+    print("|---|---|---|---|---|")
+    for key in results["old"][0]:
+        what, cell = key.split("/")
+        old = [d[key] for d in results["old"]]
+        new = [d[key] for d in results["new"]]
+        fmt = (lambda v: f"{v:.2f}") if what.startswith("step÷") else (lambda v: f"{v:.0f} µs")
+        ratio = statistics.median(n / o for n, o in zip(new, old))
+        print(f"| {what} | {cell} | {fmt(statistics.median(old))} [{fmt(min(old))}–{fmt(max(old))}] | "
+              f"{fmt(statistics.median(new))} [{fmt(min(new))}–{fmt(max(new))}] | {ratio:.2f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=100, help="steps per block (default 100)")
     ap.add_argument("--blocks", type=int, default=11, help="blocks per figure; the median is printed (default 11)")
+    ap.add_argument("--compare", metavar="DIR", help="before/after against the engine package under DIR")
+    ap.add_argument("--rounds", type=int, default=5, help="--compare: rounds of both sides (default 5)")
+    ap.add_argument("--side", action="store_true", help="(internal) one side's figures as JSON")
     args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if args.side:
+        print(json.dumps(side(args.steps, args.blocks)))
+        return
+    if args.compare:
+        compare(args.compare, args.rounds, args.steps, args.blocks)
+        return
     print(f"median µs per Trainer.step() ({args.blocks} blocks × {args.steps} steps), NumPy {np.__version__}")
     print("| task | cell | µs/step |")
     print("|---|---|---|")
