@@ -115,7 +115,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """`rnnviz trace`: one forward and backward pass of a model file on given inputs, saved."""
     check_writable(args.out)
     model, x, targets, said = open_model(args, steps=args.steps)
-    model.loss_reduction = args.loss_reduction  # a convention of the pass, not recorded in model files
+    if args.loss_reduction:  # else what the model file records (mean for files that do not say)
+        model.loss_reduction = args.loss_reduction
     try:
         trace = run(model, x, targets, steps=args.steps, tbptt=args.tbptt)
     except ValueError as e:

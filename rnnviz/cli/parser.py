@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--loss", choices=LOSSES, help="default: guessed from the targets (class indices: cross-entropy; "
                     "nll for a model that ends in LogSoftmax), else the file's meta")
     add_model_reading(tr)
-    tr.add_argument("--loss-reduction", choices=("mean", "sum"), default="mean",
-                    help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn)")
+    tr.add_argument("--loss-reduction", choices=("mean", "sum"),
+                    help="the per-step losses averaged over time steps (PyTorch) or summed (min-char-rnn); "
+                         "default: what the model file records (mean when it does not say)")
     tr.add_argument("--out", required=True, help="where to write the trace .npz")
 
     sh_m = sub.add_parser("show", help="open the app on a model file (rnnviz .npz, PyTorch state dict .pt / .npz)",
@@ -129,9 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--clip-mode", choices=("norm", "value"), default="norm",
                    help="norm: scale all gradients so their global norm is at most --clip (PyTorch's clip_grad_norm_, "
                         "default); value: clip every gradient entry to [-clip, clip] (np.clip, as min-char-rnn)")
-    t.add_argument("--loss-reduction", choices=("mean", "sum"), default="mean",
-                   help="the per-step losses averaged over time steps (PyTorch, default) or summed (min-char-rnn); "
-                        "the loss and every gradient scale with it")
+    t.add_argument("--loss-reduction", choices=("mean", "sum"),
+                   help="the per-step losses averaged over time steps (PyTorch) or summed (min-char-rnn); "
+                        "the loss and every gradient scale with it; default: the model file's (mean when it "
+                        "does not say, and for a task); written into the --out model file")
     t.add_argument("--stateful", action="store_true",
                    help="carry the hidden state from one batch to the next (min-char-rnn's hprev), batches in order, "
                         "no gradient across; it starts from h_0 again when the data start over")

@@ -161,6 +161,7 @@ class RNN:
             "activation": self.activation,
             "architecture": self.architecture,
             "loss": self.loss,
+            "loss_reduction": self.loss_reduction,
             "input_size": self.input_size,
             "hidden_size": self.hidden_size,
             "output_size": self.output_size,
@@ -281,8 +282,8 @@ class _Gated:
     def meta(self) -> dict:
         """What the model file's `meta` JSON holds."""
         return {**self.extra_meta, "cell": self.cell, "activation": self.activation, "architecture": self.architecture,
-                "loss": self.loss, "input_size": self.input_size, "hidden_size": self.hidden_size,
-                "output_size": self.output_size}
+                "loss": self.loss, "loss_reduction": self.loss_reduction, "input_size": self.input_size,
+                "hidden_size": self.hidden_size, "output_size": self.output_size}
 
 
 @dataclass

@@ -70,7 +70,7 @@ def model_from_arrays(data: dict[str, np.ndarray], path: str | os.PathLike, repo
     cell = meta.get("cell", "rnn")
     if cell != "rnn":
         raise FileFormatError(p, f"meta says cell {cell!r}; this version of rnnviz reads 'rnn' models")
-    extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss",
+    extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss", "loss_reduction",
                                                           "input_size", "hidden_size", "output_size")}
     return RNN(**arrays, h0=h0, extra_meta=extra, **settings)
 
@@ -93,7 +93,7 @@ def _load_gated_model(p: Path, data: dict[str, np.ndarray], overrides: dict) -> 
     for k in cls.STATE_NAMES:
         arrays[k] = check_numeric(p, k, data[k], ndim=1).astype(dtype) if k in data else np.zeros(H, dtype=dtype)
     settings = read_settings(p, {**meta, "activation": meta.get("activation", "tanh")}, overrides)
-    extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss",
+    extra = {k: v for k, v in meta.items() if k not in ("cell", "activation", "architecture", "loss", "loss_reduction",
                                                           "input_size", "hidden_size", "output_size")}
     try:
         return cls(**arrays, extra_meta=extra, **settings)

@@ -25,7 +25,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from rnnviz.engine.activations import ACTIVATIONS
-from rnnviz.engine.model import ARCHITECTURES, LOSSES
+from rnnviz.engine.model import ARCHITECTURES, LOSS_REDUCTIONS, LOSSES
 
 # a damaged .npy header is parsed by NumPy with Python's tokenizer: these escape as well
 HEADER_ERRORS = (SyntaxError, tokenize.TokenError, TypeError, OverflowError, MemoryError)
@@ -324,7 +324,8 @@ def read_meta(p: Path, data: dict[str, np.ndarray]) -> dict:
 
 
 def read_settings(p: Path, meta: dict, overrides: dict) -> dict:
-    """activation, architecture and loss from overrides or meta, each one of the known choices."""
+    """activation, architecture and loss from overrides or meta, each one of the known choices;
+    and the loss reduction over time steps (files written before it existed: mean, as then)."""
     choices = {"activation": ACTIVATIONS, "architecture": ARCHITECTURES, "loss": LOSSES}
     out = {}
     for key, allowed in choices.items():
@@ -334,6 +335,10 @@ def read_settings(p: Path, meta: dict, overrides: dict) -> dict:
         if value not in allowed:
             raise FileFormatError(p, f"unknown {key} {value!r}; expected one of {', '.join(allowed)}")
         out[key] = value
+    reduction = overrides.get("loss_reduction") or meta.get("loss_reduction", "mean")
+    if reduction not in LOSS_REDUCTIONS:
+        raise FileFormatError(p, f"unknown loss_reduction {reduction!r}; expected one of {', '.join(LOSS_REDUCTIONS)}")
+    out["loss_reduction"] = reduction
     return out
 
 

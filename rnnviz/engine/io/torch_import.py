@@ -64,7 +64,8 @@ class StateDictLayout:
     def kind(self) -> str:
         return CELL_KINDS[self.cell]
 
-    def build(self, *, activation: str = "tanh", architecture: str = "many-to-many", loss: str = "mse") -> Model:
+    def build(self, *, activation: str = "tanh", architecture: str = "many-to-many", loss: str = "mse",
+              loss_reduction: str = "mean") -> Model:
         """The rnnviz model with these settings (nothing else is read from the file again)."""
         if self.cell != "rnn" and activation != "tanh":
             raise FileFormatError(self.path, f"{'an' if self.cell == 'lstm' else 'a'} {self.kind} has fixed nonlinearities "
@@ -79,7 +80,8 @@ class StateDictLayout:
         w_ih, w_hh = self.arrays[self.keys["weight_ih_l0"]], self.arrays[self.keys["weight_hh_l0"]]  # (nH, I), (nH, H)
         w_out = np.ascontiguousarray(self.arrays[self.head_weight].T, dtype=dt)  # (H, O)
         b_out = arr(self.head_bias, self.output_size)
-        settings = dict(activation=activation, architecture=architecture, loss=loss, extra_meta={"imported_from": "pytorch"})
+        settings = dict(activation=activation, architecture=architecture, loss=loss, loss_reduction=loss_reduction,
+                        extra_meta={"imported_from": "pytorch"})
         if self.cell == "rnn":
             b_h = arr(self.keys["bias_ih_l0"], H) + arr(self.keys["bias_hh_l0"], H)
             return RNN(W_xh=np.ascontiguousarray(w_ih.T, dtype=dt), W_hh=np.ascontiguousarray(w_hh.T, dtype=dt), b_h=b_h,

@@ -48,6 +48,8 @@ def trace_meta(trace: Trace) -> dict:
             "tbptt": trace.tbptt, "format": "rnnviz-trace", "version": 1}
     if trace.cell != "rnn":
         meta["cell"] = trace.cell
+    if trace.h0_carried:  # h_0 came from the previous batch of a stateful run
+        meta["h0_carried"] = True
     return meta
 
 
@@ -98,7 +100,7 @@ def load_trace(path: str | os.PathLike) -> Trace:
             raise FileFormatError(p, f"{k!r} has shape {data[k].shape}; expected {shape}")
     get = lambda k, default: data[k] if k in data else default  # noqa: E731
     return Trace(
-        activation=settings["activation"], architecture=settings["architecture"], loss_name=settings["loss"],
+        activation=settings["activation"], architecture=settings["architecture"], loss_name=settings["loss"], h0_carried=bool(meta.get("h0_carried", False)),
         params={k: data[k] for k in PARAM_NAMES},
         x=x, targets=get("targets", None),
         input_mask=input_steps(settings["architecture"], T), target_mask=target_steps(settings["architecture"], T),
@@ -144,7 +146,7 @@ def _load_gated_trace(p: Path, data: dict[str, np.ndarray]) -> Trace:
             raise FileFormatError(p, f"{k!r} has shape {data[k].shape}; expected {shape}")
     get = lambda k, default=None: data[k] if k in data else default  # noqa: E731
     return Trace(
-        activation="tanh", architecture=settings["architecture"], loss_name=settings["loss"],
+        activation="tanh", architecture=settings["architecture"], loss_name=settings["loss"], h0_carried=bool(meta.get("h0_carried", False)),
         params={k: data[k] for k in cls.PARAM_NAMES}, x=x, targets=get("targets"),
         input_mask=input_steps(settings["architecture"], T), target_mask=target_steps(settings["architecture"], T),
         a=data["a"], h=h, y=data["y"], probs=get("probs"), loss=float(data["loss"]), loss_t=data["loss_t"],
