@@ -126,3 +126,16 @@ def test_texts_are_dark_matches_the_per_value_rule():
     v = np.array([-3.0, -1.0, 0.0, 0.5, 1.09, 1.11, 0.61, 0.63, np.nan, np.inf, -np.inf])  # (11,)
     assert colors.texts_are_dark(v, 2.0).tolist() == [colors.text_is_dark(x, 2.0) for x in v]
     assert colors.texts_are_dark(v, 2.0, sequential=True).tolist() == [colors.seq_text_is_dark(x) for x in v]
+
+
+@pytest.mark.parametrize("mode", ["forward", "backward"])
+def test_edited_in_place_looks_like_a_rebuild(window, session, mode):
+    insp = window.inspector
+    session.go_to(mode, 5)
+    before = insp.text.viewport().grab().toImage()
+    session.go_to(mode, 9)  # edited in place
+    edited = insp.text.viewport().grab().toImage()
+    assert edited != before  # the numbers on screen did change
+    insp.live.invalidate()
+    insp.refresh()  # the same page, set in full
+    assert insp.text.viewport().grab().toImage() == edited
