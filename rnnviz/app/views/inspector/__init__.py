@@ -6,4 +6,5 @@ pages.py     page_for (which page for a selection); the pages every cell shares:
 vanilla.py   the vanilla cell's hidden state h_t, forward and backward
 gated.py     the LSTM / GRU pages: gates, cell state, their matrices
 html.py      number formatting and the PageBuilder every page is written with; the sections the cells share
+live_text.py shows a page in the text widget: in full when its structure changed, else only its numbers edited in place
 """
