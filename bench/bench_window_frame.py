@@ -29,8 +29,9 @@ CASES = [(100, 64, "forward"), (100, 64, "backward"), (500, 256, "forward"), (50
 FRAMES = 60
 
 
-def one_case(T: int, H: int, mode: str) -> tuple[list[float], list[float]]:
-    """Frame times (ms) of one case, in this process, and the same with a full repaint added."""
+def one_case(T: int, H: int, mode: str) -> tuple[list[float], list[float], list[float]]:
+    """Frame times (ms) of one case in this process; the part of each in `set_position` (the
+    slots: inspector, plots' data, view state; the rest is painting); each with a full repaint."""
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
     import offscreen_home  # noqa: F401  (offscreen, settings aside)
     from PySide6.QtWidgets import QApplication
@@ -50,20 +51,22 @@ def one_case(T: int, H: int, mode: str) -> tuple[list[float], list[float]]:
     session.set_mode(mode)
     positions = list(range(session.frame_count))
     start = len(positions) // 3
-    frames, with_full = [], []
+    frames, slots, with_full = [], [], []
     for i in range(FRAMES + 5):
         p = positions[(start + i) % len(positions)]
         t0 = time.perf_counter()
         session.set_position(p)
+        ts = time.perf_counter()
         QApplication.sendPostedEvents()  # the update requests: what changed is painted here
         app.processEvents()
         t1 = time.perf_counter()
         window.repaint()  # every widget, changed or not
         t2 = time.perf_counter()
         frames.append((t1 - t0) * 1000)
+        slots.append((ts - t0) * 1000)
         with_full.append((t2 - t0) * 1000)
     window.close()
-    return frames[5:], with_full[5:]
+    return frames[5:], slots[5:], with_full[5:]
 
 
 def main() -> None:
@@ -81,11 +84,12 @@ def main() -> None:
         for case in CASES:  # the cases take turns, each in a fresh process
             out = subprocess.run([sys.executable, __file__, "--case", ",".join(map(str, case))],
                                  capture_output=True, text=True, check=True)
-            times, with_full = json.loads(out.stdout.strip().splitlines()[-1])
+            times, slots, with_full = json.loads(out.stdout.strip().splitlines()[-1])
             results[case].append(statistics.median(times))
             full[case].append(statistics.median(with_full))
             print(f"round {r + 1}: T={case[0]:>3} H={case[1]:>3} {case[2]:<8} median {statistics.median(times):6.1f} ms"
                   f"  (p90 {sorted(times)[int(len(times) * 0.9)]:6.1f}, max {max(times):6.1f})"
+                  f"  in set_position {statistics.median(slots):5.1f}"
                   f"  with a full repaint {statistics.median(with_full):6.1f} ms", flush=True)
     print("\ncase                      frame: median of rounds (spread)     with a full repaint (spread)")
     for (T, H, mode), meds in results.items():
