@@ -21,8 +21,8 @@ or at this checkout), and prints per case the median over rounds, the spread ove
 the median of the per-round ratios new/old (paired runs: a machine shared with other work
 slows both sides of a round alike).  A side reports, per cell on the sine task (the default
 demo, T = 25, full batch of 32, H = 8):
-* step/pass: one Trainer.step() against the `run` on the same batch inside it (both medians
-  of blocks), the trainer's overhead as a ratio;
+* step/pass: one Trainer.step() against a `run` on the same batch (what the step calls), the
+  trainer's overhead as a ratio (the step's validation pass every 10 iterations included);
 * the fixed cost of a pass, two ways, at B = 1, H = 32, one input and output: the time of a
   pass at T = 1, and the intercept of a least-squares line through the pass times at
   T = 1, 25, 100, 400 (what a pass costs apart from its steps).
@@ -78,23 +78,40 @@ def median_time(f, n: int, blocks: int) -> float:
 
 
 def side(steps: int, blocks: int) -> dict[str, float]:
-    """One side's figures in µs (see the module docstring), keyed "<what>/<cell>"."""
+    """One side's figures in µs (see the module docstring), keyed "<what>/<cell>".  Each call is
+    timed on its own and the figure is the median of the calls, the things compared taking
+    turns call by call (a step, then a pass; T = 1, 25, 100, 400, then again), so that a burst
+    of load from the other work on the machine lands on both and the median steps over it."""
     out: dict[str, float] = {}
+    clock = time.perf_counter
     for cell in CELLS:
         trainer = trainer_for("sine", cell)
-        block_time(trainer, 5)
-        out[f"step/{cell}"] = statistics.median(block_time(trainer, steps) for _ in range(blocks)) * 1e6
-        trainer.reset()
-        out[f"pass/{cell}"] = median_time(lambda: run(trainer.model, trainer.x, trainer.targets), steps, blocks) * 1e6
+        step_t, pass_t = [], []
+        for _ in range(blocks):
+            trainer.reset()  # the weights stay in the same regime
+            for _ in range(steps):
+                t0 = clock()
+                trainer.step()
+                t1 = clock()
+                run(trainer.model, trainer.x, trainer.targets)  # the pass inside the step, on its batch
+                t2 = clock()
+                step_t.append(t1 - t0)
+                pass_t.append(t2 - t1)
+        out[f"step/{cell}"] = statistics.median(step_t) * 1e6
+        out[f"pass/{cell}"] = statistics.median(pass_t) * 1e6
         out[f"step÷pass/{cell}"] = out[f"step/{cell}"] / out[f"pass/{cell}"]
         model = init_model(cell, 1, 32, 1, seed=0)
         rng = np.random.default_rng(0)
-        times = []
-        for T in FIXED_TS:
-            x, y = rng.standard_normal((T, 1, 1)), rng.standard_normal((T, 1, 1))
-            times.append(median_time(lambda: run(model, x, y), max(20, 4000 // T), blocks) * 1e6)
-        out[f"pass T=1/{cell}"] = times[0]
-        out[f"fixed (intercept)/{cell}"] = float(np.polyfit(FIXED_TS, times, 1)[1])
+        data = [(rng.standard_normal((T, 1, 1)), rng.standard_normal((T, 1, 1))) for T in FIXED_TS]
+        times: list[list[float]] = [[] for _ in FIXED_TS]
+        for _ in range(blocks * steps):
+            for (x, y), ts in zip(data, times):
+                t0 = clock()
+                run(model, x, y)
+                ts.append(clock() - t0)
+        med = [statistics.median(ts) * 1e6 for ts in times]
+        out[f"pass T=1/{cell}"] = med[0]
+        out[f"fixed (intercept)/{cell}"] = float(np.polyfit(FIXED_TS, med, 1)[1])
     return out
 
 

@@ -378,13 +378,17 @@ class Trainer:
 
     def _batch_state(self) -> tuple:
         """Where the mini-batch order stands: the random generator's state, the epoch's order,
-        the position in it, and (stateful) the carried state. next_batch and step replace the
+        the position in it, and (stateful) the carried state (None for the generator's state
+        with full batches). next_batch and step replace the
         order and the carried dict, never change them in place: no copies needed."""
-        return self.rng.bit_generator.state, self._order, self._pos, self.carried
+        # full batch: the generator is never drawn from, and reading its state builds a dict (µs a step)
+        full = self.batch_size is None or self.batch_size >= self.x.shape[1]
+        return None if full else self.rng.bit_generator.state, self._order, self._pos, self.carried
 
     def _set_batch_state(self, batch: tuple) -> None:
         state, self._order, self._pos, self.carried = batch
-        self.rng.bit_generator.state = state
+        if state is not None:
+            self.rng.bit_generator.state = state
 
     def _forget_iteration(self, i: int) -> None:
         """Take iteration i, the newest, out of the history, as if it had never run."""
