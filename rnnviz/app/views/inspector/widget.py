@@ -92,16 +92,17 @@ class Inspector(QWidget):
         theme = theme_for(s.theme, s.presentation)
         sel = self.shown_selection()
         self.current = sel
+        columns = self._strip_columns()
         if sel is None or s.trace is None:
             self.page = Page("<p>No network.</p>")
         else:
             vocab = s.task.vocab if (s.task is not None and s.source == "task") else None
-            self.page = page_for(s.trace, sel, s.frame, theme, vocab, self._strip_columns())
+            self.page = page_for(s.trace, sel, s.frame, theme, vocab, columns)
             if s.selection is None:
                 self.page.html = (f'<p style="color:{theme.muted};font-size:small;">Following the playback. '
                                   "Click a node or an arrow to inspect it.</p>" + self.page.html)
         self.numbers = self.page.numbers
-        self._columns_shown = self._strip_columns()
+        self._columns_shown = columns
         font, sheet = QFont(self.font()), f"body {{ color: {theme.text}; }}"
         if (font, sheet) != self._doc_style:  # each costs a relayout: only on change
             self._doc_style = (font, sheet)
