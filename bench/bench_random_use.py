@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def run_seed(seed: int, folder: Path) -> dict:
             if i == 99:
                 gc.collect()
                 rss0 = rss_mb()
+                if ARGS.python_memory:
+                    tracemalloc.start(8)
+                    snap0 = tracemalloc.take_snapshot()
             if ARGS.verbose and i % 250 == 249:
                 print(f"  seed {seed}: {i + 1} actions, {time.perf_counter() - t0:.0f} s, "
                       f"{rss_mb():.0f} MB, longest gap {clock.longest[0]:.2f} s", flush=True)
@@ -116,6 +120,14 @@ def run_seed(seed: int, folder: Path) -> dict:
     faulthandler.cancel_dump_traceback_later()
     gc.collect()
     rss_end = rss_mb()
+    if ARGS.python_memory and tracemalloc.is_tracing():
+        # where the Python heap grew after the warm-up (Qt's own C++ allocations are not seen)
+        stats = tracemalloc.take_snapshot().compare_to(snap0, "traceback")
+        tracemalloc.stop()
+        print(f"seed {seed}: Python heap growth after warm-up {sum(s.size_diff for s in stats) / 2**20:+.1f} MB; largest:")
+        for s in stats[:ARGS.python_memory]:
+            frames = " ← ".join(f"{Path(f.filename).name}:{f.lineno}" for f in list(s.traceback)[:4])
+            print(f"    {s.size_diff / 2**10:+9.0f} kB  {s.count_diff:+7d} blocks  {frames}")
     clock.stop()
     warnings.showwarning = old_show
     window.close()
@@ -174,5 +186,7 @@ if __name__ == "__main__":
     ap.add_argument("--stall", type=float, default=2.0, help="report event-loop gaps longer than this (s)")
     ap.add_argument("--freeze", type=float, default=60.0, help="dump stacks and exit after this long without a tick (s)")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--python-memory", type=int, default=0, metavar="N",
+                    help="trace the Python heap after the warm-up and print the N places it grew most (slower)")
     ARGS = ap.parse_args()
     main()
