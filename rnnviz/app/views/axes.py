@@ -87,20 +87,20 @@ def finite_span(values: np.ndarray, log: bool = False) -> tuple[float, float]:
 _NICE_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
-def unit_axis_ticks(n: int, prefix: str, one_based: bool = True, max_labels: int = 4) -> list[list[tuple[float, str]]]:
-    """Tick labels for matrix rows/units, as levels of round steps: the first level (at most
+def unit_axis_ticks(n: int, prefix: str, max_labels: int = 4) -> list[list[tuple[float, str]]]:
+    """Tick labels for matrix rows/units 0 … n-1 (numbered from 0, as the inspector and the
+    unrolled view number them: tick i sits on unit i), as levels of round steps: the first level (at most
     `max_labels`, which pyqtgraph always draws) at the coarsest round step, then each finer
     step's new labels as a level of its own, which pyqtgraph draws only where the text has room.
     So a short axis shows h100, h200 for 256 units and a tall one fills in h50, h150, ... (a
     fixed 16 labels at the first level overlapped in the short heatmaps).  Levels stop at 40
     labels in all: no axis here is tall enough for more, and pyqtgraph draws a tick mark for
     every label it is given (one per unit made a grey bar at H=256)."""
-    off = 1 if one_based else 0
     coarsest = next((s for s in _NICE_STEPS if n / s <= max_labels), _NICE_STEPS[-1])
     steps = [s for s in _NICE_STEPS if s <= coarsest][::-1]  # coarse to fine, ending at 1
     levels, seen = [], set()
     for step in steps:
-        level = [(i, f"{prefix}{i}") for i in range(off, n + off) if i % step == 0 and i not in seen]
+        level = [(i, f"{prefix}{i}") for i in range(n) if i % step == 0 and i not in seen]
         if level and len(seen) + len(level) > max(40, max_labels) and levels:
             break  # finer levels could never fit (and pyqtgraph draws every level's tick marks)
         seen.update(i for i, _ in level)

@@ -287,10 +287,10 @@ def test_unit_axis_labels_are_few_at_first_and_round(n):
     levels = unit_axis_ticks(n, "h")
     values = [v for level in levels for v, _ in level]
     assert len(levels[0]) <= 4  # what pyqtgraph always draws, however short the axis
-    assert len(values) == len(set(values)) and all(1 <= v <= n for v in values)
+    assert len(values) == len(set(values)) and all(0 <= v <= n - 1 for v in values)  # numbered from 0
     assert len(values) <= max(40, 4)
     if n <= 40:
-        assert sorted(values) == list(range(1, n + 1))  # every unit, where there is room
+        assert sorted(values) == list(range(n))  # every unit, where there is room
     if n >= 10:
         assert all(v % 5 == 0 for v, _ in levels[0])  # round numbers first
     assert all(label == f"h{v}" for level in levels for v, label in level)

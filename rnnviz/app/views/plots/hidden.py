@@ -82,7 +82,7 @@ class HiddenTimePlot(PlotPanel):
         if not self.levels.fixed:
             steady_range(self.lines_plot, "y", *finite_span(h), headroom=0.1)
         self.image.setImage(h, autoLevels=False, levels=(-lim, lim))
-        place_image(self.image, QRectF(-0.5, 0.5, h.shape[0], h.shape[1]))  # pixel (t, i) centred on (t, i+1)
+        place_image(self.image, QRectF(-0.5, -0.5, h.shape[0], h.shape[1]))  # pixel (t, i) centred on (t, i)
         self.set_title(self.map_plot, f"units × time (colour ±{lim:g})")
 
     def move_cursor(self) -> None:
@@ -169,9 +169,9 @@ class HiddenTrainingPlot(PlotPanel):
             img, width, x0 = cols, 1.0, lo - 0.5
         lim = self.levels.update(cols)
         self.image.setImage(img, autoLevels=False, levels=(-lim, lim))
-        place_image(self.image, QRectF(x0, 0.5, width, H))
+        place_image(self.image, QRectF(x0, -0.5, width, H))  # unit i centred on y = i
         steady_range(self.map_plot, "x", x0, x0 + width, headroom=0.25)
-        steady_range(self.map_plot, "y", 0.5, H + 0.5, headroom=0.0)
+        steady_range(self.map_plot, "y", -0.5, H - 0.5, headroom=0.0)
         self.set_title(self.map_plot, f"h at t={t} over training (±{lim:g})")
 
     def _draw_pca(self) -> None:

@@ -57,7 +57,7 @@ class PredictionPlot(PlotPanel):
             self.bottom = None
             self.legend = self.top.addLegend(offset=(-10, 10))
             for j in range(O):
-                suffix = f"[{j + 1}]" if O > 1 else ""
+                suffix = f"[{j}]" if O > 1 else ""  # outputs numbered from 0, as in the inspector
                 self.output_curves.append(self.top.plot(name=f"y_t{suffix}"))
                 self.target_curves.append(self.top.plot(name=f"target{suffix}"))
         else:

@@ -121,7 +121,7 @@ class WeightsPlot(PlotPanel):
             W = params[shown[name]].copy()  # (rows, cols)
             self.plotted[name] = W
             self.images[name].setImage(W.T, autoLevels=False, levels=(-lim, lim))  # image[x=col, y=row]
-            place_image(self.images[name], QRectF(0.5, 0.5, W.shape[1], W.shape[0]))  # cell (r, c) centred on (c+1, r+1)
+            place_image(self.images[name], QRectF(-0.5, -0.5, W.shape[1], W.shape[0]))  # cell (r, c) centred on (c, r)
             self.set_title(self.mats[name], f"{shown[name]} {W.shape[0]}×{W.shape[1]}")
         rec = shown["W_hh"]
         self.set_title(self.eig_plot, f"eigenvalues of {rec}")
