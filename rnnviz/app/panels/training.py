@@ -22,6 +22,7 @@ from rnnviz.engine.guards import ON_DIVERGENCE, DivergenceLimits
 from rnnviz.engine.optim import OPTIMIZERS
 from rnnviz.app.state.training import TrainingController
 from rnnviz.app.state.training_loop import TrainingSettings
+from rnnviz.app.views.numbers import format_loss
 
 ON_DIVERGENCE_LABELS = {"stop": "stop", "warn": "warn and go on"}
 # the conventions of hand-written RNNs (engine.trainer), PyTorch's first
@@ -276,7 +277,7 @@ class TrainingPanel(QWidget):
             self.progress.setFormat(f"{iteration:,} / {self.controller.settings.iterations:,}")
         parts = [f"iteration {iteration:,}"]
         if loss == loss:  # not nan
-            parts.append(f"loss {loss:.4g}")
+            parts.append(f"loss {format_loss(loss)}")
         if its_per_s > 0:
             parts.append(f"{its_per_s:,.0f} it/s")
         self.readout.setText(" · ".join(parts))

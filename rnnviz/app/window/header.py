@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 
 from rnnviz.app.state.session import Session
 from rnnviz.app.style.appearance import icon
+from rnnviz.app.views.numbers import format_loss
 
 
 class ElidedLabel(QLabel):
@@ -73,7 +74,7 @@ class Header(QFrame):
         m, tr = s.model, s.trace
         if m is not None and tr is not None:
             # the loss first: when the header is narrow the tail is clipped, not the number
-            loss = f"loss {tr.loss:.4g} · " if tr.targets is not None else ""
+            loss = f"loss {format_loss(tr.loss)} · " if tr.targets is not None else ""
             cell = m.cell
             kind = m.activation if cell == "rnn" else cell.upper()
             text = f"{loss}{m.architecture} · {kind} · H = {m.hidden_size} · T = {tr.T}"
