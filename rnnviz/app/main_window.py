@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.error_dialogs = True  # tests turn this off: errors then only reach the status bar
         self.last_error: str | None = None
+        self.training_error: str | None = None  # the last training failure shown (it goes when training moves on)
         self._error_box: QMessageBox | None = None
         self._shortcuts_dialog: QWidget | None = None
         self._shown_once = False
@@ -130,7 +131,7 @@ class MainWindow(QMainWindow):
         session.may_discard_loaded = self.may_discard_loaded
         self.discard_answer = None  # tests: a callable(text) -> bool answering instead of a dialog
         self.training.progressed.connect(self._training_progressed)
-        self.training.failed.connect(lambda msg, _step: self.show_error(msg))
+        self.training.failed.connect(self._training_failed)
         self.training.stateChanged.connect(self._training_state)
         self._network_changed()
         self.refresh_appearance()
@@ -297,9 +298,19 @@ class MainWindow(QMainWindow):
     def _training_progressed(self, iteration: int, loss: float, rate: float) -> None:
         self.status.show_training(iteration, loss, rate, self.training.progress)
 
+    def _training_failed(self, message: str, _step: int) -> None:
+        self.show_error(message)
+        self.training_error = message
+
     def _training_state(self, state: str) -> None:
         if state == "running":
             self.status.clear_error()
+        elif state != "failed" and self.training_error is not None and self.last_error == self.training_error:
+            # Reset, a new network or a step that went through: the failure no longer applies
+            # (an error of something else, say a file, stays)
+            self.status.clear_error()
+        if state != "failed":
+            self.training_error = None
 
     def show_message(self, text: str) -> None:
         self.status.show_message(text)
