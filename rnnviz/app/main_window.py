@@ -422,7 +422,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         if self._shortcuts_dialog is None:
-            self._shortcuts_dialog = shortcuts_dialog(self)
+            self._shortcuts_dialog = shortcuts_dialog(self, self.screen().availableGeometry().size())
         self._shortcuts_dialog.show()
         self._shortcuts_dialog.raise_()
 

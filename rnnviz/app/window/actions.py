@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QLabel, QMessageBox, QVBoxLayout,
+                               QWidget)
 
 SHORTCUTS = [
     ("Space", "play / pause"),
@@ -49,22 +50,68 @@ def window_action(window: QWidget, text: str, slot: Callable, shortcuts: list[st
     return a
 
 
-def shortcuts_html() -> str:
-    """SHORTCUTS as a two-column HTML table."""
-    rows = "".join(f"<tr><td style='padding-right:16px;'><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
-    return f"<table cellpadding='3'>{rows}</table>"
+# the smallest screen the app is made for (a typical projector): the list fits it whole
+SMALLEST_SCREEN = QSize(1280, 720)
+FRAME_ALLOWANCE = QSize(40, 80)  # the window manager's title bar and borders, and a little room
 
 
-def shortcuts_dialog(parent: QWidget) -> QDialog:
-    """Help ▸ Keyboard shortcuts: the table, sized in proportion to `parent`'s font."""
+# (columns, description width in em) from the most comfortable down: the first that fits is
+# used (two roomy columns at the normal font; presentation mode's 1.8× font needs narrower ones)
+LAYOUTS = ((2, 17), (2, 14), (3, 12), (2, 11), (3, 10), (3, 8))
+
+
+def shortcuts_grid(columns: int, em: int, wrap_em: float = 17) -> QWidget:
+    """SHORTCUTS in `columns` side-by-side columns of (key, what it does) labels, filled top to
+    bottom; the descriptions wrap at `wrap_em` em and the keys at 8 em, so no column grows wide."""
+    grid_widget = QWidget()
+    grid = QGridLayout(grid_widget)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(round(em * 0.8))
+    grid.setVerticalSpacing(round(em * 0.35))
+    rows = -(-len(SHORTCUTS) // columns)  # ceil
+    for n, (keys, what) in enumerate(SHORTCUTS):
+        col, row = divmod(n, rows)
+        key = QLabel(f"<b>{keys}</b>")
+        key.setTextFormat(Qt.RichText)
+        key.setWordWrap(True)
+        key.setMaximumWidth(round(em * 8))
+        text = QLabel(what)
+        text.setWordWrap(True)
+        text.setFixedWidth(round(em * wrap_em))
+        grid.addWidget(key, row, 3 * col, Qt.AlignTop)
+        grid.addWidget(text, row, 3 * col + 1, Qt.AlignTop)
+        if col > 0:  # a gap before each further column
+            grid.setColumnMinimumWidth(3 * col - 1, round(em * 1.5))
+    return grid_widget
+
+
+def shortcuts_dialog(parent: QWidget, screen: QSize | None = None) -> QDialog:
+    """Help ▸ Keyboard shortcuts: the whole list at once, without scrolling, in two columns (three,
+    or narrower ones, when two would not fit the screen, e.g. with presentation mode's large
+    font: see LAYOUTS). `screen`: the room it must fit (the parent's screen, and never more than
+    the smallest one supported)."""
     d = QDialog(parent)
     d.setWindowTitle("Keyboard shortcuts")
     lay = QVBoxLayout(d)
-    text = QTextBrowser(d)
-    text.setHtml(shortcuts_html())
-    lay.addWidget(text)
-    em = parent.fontMetrics().horizontalAdvance("M")
-    d.resize(round(em * 36), round(parent.fontMetrics().height() * 24))
+    em = d.fontMetrics().horizontalAdvance("M")
+    avail = SMALLEST_SCREEN if screen is None else screen.boundedTo(SMALLEST_SCREEN)
+    room = avail - FRAME_ALLOWANCE
+    buttons = QDialogButtonBox(QDialogButtonBox.Close, d)
+    buttons.rejected.connect(d.reject)
+    lay.addWidget(buttons)
+    grid = None
+    for columns, wrap_em in LAYOUTS:
+        if grid is not None:  # two columns were too tall: take them out for good
+            lay.removeWidget(grid)
+            grid.setParent(None)
+            grid.deleteLater()
+        grid = shortcuts_grid(columns, em, wrap_em)
+        lay.insertWidget(0, grid)
+        hint = d.sizeHint()
+        if hint.width() <= room.width() and hint.height() <= room.height():
+            break
+    d.grid = grid  # the list as laid out (tests read its columns)
+    d.resize(d.sizeHint())
     return d
 
 
