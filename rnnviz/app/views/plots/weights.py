@@ -23,6 +23,23 @@ from rnnviz.app.views.plots.symbols import symbol_brush, symbol_pen
 MATRICES = ("W_xh", "W_hh", "W_hy")
 ROW_COL = {"W_xh": ("x", "h"), "W_hh": ("h", "h"), "W_hy": ("h", "y")}
 
+# The eigenvalue plot's frame: the unit circle always in view and never smaller than a third of
+# it; the frame follows most eigenvalues (this quantile of |λ|), not the few that run away.
+EIGEN_MIN_RADIUS = 1.1
+EIGEN_MAX_RADIUS = 3.0
+EIGEN_QUANTILE = 0.8  # taken as the nearest |λ| below ("lower"): 2 runaways of 8 do not move it
+
+
+def eigen_frame(ev: np.ndarray) -> tuple[float, np.ndarray]:
+    """(R, outside) for eigenvalues ev (n,) complex: the half-width R of the square view around 0
+    (≥ 1.1 so the unit circle shows whole, ≤ 3 so it stays readable, else 1.15 × the 0.8 quantile
+    of |λ|), and the mask (n,) of the eigenvalues outside it, which are drawn at its edge."""
+    mod = np.abs(ev)  # (n,)
+    mod = mod[np.isfinite(mod)]
+    q = float(np.quantile(mod, EIGEN_QUANTILE, method="lower")) if mod.size else 0.0
+    R = float(np.clip(1.15 * q, EIGEN_MIN_RADIUS, EIGEN_MAX_RADIUS))
+    return R, ~(np.abs(ev) <= R)
+
 
 class WeightsPlot(PlotPanel):
     title = "Weights"
@@ -50,6 +67,13 @@ class WeightsPlot(PlotPanel):
         self.rho_note = self.overlay_text(self.eig_plot)
         self.eig = pg.ScatterPlotItem(size=9)
         self.eig_plot.addItem(self.eig)
+        # eigenvalues beyond the frame, drawn on its edge in their direction as open diamonds
+        self.eig_outside = pg.ScatterPlotItem(size=11, symbol="d")
+        self.eig_plot.addItem(self.eig_outside)
+        self.outside_note = self.overlay_text(self.eig_plot)
+        self.outside_note.setAnchor((0, 1))  # bottom-left: the ρ note is top-left
+        self.eig_plot.getViewBox().sigResized.connect(lambda _vb: self._place_outside_note())
+        self.eig_radius = 0.0  # the frame's half-width R (see eigen_frame)
         self.levels = RatchetLevels()
         self.plotted: dict[str, np.ndarray] = {}  # name -> the matrix drawn (rows as in the model)
         self.eigenvalues = np.zeros(0, dtype=complex)
@@ -109,6 +133,8 @@ class WeightsPlot(PlotPanel):
             ln.setPen(pg.mkPen(t.grid, width=1))
         self.eig.setBrush(symbol_brush(t.forward))  # shared pens and brushes: see symbols.py
         self.eig.setPen(symbol_pen(t.text, 0.8))
+        self.eig_outside.setBrush(pg.mkBrush(None))
+        self.eig_outside.setPen(pg.mkPen(t.backward, width=1.6))
 
     def draw_trace(self) -> None:
         # the session's model holds the weights being shown (training pushes them there)
@@ -129,6 +155,29 @@ class WeightsPlot(PlotPanel):
         ev = eigenvalues(W_hh)
         self.eigenvalues = ev
         self.spectral_radius = largest_modulus(ev)
-        self.eig.setData(ev.real, ev.imag)
+        self._draw_eigenvalues(ev)
         self.rho_note.setText(f"spectral radius ρ = {self.spectral_radius:.3f}")
         self.set_title(self.mats["W_hh"], f"{rec} {W_hh.shape[0]}×{W_hh.shape[1]} (colour ±{lim:g})")
+
+    def _draw_eigenvalues(self, ev: np.ndarray) -> None:
+        """The eigenvalues inside the frame as dots; those outside it on its edge, in their
+        direction, as open diamonds with a note of how many and how far."""
+        R, out = eigen_frame(ev)
+        inside = ev[~out]
+        self.eig.setData(inside.real, inside.imag)
+        far = ev[out & np.isfinite(ev)]
+        edge = far / np.abs(far) * R * 0.94  # (k,) on the edge, a little inside so they show whole
+        self.eig_outside.setData(edge.real, edge.imag)
+        if far.size:
+            n = far.size
+            self.outside_note.setText(f"◇ {n} eigenvalue{'s' if n > 1 else ''} outside (|λ| up to {np.abs(far).max():.3g})")
+        else:
+            self.outside_note.setText("")
+        self._place_outside_note()
+        if R != self.eig_radius:  # a new range redraws the axes: only when the frame changes
+            self.eig_radius = R
+            self.eig_plot.enableAutoRange(False)
+            self.eig_plot.setRange(xRange=(-R, R), yRange=(-R, R), padding=0)
+
+    def _place_outside_note(self) -> None:
+        self.outside_note.setPos(4, self.eig_plot.getViewBox().height() - 2)
