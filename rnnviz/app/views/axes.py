@@ -56,6 +56,16 @@ def steady_range(plot: pg.PlotItem, axis: str, lo: float, hi: float, headroom: f
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def decades_that_fit(lo: float, hi: float, height_px: float, px_per_decade: float = 24.0) -> float:
+    """On a log axis of `height_px` pixels holding log10 values lo..hi: the lowest value to show,
+    so that each decade gets at least `px_per_decade` pixels (one decade at least, always). The
+    top is kept: the largest values matter most; the caller says what it cut below."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return lo
+    most = max(1.0, float(np.floor(height_px / px_per_decade)))
+    return max(lo, hi - most)
+
+
 def power_of_ten(k: int) -> str:
     """10^k as a tick label: plain for 0.001 … 1000, else 10 with a superscript."""
     if -3 <= k <= 3:

@@ -16,8 +16,8 @@ from rnnviz.app.views.plots.weights import EIGEN_MAX_RADIUS, EIGEN_MIN_RADIUS, e
 
 
 @pytest.fixture
-def plots(qtbot):
-    session = Session(NetworkConfig(task="sine"))
+def plots(qtbot, request):
+    session = Session(NetworkConfig(task="sine", architecture=getattr(request, "param", None)))
     controller = TrainingController(session)
     window = QMainWindow()
     window.resize(1400, 1000)
@@ -73,3 +73,34 @@ def test_eigenvalue_plot_is_framed_on_the_unit_circle_with_outliers_on_the_edge(
     assert len(plot.eig_outside.getData()[0]) == 0 and plot.outside_note.textItem.toPlainText() == ""
     assert plot.eig_radius == EIGEN_MIN_RADIUS
     assert plot.eig_plot.getViewBox().viewRange()[1] == pytest.approx([-1.1, 1.1])
+
+
+def test_decades_that_fit():
+    from rnnviz.app.views.axes import decades_that_fit
+
+    assert decades_that_fit(-12.0, 0.0, 60.0, 24.0) == -2.0
+    assert decades_that_fit(-12.0, 0.0, 10.0, 24.0) == -1.0  # one decade at least
+    assert decades_that_fit(-12.0, 0.0, 240.0, 24.0) == -10.0
+    assert decades_that_fit(-3.0, 0.0, 240.0, 24.0) == -3.0  # fits: nothing cut
+    assert np.isnan(decades_that_fit(float("nan"), float("nan"), 100.0))
+
+
+@pytest.mark.parametrize("plots", ["many-to-one"], indirect=True)  # a loss at the end only
+def test_gradient_flow_shows_few_decades_and_says_what_it_cut(plots):
+    from rnnviz.app.views.plots import GradientFlowPlot
+
+    session, _, p = plots
+    plot: GradientFlowPlot = p[GradientFlowPlot]
+    params = {k: v.copy() for k, v in session.model.params().items()}
+    params["W_hh"] = 0.02 * np.eye(session.model.hidden_size)  # gradients vanish: ~1.7 decades a step
+    session.set_params(params)
+    norms = plot.dl_dh_norm  # (T,)
+    assert np.log10(norms.max() / norms[norms > 0].min()) > 10  # many decades in the data
+    vb = plot.steps_plot.getViewBox()
+    lo, hi = vb.viewRange()[1]
+    decades = hi - lo
+    assert decades <= max(2, vb.height() // 24) + 1  # the cap, plus the head-room's rounding
+    below = int(np.sum(norms < 10.0**lo))
+    assert below > 0
+    assert f"{below} steps below" in plot.steps_note.textItem.toPlainText()
+    assert np.log10(norms.max()) <= hi  # the largest (last steps') gradients stay in view
