@@ -421,6 +421,11 @@ class MainWindow(QMainWindow):
         show_about(self)
 
     def show_shortcuts(self) -> None:
+        """The F1 list, laid out afresh each time it opens (the font may have changed since:
+        presentation mode), so that it fits the screen."""
+        if self._shortcuts_dialog is not None and not self._shortcuts_dialog.isVisible():
+            self._shortcuts_dialog.deleteLater()
+            self._shortcuts_dialog = None
         if self._shortcuts_dialog is None:
             self._shortcuts_dialog = shortcuts_dialog(self, self.screen().availableGeometry().size())
         self._shortcuts_dialog.show()

@@ -100,16 +100,24 @@ def shortcuts_dialog(parent: QWidget, screen: QSize | None = None) -> QDialog:
     buttons.rejected.connect(d.reject)
     lay.addWidget(buttons)
     grid = None
-    for columns, wrap_em in LAYOUTS:
-        if grid is not None:  # two columns were too tall: take them out for good
+
+    def overflow(layout: tuple[int, float]) -> float:
+        """How much a layout's dialog exceeds the room (≤ 1: it fits); it stays laid out."""
+        nonlocal grid
+        if grid is not None:  # the last one tried did not fit: take it out for good
             lay.removeWidget(grid)
             grid.setParent(None)
             grid.deleteLater()
-        grid = shortcuts_grid(columns, em, wrap_em)
+        grid = shortcuts_grid(layout[0], em, layout[1])
         lay.insertWidget(0, grid)
+        d.ensurePolished()  # the window's style sheet (fonts, padding) applies before measuring
         hint = d.sizeHint()
-        if hint.width() <= room.width() and hint.height() <= room.height():
-            break
+        return max(hint.width() / room.width(), hint.height() / room.height())
+
+    # the most comfortable layout that fits (left laid out); on a screen smaller than any, the
+    # one that overflows it least
+    if next((layout for layout in LAYOUTS if overflow(layout) <= 1.0), None) is None:
+        overflow(min(LAYOUTS, key=overflow))
     d.grid = grid  # the list as laid out (tests read its columns)
     d.resize(d.sizeHint())
     return d

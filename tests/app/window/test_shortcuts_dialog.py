@@ -58,8 +58,24 @@ def check_fits(qtbot, d) -> None:
         assert w.height() >= w.heightForWidth(w.width()) if w.wordWrap() else w.width() >= w.sizeHint().width()
 
 
-def test_the_main_window_opens_it_on_f1(window, qtbot):
-    window.show_shortcuts()
-    dialogs = [c for c in window.children() if c.objectName() == "" and c.metaObject().className() == "QDialog"]
-    assert dialogs and dialogs[0].isVisible()
-    assert dialogs[0].size().width() <= SCREEN.width() and dialogs[0].size().height() <= SCREEN.height()
+def test_the_main_window_opens_it_on_f1_laid_out_for_the_current_font(window, qtbot, session):
+    def shown():
+        window.show_shortcuts()
+        dialogs = [c for c in window.children() if c.metaObject().className() == "QDialog" and c.isVisible()]
+        assert len(dialogs) == 1
+        return dialogs[0]
+
+    d = shown()
+    assert d.width() <= SCREEN.width() and d.height() <= SCREEN.height()
+    normal = d.width()
+    d.close()
+    session.set_presentation(True)  # a larger font: the list is laid out again for it
+    try:
+        d = shown()
+        assert d.font().pointSizeF() == pytest.approx(BASE_POINT_SIZE * font_scale(True))
+        assert d.width() > normal
+        # (the offscreen test screen is 800×600, too small for the large font: fitting 1280×720
+        # at that font is checked above)
+    finally:
+        d.close()
+        session.set_presentation(False)
