@@ -35,9 +35,11 @@ def test_header_and_status_bar_say_the_same_loss(qtbot, value):
         bar = QStatusBar()
         qtbot.addWidget(bar)
         StatusLine(bar).show_training(7, value, 100.0, None)
-        expected = f"loss {format_loss(value)}"
-        assert header.subtitle_label.text().startswith(expected + " ·")
-        assert expected + " ·" in bar.currentMessage()
+        # the same number, written the same way; named for what each measures (the sequence
+        # shown at the weights shown / the training batch)
+        expected = f"loss {format_loss(value)} ·"
+        assert header.subtitle_label.text().startswith("sequence " + expected)
+        assert "training " + expected in bar.currentMessage()
         if value == 3.19e302:
             assert "inf" not in header.subtitle_label.text() and "3.19e+302" in bar.currentMessage()
     finally:

@@ -73,8 +73,10 @@ class Header(QFrame):
         self.title_label.setToolTip(label)
         m, tr = s.model, s.trace
         if m is not None and tr is not None:
-            # the loss first: when the header is narrow the tail is clipped, not the number
-            loss = f"loss {format_loss(tr.loss)} · " if tr.targets is not None else ""
+            # the loss first: when the header is narrow the tail is clipped, not the number. It is
+            # the loss of the sequence shown, at the weights shown; the status bar says the
+            # training loss (the batch's, at the iteration's weights before its update)
+            loss = f"sequence loss {format_loss(tr.loss)} · " if tr.targets is not None else ""
             cell = m.cell
             kind = m.activation if cell == "rnn" else cell.upper()
             text = f"{loss}{m.architecture} · {kind} · H = {m.hidden_size} · T = {tr.T}"

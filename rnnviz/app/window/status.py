@@ -29,7 +29,7 @@ class StatusLine:
         if iteration == 0:  # after a reset: nothing trained, no loss to report yet
             self.bar.showMessage("not trained yet: press Train or Step")
             return
-        self.bar.showMessage(f"iteration {iteration:,} · loss {format_loss(loss)} · {rate:,.0f} it/s")
+        self.bar.showMessage(f"iteration {iteration:,} · training loss {format_loss(loss)} · {rate:,.0f} it/s")
 
     def show_message(self, text: str) -> None:
         """A passing message (ten seconds); it clears the last error."""
