@@ -42,6 +42,16 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def type_counts() -> dict[str, int]:
+    """How many objects the garbage collector tracks, by type name (a leak of Python objects
+    shows as a type whose count keeps growing)."""
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 class StallClock:
     """A 10 ms timer on the UI thread: the longest gaps between its ticks, with the action named
     by `driver_name()` at the time."""
@@ -108,6 +118,7 @@ def run_seed(seed: int, folder: Path) -> dict:
             if i == 99:
                 gc.collect()
                 rss0 = rss_mb()
+                types0 = type_counts()
                 if ARGS.python_memory:
                     tracemalloc.start(8)
                     snap0 = tracemalloc.take_snapshot()
@@ -120,13 +131,18 @@ def run_seed(seed: int, folder: Path) -> dict:
     faulthandler.cancel_dump_traceback_later()
     gc.collect()
     rss_end = rss_mb()
+    if ARGS.verbose and rss0 is not None:
+        grown = sorted(((n - types0.get(t, 0), t) for t, n in type_counts().items()), reverse=True)
+        print(f"seed {seed}: live objects that grew most after warm-up: "
+              + ", ".join(f"{t} {d:+d}" for d, t in grown[:12] if d > 0), flush=True)
     if ARGS.python_memory and tracemalloc.is_tracing():
         # where the Python heap grew after the warm-up (Qt's own C++ allocations are not seen)
         stats = tracemalloc.take_snapshot().compare_to(snap0, "traceback")
         tracemalloc.stop()
         print(f"seed {seed}: Python heap growth after warm-up {sum(s.size_diff for s in stats) / 2**20:+.1f} MB; largest:")
         for s in stats[:ARGS.python_memory]:
-            frames = " ← ".join(f"{Path(f.filename).name}:{f.lineno}" for f in list(s.traceback)[:4])
+            # tracemalloc lists frames oldest first: the allocation site is the last one
+            frames = " ← ".join(f"{Path(f.filename).name}:{f.lineno}" for f in list(s.traceback)[::-1][:4])
             print(f"    {s.size_diff / 2**10:+9.0f} kB  {s.count_diff:+7d} blocks  {frames}")
     clock.stop()
     warnings.showwarning = old_show

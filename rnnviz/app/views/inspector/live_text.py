@@ -84,6 +84,9 @@ class LiveText:
 
     def __init__(self, edit: QTextEdit) -> None:
         self.edit = edit
+        # in-place edits would otherwise each add undo steps to the document, kept until the
+        # next full rebuild: while training runs that grew memory without bound (issue 13)
+        edit.setUndoRedoEnabled(False)
         self.set_html_calls = 0
         self._skeleton: str | None = None  # of the page in the document; None: rebuild next time
         self._slots: list[Slot] = []
