@@ -17,6 +17,7 @@ from rnnviz.engine.model import init_model, is_class_loss
 from rnnviz.engine.io.models import load_any_model
 from rnnviz.engine.io.npz import FileFormatError, load_array
 from rnnviz.app.state import playback
+from rnnviz.app.state.memory import release_freed_memory
 from rnnviz.app.state.network_config import NetworkConfig, cell_activation, task_for_architecture
 from rnnviz.app.state.selection import Selection
 
@@ -323,6 +324,8 @@ class Session(QObject):
         self.networkChanged.emit()
         self.selectionChanged.emit(None)
         self.positionChanged.emit(self.position)
+        # the old network's trace, records and view items are freed by now: give the pages back
+        release_freed_memory()
 
     def recompute(self) -> None:
         """Re-run the trace after the weights changed (training); same layout."""
