@@ -134,6 +134,13 @@ def run_seed(seed: int, folder: Path) -> dict:
     faulthandler.cancel_dump_traceback_later()
     gc.collect()
     rss_end = rss_mb()
+    if ARGS.verbose:  # how full the run's bounded records are at the end (their share of the RSS)
+        tc = window.training
+        trainer = getattr(tc, "trainer", None)
+        loss_points = len(trainer.history.loss) if trainer is not None else 0
+        print(f"seed {seed}: records at the end: loss {loss_points} points, smoothed {len(tc.smoothed.series)}, "
+              f"hidden {len(tc.hidden)} × {tc.hidden.values.shape[1:]} "
+              f"({tc.hidden.values.nbytes / 2**20:.1f} MB)", flush=True)
     if ARGS.verbose and rss0 is not None:
         grown = sorted(((n - types0.get(t, 0), t) for t, n in type_counts().items()), reverse=True)
         print(f"seed {seed}: live objects that grew most after warm-up: "
